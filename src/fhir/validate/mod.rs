@@ -19,6 +19,8 @@ mod walker;
 mod tests;
 #[cfg(test)]
 mod tests_examples;
+#[cfg(test)]
+mod tests_values;
 
 use once_cell::sync::Lazy;
 

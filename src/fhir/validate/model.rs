@@ -176,8 +176,12 @@ impl<'a> Builder<'a> {
         for (type_name, rows) in &rows_by_type {
             for row in rows {
                 let child = self.child(type_name, row, element_node)?;
-                let parent = self.node_ids[&(*type_name, row.parent())];
-                let node = &mut self.nodes[parent];
+                let parent = self.node_ids.get(&(*type_name, row.parent())).copied();
+                let node = parent
+                    .and_then(|id| self.nodes.get_mut(id))
+                    .ok_or_else(|| {
+                        format!("element table: no parent for {type_name}.{}", row.path)
+                    })?;
                 let index = node.children.len();
                 for (variant_index, variant) in child.variants.iter().enumerate() {
                     let key = if child.choice {
@@ -308,6 +312,10 @@ impl<'a> Builder<'a> {
     ) -> Result<Kind, String> {
         if let Some(attribute) = code.strip_prefix('@') {
             return Ok(Kind::Attribute(self.primitive(attribute)?));
+        }
+        if code == "xhtml" {
+            // Narrative.div is a bare string: xhtml allows no extensions (max 0).
+            return Ok(Kind::Attribute(self.primitive(code)?));
         }
         if let Some(&id) = self.primitive_ids.get(code) {
             return Ok(Kind::Primitive(id));
