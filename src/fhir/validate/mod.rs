@@ -7,7 +7,8 @@
 //! Locations are FHIRPath: `Patient.name[0].given[1]`; repeating elements always carry
 //! an index; a choice variant is written `Observation.value.ofType(Quantity)`; nested
 //! resources continue the path of the element holding them (`Bundle.entry[0].resource.id`).
-//! A root that is not a resource at all is located as `Resource`.
+//! A root that is not a resource at all is located as `Resource`. At most 1,000 issues
+//! are listed, then one more saying the rest were left out.
 
 mod binding;
 mod model;

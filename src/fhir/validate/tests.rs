@@ -333,6 +333,18 @@ fn hostile_nesting_is_reported_not_overflowed() {
 }
 
 #[test]
+fn issue_list_is_capped() {
+    let names: Vec<Value> = (0..1500).map(|_| json!({"famly": "X"})).collect();
+    let issues = found(patient(json!({"name": names})));
+    assert_eq!(issues.len(), 1001);
+    assert_eq!(
+        issues[999],
+        ("structure", "Patient.name[999].famly".to_string())
+    );
+    assert_eq!(issues[1000].1, "Resource");
+}
+
+#[test]
 fn typical_patient_is_fast() {
     let resource = json!({
         "resourceType": "Patient", "id": "example",

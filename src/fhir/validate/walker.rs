@@ -12,6 +12,9 @@ use super::{Severity, ValidationIssue};
 /// Deeper than any real resource; stops runaway recursion on hostile input.
 const MAX_DEPTH: usize = 256;
 
+/// Issues reported in full; beyond this one closing issue says the rest were left out.
+const MAX_ISSUES: usize = 1000;
+
 /// Validates one resource (the root of a request body).
 pub(super) fn validate<'a>(model: &'a Model, resource: &'a Value) -> Vec<ValidationIssue> {
     let mut walker = Walker {
@@ -31,10 +34,21 @@ struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     fn report(&mut self, code: &'static str, extra: Option<&str>, message: String) {
+        if self.issues.len() > MAX_ISSUES {
+            return;
+        }
+        let (expression, message) = if self.issues.len() == MAX_ISSUES {
+            (
+                "Resource".to_string(),
+                format!("More than {MAX_ISSUES} issues; the rest are not listed"),
+            )
+        } else {
+            (self.location.render(extra), message)
+        };
         self.issues.push(ValidationIssue {
             severity: Severity::Error,
             code,
-            expression: self.location.render(extra),
+            expression,
             message,
         });
     }
