@@ -203,7 +203,8 @@ def main():
         "valueSets": value_sets,
     }
     data = json.dumps(table, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    with gzip.GzipFile(out_path, "wb", compresslevel=9, mtime=0) as f:
+    # No file name or time in the gzip header, so output depends on the input only.
+    with open(out_path, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
         f.write(data)
     print(
         f"{len(resource_types)} resource types, {len(types)} complex types, "
