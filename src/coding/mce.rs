@@ -190,7 +190,7 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y%m%d").ok()
 }
 
-/// First day of the US federal fiscal year that contains `date` (FY starts 1 October).
+/// The US federal fiscal year of `date` (FY2026 runs 2025-10-01 to 2026-09-30).
 pub fn fiscal_year(date: NaiveDate) -> i32 {
     use chrono::Datelike;
     if date.month() >= 10 {

@@ -27,7 +27,7 @@ pub struct NoteRefs {
     pub codes: Option<CodeSpec>,
     /// False when some parenthesised group looked like codes but did not parse.
     pub clean: bool,
-    /// True for notes that apply only conditionally ("if applicable", "if known", ...).
+    /// True for notes that apply only conditionally ("if applicable", "if known", "any ...").
     pub conditional: bool,
     /// True for a lead-in line without codes ending in ':' ("the underlying condition, such as:").
     pub lead_in: bool,
@@ -54,7 +54,8 @@ pub fn parse_note_refs(text: &str) -> NoteRefs {
         "any associated",
     ]
     .iter()
-    .any(|p| lower.contains(p));
+    .any(|p| lower.contains(p))
+        || lower.trim_start().starts_with("any ");
     let mut items = Vec::new();
     let mut clean = true;
     for group in parenthesised(text) {
@@ -140,6 +141,7 @@ mod tests {
         assert!(r.clean && r.codes.is_some());
         assert!(parse_note_refs("code, if applicable, for any (Z16.-)").conditional);
         assert!(parse_note_refs("the underlying condition, such as:").lead_in);
+        assert!(parse_note_refs("any follow-up examination after treatment (Z09)").conditional);
         let r = parse_note_refs("certain localized infections - see body system-related chapters");
         assert!(r.clean && r.codes.is_none() && !r.lead_in);
     }

@@ -6,6 +6,7 @@ use super::{finding, Ctx, Dx, Finding, Severity};
 use crate::coding::cm_hierarchy::CodeSpec;
 use crate::coding::cm_table::{CmData, CmNode, CmNotes, Section};
 use crate::coding::codes::key_in_range;
+use crate::coding::mce::MceFlag;
 use crate::coding::note_refs::{parse_note_refs, NoteRefs};
 
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -49,6 +50,14 @@ enum Level<'a> {
 }
 
 impl Level<'_> {
+    fn name(&self, cm: &CmData) -> String {
+        match self {
+            Level::Code(own) => crate::coding::codes::cm_dotted(own),
+            Level::Section(section) => format!("block {}", section.id),
+            Level::Chapter(chapter) => format!("chapter {}", cm.chapters[*chapter as usize].number),
+        }
+    }
+
     fn covers(&self, cm: &CmData, key: &str) -> bool {
         match self {
             Level::Code(own) => key.starts_with(own),
@@ -104,7 +113,9 @@ fn excludes1(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         &b.src.expression,
                         format!(
                             "{} and {} cannot be coded together: Excludes1 note \"{note}\" under {}; keep only the code that applies.",
-                            a.code, b.code, a.code
+                            a.code,
+                            b.code,
+                            level.name(cm)
                         ),
                     ));
                 }
@@ -148,6 +159,9 @@ fn note_groups(notes: &[String]) -> Option<Vec<(String, CodeSpecUnion)>> {
 #[derive(Default)]
 struct CodeSpecUnion(Vec<CodeSpec>);
 
+/// Code-first notes are acted on only when the code needs an etiology: a manifestation
+/// (MCE flag) or a note asking for the "underlying" condition. Other code-first notes
+/// ("heart failure due to hypertension (I11.0)") only order codes when both are present.
 fn code_first(
     ctx: &Ctx<'_>,
     dx: &Dx<'_>,
@@ -155,6 +169,12 @@ fn code_first(
     present: &dyn Fn(&CodeSpec) -> bool,
     out: &mut Vec<Finding>,
 ) {
+    let manifestation = dx.flags.is_some_and(|f| f.contains(MceFlag::Manifestation));
+    let asks_underlying =
+        code_levels(ctx, id).any(|(_, n)| n.code_first.iter().any(|t| t.contains("underlying")));
+    if !manifestation && !asks_underlying {
+        return;
+    }
     let mut texts = Vec::new();
     let mut alternatives = Vec::new();
     for (_, notes) in code_levels(ctx, id).filter(|(_, n)| !n.code_first.is_empty()) {

@@ -282,6 +282,11 @@ fn code_first_and_use_additional() {
         &run(&encounter(day(), 60, Sex::Male, &["E85.9", "G63"], &[])),
         "code-first-missing"
     ));
+    // Plain "code first" lists only order codes that are both present.
+    assert!(!has(
+        &run(&encounter(day(), 60, Sex::Male, &["J18.9", "I50.9"], &[])),
+        "code-first-missing"
+    ));
     let f = run(&encounter(day(), 60, Sex::Male, &["J18.9", "E11.9"], &[]));
     assert!(the(&f, "use-additional-missing").text.contains("Z79.4"));
     assert!(!has(
@@ -395,4 +400,27 @@ fn poa_missing_inpatient_only() {
     assert!(has(&run(&input), "poa-missing"));
     input.diagnoses[0].poa = Some("n".into());
     assert!(!has(&run(&input), "poa-missing"));
+}
+
+#[test]
+fn every_code_shape_audits_without_panic() {
+    let codes: Vec<String> = TERMS
+        .cm
+        .nodes
+        .iter()
+        .step_by(41)
+        .map(|n| n.code.to_string())
+        .collect();
+    let mut findings = 0;
+    for code in &codes {
+        let input = encounter(
+            day(),
+            40,
+            Sex::Female,
+            &[code, "J18.9", code, "", "..", "E11.9.9"],
+            &[("", None), ("0", None)],
+        );
+        findings += run(&input).len();
+    }
+    assert!(findings > codes.len());
 }

@@ -64,6 +64,9 @@ fn bench_load_lookup_audit() {
             .collect(),
         encounter_class: Some("IMP".into()),
     };
+    for f in audit(&input, &TERMS) {
+        println!("  {:?} {} {:?}: {}", f.severity, f.edit, f.codes, f.text);
+    }
     let rounds = 2_000;
     let start = Instant::now();
     let mut findings = 0;
