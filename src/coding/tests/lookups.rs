@@ -213,3 +213,13 @@ fn hierarchy_and_ranges() {
         .iter()
         .any(|h| h.code == "E11.9"));
 }
+
+#[test]
+fn load_dir_reads_the_same_files_and_is_shareable() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<crate::coding::Terminology>();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/coding");
+    let loaded = crate::coding::Terminology::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.stats(), TERMS.stats());
+    assert!(crate::coding::Terminology::load_dir(&dir.join("missing")).is_err());
+}

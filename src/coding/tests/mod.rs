@@ -1,7 +1,9 @@
 //! Tests of the coding module against the shipped tables (loaded once per test binary).
 
 mod audit_edits;
+mod audit_procedures;
 mod bench;
+mod fixtures;
 mod lookups;
 
 use once_cell::sync::Lazy;
