@@ -261,6 +261,8 @@ pub struct Registry {
     by_type: HashMap<String, Vec<usize>>,
     by_url: HashMap<String, usize>,
     generic: Vec<usize>,
+    /// Per resource type: (parameter index, expression for that type).
+    expressions: HashMap<String, Vec<(usize, Expr)>>,
     compartment: HashMap<String, Vec<String>>,
 }
 
@@ -282,6 +284,19 @@ impl Registry {
                 || resource_type == "DomainResource"
         });
         generic.chain(own).map(|&i| &self.params[i]).collect()
+    }
+
+    /// Parameters of `resource_type` that have an expression, each with the
+    /// part of its expression that applies to that type (precomputed).
+    pub fn expressions_for(
+        &self,
+        resource_type: &str,
+    ) -> impl Iterator<Item = (&SearchParamDef, &Expr)> {
+        self.expressions
+            .get(resource_type)
+            .into_iter()
+            .flatten()
+            .map(|(i, expr)| (&self.params[*i], expr))
     }
 
     /// The parameter `code` for `resource_type` (own or inherited).
@@ -338,11 +353,24 @@ impl Registry {
                 }
             }
         }
+        let expressions = RESOURCE_TYPES
+            .iter()
+            .map(|rt| {
+                let own = by_type.get(*rt).into_iter().flatten();
+                let list = generic
+                    .iter()
+                    .chain(own)
+                    .filter_map(|&i| Some((i, params[i].expression_for(rt)?.clone())))
+                    .collect();
+                (rt.to_string(), list)
+            })
+            .collect();
         Registry {
             params,
             by_type,
             by_url,
             generic,
+            expressions,
             compartment: load_compartment(),
         }
     }
@@ -521,6 +549,12 @@ mod tests {
         let text = format!("{:?}", patient.expression_for("Observation"));
         assert!(text.contains("Observation") && !text.contains("AllergyIntolerance"));
         assert!(patient.expression_for("Patient").is_none());
+        // The whole union on another type yields only that type's branch.
+        let obs = serde_json::json!({"resourceType": "Observation",
+            "subject": {"reference": "Patient/1"}, "patient": {"reference": "Patient/2"}});
+        let full = patient.compiled.as_ref().expect("compiled");
+        let found = crate::fhir::fhirpath::evaluate(full, &obs).expect("evaluates");
+        assert_eq!(found.len(), 1);
         let tag = reg.get("Condition", "_tag").expect("_tag");
         assert!(tag.expression_for("Condition").is_some());
     }

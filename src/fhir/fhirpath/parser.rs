@@ -27,7 +27,14 @@ const CALENDAR_UNITS: [&str; 16] = [
 /// Parse FHIRPath source text into an expression tree.
 pub fn parse(src: &str) -> Result<Expr, FhirPathError> {
     let tokens = tokenize(src)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    if tokens.len() > MAX_TOKENS {
+        return Err(FhirPathError::Syntax("expression too long".into()));
+    }
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let expr = parser.expression(0)?;
     if parser.pos < parser.tokens.len() {
         return Err(FhirPathError::Syntax(format!(
@@ -38,9 +45,15 @@ pub fn parse(src: &str) -> Result<Expr, FhirPathError> {
     Ok(expr)
 }
 
+/// Nesting and length limits, so hostile input cannot exhaust the stack
+/// (the longest official R4 search expression has about 300 tokens).
+const MAX_DEPTH: usize = 128;
+const MAX_TOKENS: usize = 2048;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
 
 /// Infix operator at the current position with its binding power.
@@ -112,6 +125,16 @@ impl Parser {
     }
 
     fn expression(&mut self, min_power: u8) -> Result<Expr, FhirPathError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(FhirPathError::Syntax("expression nested too deeply".into()));
+        }
+        let result = self.binary_chain(min_power);
+        self.depth -= 1;
+        result
+    }
+
+    fn binary_chain(&mut self, min_power: u8) -> Result<Expr, FhirPathError> {
         let mut left = self.prefix()?;
         while let Some(infix) = self.infix() {
             match infix {

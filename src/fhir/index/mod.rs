@@ -110,13 +110,10 @@ pub fn extract(resource: &Value) -> Result<Vec<IndexEntry>, IndexError> {
         .ok_or(IndexError::MissingResourceType)?;
     let mut entries = Vec::new();
     let mut next_group = 0u32;
-    for def in registry().params_for(resource_type) {
-        if SKIPPED_PARAMS.contains(&def.code.as_str()) {
+    for (def, expr) in registry().expressions_for(resource_type) {
+        if def.kind == ParamKind::Special || SKIPPED_PARAMS.contains(&def.code.as_str()) {
             continue;
         }
-        let Some(expr) = def.expression_for(resource_type) else {
-            continue;
-        };
         let items = evaluate(expr, resource).map_err(|source| IndexError::Expression {
             param: def.code.clone(),
             source,
@@ -128,7 +125,7 @@ pub fn extract(resource: &Value) -> Result<Vec<IndexEntry>, IndexError> {
             composite::extract(def, items, resource, &mut next_group, &mut entries)?;
             continue;
         }
-        for value in values(def.kind, &items) {
+        for value in distinct(values(def.kind, &items)) {
             entries.push(IndexEntry {
                 param: def.code.clone(),
                 component: None,
@@ -153,6 +150,22 @@ pub fn values(kind: ParamKind, items: &[Item]) -> Vec<IndexValue> {
             ParamKind::Reference => reference::extract_reference(item, &mut out),
             ParamKind::Uri => reference::extract_uri(item, &mut out),
             ParamKind::Composite | ParamKind::Special => {}
+        }
+    }
+    out
+}
+
+/// Drop repeated values of one parameter (a name given twice, the same code
+/// in two codings). Quadratic, so very long lists are kept as they are.
+fn distinct(values: Vec<IndexValue>) -> Vec<IndexValue> {
+    const MAX_DEDUP: usize = 512;
+    if values.len() > MAX_DEDUP {
+        return values;
+    }
+    let mut out: Vec<IndexValue> = Vec::with_capacity(values.len());
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
         }
     }
     out

@@ -21,7 +21,7 @@ pub fn precision_range(text: &str) -> Option<(f64, f64, f64)> {
         None => (text.trim(), 0),
     };
     let decimals = mantissa.split_once('.').map_or(0, |(_, f)| f.len() as i32);
-    let half = 0.5 * 10f64.powi(exponent - decimals);
+    let half = 0.5 * 10f64.powi(exponent.saturating_sub(decimals));
     Some((value, value - half, value + half))
 }
 

@@ -136,6 +136,15 @@ fn datatype_table() {
         matches!(&tokens[0], IndexValue::Token { code: Some(c), type_code: Some(t), .. } if c == "12345" && t == "MR")
     );
 
+    let bare_identifier = json!({"value": "A-1"});
+    assert!(
+        matches!(&values(ParamKind::Token, &[node(&bare_identifier)])[..], [IndexValue::Token { code: Some(c), system: None, .. }] if c == "A-1")
+    );
+    let phone = json!({"system": "phone", "value": "555-1234", "use": "home"});
+    assert!(
+        matches!(&values(ParamKind::Token, &[node(&phone)])[..], [IndexValue::Token { code: Some(c), system: Some(s), .. }] if c == "555-1234" && s == "phone")
+    );
+
     let boolean = json!(true);
     assert!(
         matches!(&values(ParamKind::Token, &[node(&boolean)])[0], IndexValue::Token { code: Some(c), .. } if c == "true")

@@ -7,9 +7,17 @@ use unicode_normalization::UnicodeNormalization;
 /// Normalise text for `string` search: NFKD, drop combining marks, lowercase,
 /// collapse runs of whitespace to one space and trim.
 pub fn normalize_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    if s.is_ascii() {
+        // Fast path: nothing to decompose.
+        return collapse(s.chars());
+    }
+    collapse(s.nfkd().filter(|c| !is_combining_mark(*c)))
+}
+
+fn collapse(chars: impl Iterator<Item = char>) -> String {
+    let mut out = String::new();
     let mut pending_space = false;
-    for c in s.nfkd().filter(|c| !is_combining_mark(*c)) {
+    for c in chars {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;

@@ -108,6 +108,8 @@ pub fn extract(item: &Item, out: &mut Vec<IndexValue>) {
                         });
                     }
                 }
+                // Untyped: a bare `{value}` is an Identifier, otherwise read it as a Coding.
+                _ if map.contains_key("value") && !map.contains_key("code") => identifier(map, out),
                 _ => out.extend(coding_token(map)),
             },
             _ => {}
