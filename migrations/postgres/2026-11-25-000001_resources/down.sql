@@ -1,0 +1,16 @@
+DROP TABLE medication_request;
+DROP TABLE observation;
+DROP TABLE procedure_;
+DROP TABLE condition;
+DROP TABLE encounter_diagnosis;
+DROP TABLE encounter;
+DROP TABLE patient;
+DROP TABLE idx_uri;
+DROP TABLE idx_reference;
+DROP TABLE idx_quantity;
+DROP TABLE idx_number;
+DROP TABLE idx_date;
+DROP TABLE idx_token;
+DROP TABLE idx_string;
+DROP TABLE resource_versions;
+DROP TABLE resources;

@@ -1,0 +1,178 @@
+//! Typed settings: defaults, an optional TOML file (`CHARTROOM_CONFIG`), then `CHARTROOM_*`
+//! environment variables and command-line flags, in rising order of precedence.
+
+use serde::Deserialize;
+use std::path::Path;
+
+/// Every setting chartroom reads. Field names match the TOML keys; the environment
+/// variable is the upper-cased name prefixed with `CHARTROOM_`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds to.
+    pub listen: String,
+    /// `sqlite://path.db` (embedded, default) or `postgres://user@host:port/db`.
+    pub database_url: String,
+    /// `on` (default) requires a Bearer token; `off` is for local development only.
+    pub auth: String,
+    /// Shared secret for HS256 development tokens.
+    pub jwt_hs256_secret: Option<String>,
+    /// JWKS file path or URL for RS256/ES256 tokens.
+    pub jwt_jwks: Option<String>,
+    /// Expected `iss` claim.
+    pub jwt_issuer: Option<String>,
+    /// Expected `aud` claim.
+    pub jwt_audience: Option<String>,
+    /// tracing filter, e.g. `info` or `chartroom=debug,actix_web=info`.
+    pub log: String,
+    /// Public FHIR base URL used in links (`http://host:port/fhir`); derived from the request when unset.
+    pub base_url: Option<String>,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Page size when a search or history request gives no `_count`.
+    pub default_count: usize,
+    /// Largest `_count` a client may ask for.
+    pub max_count: usize,
+    /// Database connections per server process (PostgreSQL; SQLite readers).
+    pub pool_size: u32,
+    /// SQLite `synchronous` pragma: FULL (default: an acknowledged write survives power loss) or NORMAL.
+    pub sqlite_synchronous: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://chartroom.db".into(),
+            auth: "on".into(),
+            jwt_hs256_secret: None,
+            jwt_jwks: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            log: "info".into(),
+            base_url: None,
+            max_body_bytes: 64 * 1024 * 1024,
+            default_count: 50,
+            max_count: 1000,
+            pool_size: 8,
+            sqlite_synchronous: "FULL".into(),
+        }
+    }
+}
+
+/// The names of all settings, for `--help` and the README table.
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("listen", "127.0.0.1:8080"),
+    ("database_url", "sqlite://chartroom.db"),
+    ("auth", "on"),
+    ("jwt_hs256_secret", ""),
+    ("jwt_jwks", ""),
+    ("jwt_issuer", ""),
+    ("jwt_audience", ""),
+    ("log", "info"),
+    ("base_url", ""),
+    ("max_body_bytes", "67108864"),
+    ("default_count", "50"),
+    ("max_count", "1000"),
+    ("pool_size", "8"),
+    ("sqlite_synchronous", "FULL"),
+];
+
+impl Config {
+    /// Defaults, then the TOML file named by `CHARTROOM_CONFIG` (if any), then `CHARTROOM_*` variables.
+    pub fn load() -> Result<Config, String> {
+        let mut config = match std::env::var("CHARTROOM_CONFIG") {
+            Ok(path) if !path.is_empty() => Config::from_file(Path::new(&path))?,
+            _ => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+    }
+
+    /// Overrides from variables named `CHARTROOM_<SETTING>`; `lookup` returns a variable's value.
+    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        for (name, _) in SETTINGS {
+            if let Some(value) = lookup(&format!("CHARTROOM_{}", name.to_uppercase())) {
+                self.set(name, &value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets one setting from its text form.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let number = |v: &str| {
+            v.parse::<usize>()
+                .map_err(|_| format!("setting {name}: '{v}' is not a whole number"))
+        };
+        let optional = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        match name {
+            "listen" => self.listen = value.into(),
+            "database_url" => self.database_url = value.into(),
+            "auth" => self.auth = value.into(),
+            "jwt_hs256_secret" => self.jwt_hs256_secret = optional(value),
+            "jwt_jwks" => self.jwt_jwks = optional(value),
+            "jwt_issuer" => self.jwt_issuer = optional(value),
+            "jwt_audience" => self.jwt_audience = optional(value),
+            "log" => self.log = value.into(),
+            "base_url" => {
+                self.base_url = optional(value).map(|v| v.trim_end_matches('/').to_string())
+            }
+            "max_body_bytes" => self.max_body_bytes = number(value)?,
+            "default_count" => self.default_count = number(value)?,
+            "max_count" => self.max_count = number(value)?,
+            "pool_size" => self.pool_size = number(value)? as u32,
+            "sqlite_synchronous" => self.sqlite_synchronous = value.to_uppercase(),
+            _ => return Err(format!("unknown setting {name}")),
+        }
+        self.check()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !matches!(self.auth.as_str(), "on" | "off") {
+            return Err(format!("auth must be 'on' or 'off', not '{}'", self.auth));
+        }
+        if !matches!(self.sqlite_synchronous.as_str(), "FULL" | "NORMAL") {
+            return Err("sqlite_synchronous must be FULL or NORMAL".into());
+        }
+        Ok(())
+    }
+
+    /// True when requests need no token (explicit `auth = off`).
+    pub fn auth_disabled(&self) -> bool {
+        self.auth == "off"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_defaults() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "CHARTROOM_LISTEN" => Some("0.0.0.0:9000".into()),
+                "CHARTROOM_MAX_COUNT" => Some("20".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.max_count, 20);
+        assert_eq!(config.database_url, "sqlite://chartroom.db");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let mut config = Config::default();
+        assert!(config.set("max_count", "many").is_err());
+        assert!(config.set("auth", "maybe").is_err());
+    }
+}

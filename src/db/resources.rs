@@ -1,0 +1,240 @@
+//! The versioned resource store: current rows, append-only versions, history queries.
+//! Versions are never overwritten; a delete appends a version with no content.
+
+use super::rows::{CountRow, CurrentRow, VersionRow};
+use super::sql::{Sql, SqlValue};
+use super::{Backend, Conn};
+use crate::error::AppResult;
+use diesel::QueryableByName;
+
+const VERSION_COLUMNS: &str =
+    "v.seq, v.res_type, v.res_id, v.version, v.last_updated, v.method, v.deleted";
+
+fn content_column(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "v.content",
+        Backend::Postgres => "v.content::text AS content",
+    }
+}
+
+/// Locks (PostgreSQL: `FOR UPDATE`; SQLite: the transaction holds the write lock) and
+/// returns the current row of `res_type/res_id`.
+pub fn lock_current(
+    conn: &mut Conn,
+    res_type: &str,
+    res_id: &str,
+) -> AppResult<Option<CurrentRow>> {
+    let mut sql =
+        Sql::new("SELECT rk, version, last_updated, deleted FROM resources WHERE res_type = ");
+    sql.bind(res_type).push(" AND res_id = ").bind(res_id);
+    if conn.backend() == Backend::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    conn.first(&sql)
+}
+
+/// Claims the logical id; returns the new row key, or None when another transaction
+/// created it first (the caller then locks and updates the existing row).
+pub fn claim_id(conn: &mut Conn, res_type: &str, res_id: &str, now: i64) -> AppResult<Option<i64>> {
+    let mut sql = Sql::new(
+        "INSERT INTO resources (res_type, res_id, version, last_updated, deleted, cur_seq) VALUES (",
+    );
+    sql.bind(res_type)
+        .push(", ")
+        .bind(res_id)
+        .push(", 0, ")
+        .bind(now);
+    sql.push(", 1, 0) ON CONFLICT (res_type, res_id) DO NOTHING RETURNING rk");
+    Ok(conn.first::<super::rows::KeyRow>(&sql)?.map(|r| r.rk))
+}
+
+/// A version about to be appended.
+pub struct NewVersion<'a> {
+    pub rk: i64,
+    pub res_type: &'a str,
+    pub res_id: &'a str,
+    pub version: i64,
+    pub last_updated: i64,
+    pub method: &'a str,
+    /// Serialized resource; None records a deletion.
+    pub content: Option<String>,
+}
+
+/// Appends a version and points the current row at it.
+pub fn append_version(conn: &mut Conn, new: NewVersion<'_>) -> AppResult<()> {
+    let deleted = i64::from(new.content.is_none());
+    let mut sql = Sql::new(
+        "INSERT INTO resource_versions (rk, res_type, res_id, version, last_updated, method, deleted, content) VALUES (",
+    );
+    sql.bind(new.rk)
+        .push(", ")
+        .bind(new.res_type)
+        .push(", ")
+        .bind(new.res_id);
+    sql.push(", ")
+        .bind(new.version)
+        .push(", ")
+        .bind(new.last_updated);
+    sql.push(", ")
+        .bind(new.method)
+        .push(", ")
+        .bind(deleted)
+        .push(", ");
+    match new.content {
+        Some(json) => sql.bind(SqlValue::Json(json)),
+        None => sql.push("NULL"),
+    };
+    sql.push(") RETURNING seq AS rk");
+    let seq = conn
+        .first::<super::rows::KeyRow>(&sql)?
+        .map(|r| r.rk)
+        .ok_or_else(|| crate::error::AppError::internal("version insert returned no row"))?;
+    let mut update = Sql::new("UPDATE resources SET version = ");
+    update
+        .bind(new.version)
+        .push(", last_updated = ")
+        .bind(new.last_updated);
+    update
+        .push(", deleted = ")
+        .bind(deleted)
+        .push(", cur_seq = ")
+        .bind(seq);
+    update.push(" WHERE rk = ").bind(new.rk);
+    conn.execute(&update)?;
+    Ok(())
+}
+
+/// The current version of a resource (deleted ones included, flagged).
+pub fn read_current(
+    conn: &mut Conn,
+    res_type: &str,
+    res_id: &str,
+) -> AppResult<Option<VersionRow>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {VERSION_COLUMNS}, {} FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq \
+         WHERE r.res_type = ",
+        content_column(conn.backend())
+    ));
+    sql.bind(res_type).push(" AND r.res_id = ").bind(res_id);
+    conn.first(&sql)
+}
+
+/// Current versions for a list of row keys, in no particular order.
+pub fn read_many(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<(i64, VersionRow)>> {
+    if rks.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(QueryableByName)]
+    struct Keyed {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rk: i64,
+        #[diesel(embed)]
+        row: VersionRow,
+    }
+    let mut out = Vec::with_capacity(rks.len());
+    for chunk in rks.chunks(500) {
+        let mut sql = Sql::new(&format!(
+            "SELECT r.rk AS rk, {VERSION_COLUMNS}, {} FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq \
+             WHERE r.rk IN ",
+            content_column(conn.backend())
+        ));
+        sql.bind_list(chunk.iter().copied());
+        out.extend(conn.load::<Keyed>(&sql)?.into_iter().map(|k| (k.rk, k.row)));
+    }
+    Ok(out)
+}
+
+/// One specific version.
+pub fn read_version(
+    conn: &mut Conn,
+    res_type: &str,
+    res_id: &str,
+    version: i64,
+) -> AppResult<Option<VersionRow>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {VERSION_COLUMNS}, {} FROM resource_versions v WHERE v.res_type = ",
+        content_column(conn.backend())
+    ));
+    sql.bind(res_type)
+        .push(" AND v.res_id = ")
+        .bind(res_id)
+        .push(" AND v.version = ")
+        .bind(version);
+    conn.first(&sql)
+}
+
+/// Whose history: one resource, one type, or the whole system.
+#[derive(Debug, Clone)]
+pub enum HistoryScope {
+    Instance(String, String),
+    Type(String),
+    System,
+}
+
+/// History filters and the keyset cursor (`before_seq`: only versions older than it).
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub since: Option<i64>,
+    pub at: Option<i64>,
+    pub before_seq: Option<i64>,
+}
+
+fn history_where(scope: &HistoryScope, filter: &HistoryFilter, with_cursor: bool) -> Sql {
+    let mut sql = Sql::new(" WHERE 1 = 1");
+    match scope {
+        HistoryScope::Instance(t, id) => {
+            sql.push(" AND v.res_type = ")
+                .bind(t.as_str())
+                .push(" AND v.res_id = ")
+                .bind(id.as_str());
+        }
+        HistoryScope::Type(t) => {
+            sql.push(" AND v.res_type = ").bind(t.as_str());
+        }
+        HistoryScope::System => {}
+    }
+    if let Some(since) = filter.since {
+        sql.push(" AND v.last_updated >= ").bind(since);
+    }
+    if let Some(at) = filter.at {
+        // the version that was current at `at`: written by then, and not yet replaced by then
+        sql.push(" AND v.last_updated <= ").bind(at);
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM resource_versions n WHERE n.rk = v.rk AND n.version > v.version AND n.last_updated <= ")
+            .bind(at)
+            .push(")");
+    }
+    if with_cursor {
+        if let Some(before) = filter.before_seq {
+            sql.push(" AND v.seq < ").bind(before);
+        }
+    }
+    sql
+}
+
+/// A page of history, newest first, and the total number of matching versions.
+pub fn history(
+    conn: &mut Conn,
+    scope: &HistoryScope,
+    filter: &HistoryFilter,
+    count: usize,
+) -> AppResult<(Vec<VersionRow>, i64)> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {VERSION_COLUMNS}, {} FROM resource_versions v",
+        content_column(conn.backend())
+    ));
+    sql.append(history_where(scope, filter, true));
+    sql.push(" ORDER BY v.seq DESC LIMIT ").bind(count as i64);
+    let rows = conn.load::<VersionRow>(&sql)?;
+    let mut total = Sql::new("SELECT COUNT(*) AS n FROM resource_versions v");
+    total.append(history_where(scope, filter, false));
+    let total = conn.first::<CountRow>(&total)?.map(|r| r.n).unwrap_or(0);
+    Ok((rows, total))
+}
+
+/// True when the database answers.
+pub fn ping(conn: &mut Conn) -> AppResult<()> {
+    conn.first::<CountRow>(&Sql::new(
+        "SELECT COUNT(*) AS n FROM resources WHERE rk = 0",
+    ))?;
+    Ok(())
+}

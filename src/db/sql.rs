@@ -1,0 +1,165 @@
+//! A small SQL text builder with typed binds, rendered per backend (`?` for SQLite,
+//! `$n` for PostgreSQL). Search and writes build their statements with it so one
+//! statement text serves both stores.
+
+use super::Backend;
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Float(Option<f64>),
+    /// JSON document text: stored as JSONB on PostgreSQL, TEXT on SQLite.
+    Json(String),
+}
+
+impl From<&str> for SqlValue {
+    fn from(v: &str) -> Self {
+        SqlValue::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for SqlValue {
+    fn from(v: String) -> Self {
+        SqlValue::Text(Some(v))
+    }
+}
+impl From<Option<String>> for SqlValue {
+    fn from(v: Option<String>) -> Self {
+        SqlValue::Text(v)
+    }
+}
+impl From<Option<&str>> for SqlValue {
+    fn from(v: Option<&str>) -> Self {
+        SqlValue::Text(v.map(str::to_string))
+    }
+}
+impl From<i64> for SqlValue {
+    fn from(v: i64) -> Self {
+        SqlValue::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for SqlValue {
+    fn from(v: Option<i64>) -> Self {
+        SqlValue::Int(v)
+    }
+}
+impl From<f64> for SqlValue {
+    fn from(v: f64) -> Self {
+        SqlValue::Float(Some(v))
+    }
+}
+impl From<Option<f64>> for SqlValue {
+    fn from(v: Option<f64>) -> Self {
+        SqlValue::Float(v)
+    }
+}
+
+const PLACEHOLDER: char = '\u{1}';
+
+/// SQL text with placeholders and the values bound to them, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    text: String,
+    binds: Vec<SqlValue>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Appends literal SQL (never client input).
+    pub fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind(&mut self, value: impl Into<SqlValue>) -> &mut Sql {
+        self.text.push(PLACEHOLDER);
+        self.binds.push(value.into());
+        self
+    }
+
+    /// Appends `(?, ?, ...)` for a list of values.
+    pub fn bind_list<V: Into<SqlValue>>(
+        &mut self,
+        values: impl IntoIterator<Item = V>,
+    ) -> &mut Sql {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(value);
+        }
+        self.push(")")
+    }
+
+    /// Appends another statement fragment with its binds.
+    pub fn append(&mut self, other: Sql) -> &mut Sql {
+        self.text.push_str(&other.text);
+        self.binds.extend(other.binds);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    pub fn binds(&self) -> &[SqlValue] {
+        &self.binds
+    }
+
+    /// The statement text for `backend`.
+    pub fn render(&self, backend: Backend) -> String {
+        let mut out = String::with_capacity(self.text.len() + self.binds.len() * 3);
+        let mut n = 0;
+        for ch in self.text.chars() {
+            if ch != PLACEHOLDER {
+                out.push(ch);
+                continue;
+            }
+            match backend {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                    if matches!(self.binds[n - 1], SqlValue::Json(_)) {
+                        out.push_str("::jsonb");
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_placeholders_per_backend() {
+        let mut sql = Sql::new("INSERT INTO t (a, b, c) VALUES (");
+        sql.bind("x")
+            .push(", ")
+            .bind(2i64)
+            .push(", ")
+            .bind(SqlValue::Json("{}".into()))
+            .push(")");
+        assert_eq!(
+            sql.render(Backend::Sqlite),
+            "INSERT INTO t (a, b, c) VALUES (?, ?, ?)"
+        );
+        assert_eq!(
+            sql.render(Backend::Postgres),
+            "INSERT INTO t (a, b, c) VALUES ($1, $2, $3::jsonb)"
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! The CapabilityStatement: what this server implements, generated from the same tables
+//! the server uses (resource types, interactions, search parameters), so it cannot drift.
+
+use super::json::{instant, now_ms};
+use serde_json::{json, Value};
+
+/// Search parameters of one type as (code, FHIR type, definition URL).
+pub type ParamList = Vec<(String, String, String)>;
+
+/// Inputs that vary with the server's state.
+pub struct CapabilityInputs<'a> {
+    pub base_url: &'a str,
+    pub resource_types: &'a [&'a str],
+    pub search_params: &'a dyn Fn(&str) -> ParamList,
+    pub version: &'a str,
+}
+
+/// Interactions implemented for every resource type.
+const TYPE_INTERACTIONS: &[&str] = &[
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+];
+/// Interactions implemented at the system level.
+const SYSTEM_INTERACTIONS: &[&str] = &["history-system"];
+
+pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
+    let resources: Vec<Value> = inputs
+        .resource_types
+        .iter()
+        .map(|t| {
+            let params: Vec<Value> = (inputs.search_params)(t)
+                .into_iter()
+                .map(|(code, kind, url)| json!({ "name": code, "type": kind, "definition": url }))
+                .collect();
+            let mut resource = json!({
+                "type": t,
+                "profile": format!("http://hl7.org/fhir/StructureDefinition/{t}"),
+                "interaction": TYPE_INTERACTIONS.iter().map(|i| json!({ "code": i })).collect::<Vec<_>>(),
+                "versioning": "versioned-update",
+                "readHistory": true,
+                "updateCreate": true,
+                "conditionalRead": "full-support",
+            });
+            if !params.is_empty() {
+                resource["searchParam"] = Value::Array(params);
+            }
+            resource
+        })
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": instant(now_ms()),
+        "publisher": "chartroom",
+        "kind": "instance",
+        "software": { "name": "chartroom", "version": inputs.version },
+        "implementation": { "description": "chartroom FHIR R4 server", "url": inputs.base_url },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "application/json"],
+        "rest": [{
+            "mode": "server",
+            "resource": resources,
+            "interaction": SYSTEM_INTERACTIONS.iter().map(|i| json!({ "code": i })).collect::<Vec<_>>()
+        }]
+    })
+}

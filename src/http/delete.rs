@@ -1,0 +1,41 @@
+//! `DELETE [type]/[id]` — FHIR http.html#delete. Logical: the resource reads as 410 after.
+
+use super::request::{blocking, if_match};
+use super::response::{etag, format_of, json_body, return_pref, ReturnPref, FHIR_JSON};
+use super::{known_type, AppState};
+use crate::error::AppResult;
+use crate::fhir::outcome::{operation_outcome, Issue, Severity};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub async fn delete(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let (res_type, id) = path.into_inner();
+    known_type(&res_type)?;
+    let expected = if_match(&req)?;
+    let what = format!("{res_type}/{id}");
+    let store = state.store.clone();
+    let saved = blocking(move || store.delete(&res_type, &id, expected)).await?;
+    let message = match &saved {
+        Some(s) => format!("{what} deleted (version {})", s.version),
+        None => format!("{what} was already deleted"),
+    };
+    let mut response = match return_pref(&req) {
+        ReturnPref::OperationOutcome => HttpResponse::Ok(),
+        _ => HttpResponse::NoContent(),
+    };
+    if let Some(saved) = &saved {
+        response.insert_header(("ETag", etag(saved.version)));
+    }
+    if return_pref(&req) == ReturnPref::OperationOutcome {
+        let outcome =
+            operation_outcome(&[Issue::new(Severity::Information, "informational", message)]);
+        return Ok(response
+            .content_type(FHIR_JSON)
+            .body(json_body(&outcome, format)));
+    }
+    Ok(response.finish())
+}

@@ -1,0 +1,58 @@
+//! `GET [type]/[id]` (read) and `GET [type]/[id]/_history/[vid]` (vread) — FHIR http.html#read.
+
+use super::request::{blocking, etag_version, header};
+use super::response::{etag, format_of, version_response};
+use super::{known_type, AppState};
+use crate::db::rows::VersionRow;
+use crate::error::{AppError, AppResult};
+use crate::fhir::json::parse_http_date;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub async fn read(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let (res_type, id) = path.into_inner();
+    known_type(&res_type)?;
+    let store = state.store.clone();
+    let row = blocking(move || store.read(&res_type, &id)).await?;
+    if not_modified(&req, &row) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag(row.version)))
+            .finish());
+    }
+    Ok(version_response(StatusCode::OK, &row, format))
+}
+
+pub async fn vread(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let (res_type, id, vid) = path.into_inner();
+    known_type(&res_type)?;
+    let version: i64 = vid
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("'{vid}' is not a version of {res_type}/{id}")))?;
+    let store = state.store.clone();
+    let row = blocking(move || store.vread(&res_type, &id, version)).await?;
+    Ok(version_response(StatusCode::OK, &row, format))
+}
+
+/// `If-None-Match` names the current version, or `If-Modified-Since` is not older than it.
+fn not_modified(req: &HttpRequest, row: &VersionRow) -> bool {
+    if let Some(tags) = header(req, "If-None-Match") {
+        return tags
+            .split(',')
+            .any(|t| t.trim() == "*" || etag_version(t) == Some(row.version));
+    }
+    if let Some(since) = header(req, "If-Modified-Since").and_then(parse_http_date) {
+        // HTTP dates have whole seconds
+        return row.last_updated / 1000 <= since / 1000;
+    }
+    false
+}

@@ -1,0 +1,68 @@
+//! `PUT [type]/[id]` (update, and update-as-create) — FHIR http.html#update.
+
+use super::request::{blocking, if_match, read_body, require_json_body};
+use super::response::{etag, format_of, return_pref, write_body, Format, ReturnPref, FHIR_JSON};
+use super::{known_type, AppState};
+use crate::error::AppResult;
+use crate::fhir::json::http_date;
+use crate::fhir::resource::parse_json;
+use crate::store::Saved;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub async fn update(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let (res_type, id) = path.into_inner();
+    known_type(&res_type)?;
+    require_json_body(&req)?;
+    let expected = if_match(&req)?;
+    let body = read_body(payload, state.store.config.max_body_bytes).await?;
+    let resource = parse_json(&body)?;
+    let store = state.store.clone();
+    let saved = blocking(move || store.update(&res_type, &id, resource, expected)).await?;
+    let status = if saved.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(write_response(
+        &saved,
+        status,
+        &state.base_url(&req),
+        return_pref(&req),
+        format,
+    ))
+}
+
+/// The answer to a successful create or update: version headers, `Location`, and the body `Prefer` asks for.
+pub fn write_response(
+    saved: &Saved,
+    status: StatusCode,
+    base: &str,
+    pref: ReturnPref,
+    format: Format,
+) -> HttpResponse {
+    let location = format!(
+        "{base}/{}/{}/_history/{}",
+        saved.res_type, saved.id, saved.version
+    );
+    let message = format!(
+        "{}/{} stored as version {}",
+        saved.res_type, saved.id, saved.version
+    );
+    let mut response = HttpResponse::build(status);
+    response
+        .insert_header(("ETag", etag(saved.version)))
+        .insert_header(("Last-Modified", http_date(saved.last_updated)))
+        .insert_header(("Location", location.clone()))
+        .insert_header(("Content-Location", location));
+    match write_body(pref, saved.content.as_deref(), &message, format) {
+        Some(body) => response.content_type(FHIR_JSON).body(body),
+        None => response.finish(),
+    }
+}

@@ -1,0 +1,53 @@
+//! chartroom: a FHIR R4 server for the health-information-management room.
+//! `start` builds the HTTP server on a listener; `main.rs` and the tests both use it.
+
+pub mod coding;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod fhir;
+pub mod http;
+pub mod store;
+pub mod telemetry;
+
+use actix_web::{web, App, HttpServer};
+use config::Config;
+use db::{Db, DbOptions};
+use std::net::TcpListener;
+use std::sync::Arc;
+use store::Store;
+
+/// Opens the database named in `config` and applies pending migrations.
+pub fn open_store(config: Config) -> Result<Store, String> {
+    let db = Db::connect(
+        &config.database_url,
+        &DbOptions {
+            pool_size: config.pool_size,
+            sqlite_synchronous: config.sqlite_synchronous.clone(),
+        },
+    )?;
+    let applied = db::migrate::run(&db)?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied database migrations");
+    }
+    Ok(Store {
+        db,
+        config: Arc::new(config),
+    })
+}
+
+/// Builds the HTTP server on `listener` (not yet awaited). Graceful shutdown on SIGTERM/SIGINT
+/// lets in-flight requests finish.
+pub fn start(store: Store, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    let state = web::Data::new(http::AppState { store });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(telemetry::RequestTracing)
+            .configure(http::configure)
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,204 @@
+//! Create, update and delete. The `*_in` functions run inside a caller's transaction
+//! (single interactions and transaction Bundles share them).
+
+use super::{Saved, Store};
+use crate::db::resources::{self, NewVersion};
+use crate::db::{indexes, projections, Conn};
+use crate::error::{AppError, AppResult};
+use crate::fhir::index::{self, IndexEntry};
+use crate::fhir::json::now_ms;
+use crate::fhir::resource::{self, stamp};
+use serde_json::Value;
+
+/// A checked resource with its index values, ready to write.
+pub struct Prepared {
+    pub res_type: String,
+    pub resource: Value,
+    pub entries: Vec<IndexEntry>,
+}
+
+/// Validates and extracts index values (CPU work kept outside the transaction).
+pub fn prepare(res_type: &str, url_id: Option<&str>, body: Value) -> AppResult<Prepared> {
+    let resource = resource::prepare(
+        body,
+        &resource::Expect {
+            res_type,
+            id: url_id,
+        },
+    )?;
+    let entries = index::extract(&resource)
+        .map_err(|e| AppError::internal(format!("index extraction failed for {res_type}: {e}")))?;
+    Ok(Prepared {
+        res_type: res_type.to_string(),
+        resource,
+        entries,
+    })
+}
+
+/// Rejects a write whose `If-Match` version is not the current one.
+fn check_if_match(if_match: Option<i64>, current: Option<i64>, what: &str) -> AppResult<()> {
+    match (if_match, current) {
+        (Some(expected), Some(actual)) if expected != actual => Err(AppError::PreconditionFailed(
+            format!("{what} is at version {actual}, not {expected} (If-Match)"),
+        )),
+        (Some(expected), None) => Err(AppError::PreconditionFailed(format!(
+            "{what} does not exist, so it is not at version {expected}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a new version of `res_type/id` (creating it when absent) inside a transaction.
+pub fn put_in(
+    conn: &mut Conn,
+    prepared: Prepared,
+    id: &str,
+    if_match: Option<i64>,
+    method: &str,
+) -> AppResult<Saved> {
+    let Prepared {
+        res_type,
+        mut resource,
+        entries,
+    } = prepared;
+    let now = now_ms();
+    let what = format!("{res_type}/{id}");
+    let mut current = resources::lock_current(conn, &res_type, id)?;
+    let claimed = match current {
+        Some(_) => None,
+        None => {
+            check_if_match(if_match, None, &what)?;
+            let claimed = resources::claim_id(conn, &res_type, id, now)?;
+            if claimed.is_none() {
+                // another writer created it between our look and our insert
+                current = resources::lock_current(conn, &res_type, id)?;
+            }
+            claimed
+        }
+    };
+    let (rk, version, last_updated, created) = match (claimed, current) {
+        (Some(rk), _) => (rk, 1, now, true),
+        (None, Some(row)) => {
+            let live = (row.deleted == 0).then_some(row.version);
+            if if_match.is_some() {
+                check_if_match(if_match, live, &what)?;
+            }
+            (
+                row.rk,
+                row.version + 1,
+                now.max(row.last_updated + 1),
+                row.deleted != 0,
+            )
+        }
+        (None, None) => {
+            return Err(AppError::Conflict(format!(
+                "{what} was being written concurrently; retry"
+            )))
+        }
+    };
+    stamp(&mut resource, id, version, last_updated);
+    let content = serde_json::to_string(&resource).map_err(AppError::internal)?;
+    resources::append_version(
+        conn,
+        NewVersion {
+            rk,
+            res_type: &res_type,
+            res_id: id,
+            version,
+            last_updated,
+            method,
+            content: Some(content.clone()),
+        },
+    )?;
+    indexes::replace(conn, rk, &res_type, &entries, version == 1)?;
+    projections::write(conn, &res_type, rk, &resource)?;
+    Ok(Saved {
+        res_type,
+        id: id.to_string(),
+        version,
+        last_updated,
+        content: Some(content),
+        created,
+    })
+}
+
+/// Logically deletes `res_type/id`; Ok(None) when it was already deleted.
+pub fn delete_in(
+    conn: &mut Conn,
+    res_type: &str,
+    id: &str,
+    if_match: Option<i64>,
+) -> AppResult<Option<Saved>> {
+    let what = format!("{res_type}/{id}");
+    let Some(row) = resources::lock_current(conn, res_type, id)? else {
+        return Err(AppError::NotFound(format!("{what} is not known")));
+    };
+    if row.deleted != 0 {
+        return Ok(None);
+    }
+    check_if_match(if_match, Some(row.version), &what)?;
+    let version = row.version + 1;
+    let last_updated = now_ms().max(row.last_updated + 1);
+    resources::append_version(
+        conn,
+        NewVersion {
+            rk: row.rk,
+            res_type,
+            res_id: id,
+            version,
+            last_updated,
+            method: "DELETE",
+            content: None,
+        },
+    )?;
+    indexes::clear(conn, row.rk)?;
+    projections::clear(conn, res_type, row.rk)?;
+    Ok(Some(Saved {
+        res_type: res_type.to_string(),
+        id: id.to_string(),
+        version,
+        last_updated,
+        content: None,
+        created: false,
+    }))
+}
+
+impl Store {
+    /// `POST [type]`: stores the body under a new server-assigned id.
+    pub fn create(&self, res_type: &str, body: Value) -> AppResult<Saved> {
+        let prepared = prepare(res_type, None, body)?;
+        let id = resource::new_id();
+        self.db
+            .transaction(|conn| put_in(conn, prepared, &id, None, "POST"))
+    }
+
+    /// `PUT [type]/[id]`: a new version, or the first one (update-as-create).
+    pub fn update(
+        &self,
+        res_type: &str,
+        id: &str,
+        body: Value,
+        if_match: Option<i64>,
+    ) -> AppResult<Saved> {
+        if !resource::is_valid_id(id) {
+            return Err(AppError::invalid_at(
+                format!("'{id}' is not a valid FHIR id"),
+                format!("{res_type}.id"),
+            ));
+        }
+        let prepared = prepare(res_type, Some(id), body)?;
+        self.db
+            .transaction(|conn| put_in(conn, prepared, id, if_match, "PUT"))
+    }
+
+    /// `DELETE [type]/[id]`.
+    pub fn delete(
+        &self,
+        res_type: &str,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> AppResult<Option<Saved>> {
+        self.db
+            .transaction(|conn| delete_in(conn, res_type, id, if_match))
+    }
+}
