@@ -135,6 +135,14 @@ pub fn arithmetic<'a>(op: char, a: &Item, b: &Item) -> Result<Option<Item<'a>>, 
     let (Some(pa), Some(pb)) = (prim(a), prim(b)) else {
         return Ok(None);
     };
+    if let (Prim::Temporal(date) | Prim::String(date), Prim::Quantity(amount, unit)) = (&pa, &pb) {
+        let sign = match op {
+            '+' => 1,
+            '-' => -1,
+            _ => return Ok(None),
+        };
+        return Ok(super::temporal::shift(date, *amount, unit, sign));
+    }
     if let (Prim::String(x), Prim::String(y), '+') = (&pa, &pb, op) {
         return Ok(Some(Item::String(format!("{x}{y}"))));
     }

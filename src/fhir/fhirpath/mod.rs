@@ -19,6 +19,7 @@ mod navigate;
 mod parser;
 mod resolve;
 mod strings;
+mod temporal;
 #[cfg(test)]
 mod tests;
 

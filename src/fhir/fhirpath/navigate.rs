@@ -124,11 +124,23 @@ pub fn children<'a>(items: &[Item<'a>], out: &mut Vec<Item<'a>>) {
                 }
                 continue;
             }
-            let type_name = choice_suffix_type(key);
+            let type_name = choice_suffix_type(key).filter(|t| shape_fits(t, value));
             let extra = underscore_sibling(map, key);
             push_element(Some(value), extra, type_name, out);
         }
     }
+}
+
+/// Whether a JSON value can hold type `type_name` (primitive types are
+/// lowercase and never objects), so `reasonCode` (a CodeableConcept array) is
+/// not mistaken for a `code`.
+fn shape_fits(type_name: &str, value: &Value) -> bool {
+    let first = match value {
+        Value::Array(items) => items.first(),
+        other => Some(other),
+    };
+    let is_object = matches!(first, Some(Value::Object(_)));
+    is_object == type_name.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
 /// Type from a choice key such as `valueQuantity`, if the key ends in a type suffix

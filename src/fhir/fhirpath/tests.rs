@@ -42,7 +42,8 @@ fn patient() -> Value {
         "name": [{"use": "official", "family": "Chalmers", "given": ["Peter", "James"]},
                  {"use": "usual", "given": ["Jim"]}],
         "birthDate": "1974-12-25",
-        "_birthDate": {"extension": [{"url": "http://x/tod", "valueDateTime": "1974-12-25T14:35:45-05:00"}]},
+        "_birthDate": {"extension": [
+            {"url": "http://x/tod", "valueDateTime": "1974-12-25T14:35:45-05:00"}]},
         "deceasedBoolean": false,
         "managingOrganization": {"reference": "Organization/1"},
         "generalPractitioner": [{"reference": "http://example.org/fhir/Practitioner/7/_history/2"},
@@ -119,6 +120,14 @@ fn primitive_extensions_and_booleans() {
     assert_eq!(eval_strings("Patient.name.exists() and true", &p), ["true"]);
     // Different precision that overlaps: the comparison is empty.
     assert!(eval_strings("Patient.birthDate < @1974-12", &p).is_empty());
+    // Element names ending like a type are not typed by their suffix.
+    let cond =
+        json!({"resourceType": "Condition", "reasonCode": [{"text": "x"}], "onsetString": "y"});
+    assert!(eval_strings("Condition.children().ofType(code)", &cond).is_empty());
+    assert_eq!(
+        eval_strings("Condition.children().ofType(string)", &cond),
+        ["y"]
+    );
     assert_eq!(eval_strings("Patient.name.empty().not()", &p), ["true"]);
 }
 
@@ -187,6 +196,16 @@ fn operators_and_functions() {
         ("Patient.descendants().where($this = 'Jim').count()", "1"),
         ("%resource.id", "p1"),
         ("-(3) + 1", "-2"),
+        ("@2020-01-31 + 1 month", "2020-02-29"),
+        ("@2020-03 - 1 'mo'", "2020-02"),
+        ("@2020 + 2 years", "2022"),
+        ("@2020-01-01T23:30:00Z + 45 minutes", "2020-01-02T00:15:00Z"),
+        (
+            "@2020-01-01T10:00:00.250+02:00 - 1 day",
+            "2019-12-31T10:00:00.250+02:00",
+        ),
+        ("Patient.birthDate + 18 years", "1992-12-25"),
+        ("(today() - 18 years) > @1900-01-01", "true"),
     ];
     for (expr, expected) in cases {
         assert_eq!(eval_strings(expr, &p), [expected], "{expr}");

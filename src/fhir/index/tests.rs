@@ -14,6 +14,39 @@ fn entries_for<'e>(entries: &'e [IndexEntry], param: &str) -> Vec<&'e IndexValue
         .collect()
 }
 
+/// `code` of each token value.
+fn codes<'v>(values: impl IntoIterator<Item = &'v IndexValue>) -> Vec<&'v str> {
+    values
+        .into_iter()
+        .filter_map(|v| match v {
+            IndexValue::Token { code: Some(c), .. } => Some(c.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `normalized` of each string value.
+fn normalized<'v>(values: impl IntoIterator<Item = &'v IndexValue>) -> Vec<&'v str> {
+    values
+        .into_iter()
+        .filter_map(|v| match v {
+            IndexValue::String { normalized, .. } => Some(normalized.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Build a token value.
+fn token(system: Option<&str>, code: Option<&str>, display: Option<&str>) -> IndexValue {
+    IndexValue::Token {
+        system: system.map(String::from),
+        code: code.map(String::from),
+        display: display.map(String::from),
+        type_system: None,
+        type_code: None,
+    }
+}
+
 fn ms(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text)
         .expect("rfc3339")
@@ -110,44 +143,49 @@ fn node(value: &Value) -> Item<'_> {
 fn datatype_table() {
     let name = json!({"family": "Chalmers", "given": ["Peter", "Jämes"], "prefix": ["Mr"]});
     let strings = values(ParamKind::String, &[node(&name)]);
-    let normalized: Vec<_> = strings
-        .iter()
-        .map(|v| match v {
-            IndexValue::String { normalized, .. } => normalized.as_str(),
-            _ => "",
-        })
-        .collect();
-    assert_eq!(normalized, ["chalmers", "peter", "james", "mr"]);
+    assert_eq!(normalized(&strings), ["chalmers", "peter", "james", "mr"]);
 
     let address = json!({"line": ["1 Main St"], "city": "Springfield", "postalCode": "12345"});
     assert_eq!(values(ParamKind::String, &[node(&address)]).len(), 3);
 
-    let concept = json!({"coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body Weight"}], "text": "Weight"});
-    let tokens = values(ParamKind::Token, &[node(&concept)]);
-    assert_eq!(tokens.len(), 2);
-    assert!(
-        matches!(&tokens[1], IndexValue::Token { code: None, display: Some(d), .. } if d == "weight")
+    let loinc = "http://loinc.org";
+    let concept = json!({"coding": [{"system": loinc, "code": "29463-7", "display": "Body Weight"}],
+        "text": "Weight"});
+    assert_eq!(
+        values(ParamKind::Token, &[node(&concept)]),
+        [
+            token(Some(loinc), Some("29463-7"), Some("body weight")),
+            token(None, None, Some("weight"))
+        ]
     );
 
     let identifier = json!({"system": "urn:oid:1", "value": "12345",
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}});
+        "type": {"coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}});
     let tokens = values(ParamKind::Token, &[node(&identifier)]);
-    assert!(
-        matches!(&tokens[0], IndexValue::Token { code: Some(c), type_code: Some(t), .. } if c == "12345" && t == "MR")
+    let IndexValue::Token { type_code, .. } = &tokens[0] else {
+        panic!("token expected")
+    };
+    assert_eq!(
+        (codes(&tokens), type_code.as_deref()),
+        (vec!["12345"], Some("MR"))
     );
 
     let bare_identifier = json!({"value": "A-1"});
-    assert!(
-        matches!(&values(ParamKind::Token, &[node(&bare_identifier)])[..], [IndexValue::Token { code: Some(c), system: None, .. }] if c == "A-1")
+    assert_eq!(
+        values(ParamKind::Token, &[node(&bare_identifier)]),
+        [token(None, Some("A-1"), None)]
     );
     let phone = json!({"system": "phone", "value": "555-1234", "use": "home"});
-    assert!(
-        matches!(&values(ParamKind::Token, &[node(&phone)])[..], [IndexValue::Token { code: Some(c), system: Some(s), .. }] if c == "555-1234" && s == "phone")
+    assert_eq!(
+        values(ParamKind::Token, &[node(&phone)]),
+        [token(Some("phone"), Some("555-1234"), None)]
     );
 
     let boolean = json!(true);
-    assert!(
-        matches!(&values(ParamKind::Token, &[node(&boolean)])[0], IndexValue::Token { code: Some(c), .. } if c == "true")
+    assert_eq!(
+        codes(&values(ParamKind::Token, &[node(&boolean)])),
+        ["true"]
     );
 
     let period = json!({"start": "2020-01-01"});
@@ -168,8 +206,12 @@ fn datatype_table() {
     );
 
     let money = json!({"value": 10.5, "currency": "USD"});
-    assert!(matches!(&values(ParamKind::Quantity, &[node(&money)])[0],
-        IndexValue::Quantity { code: Some(c), system: Some(s), .. } if c == "USD" && s == "urn:iso:std:iso:4217"));
+    let quantities = values(ParamKind::Quantity, &[node(&money)]);
+    let [IndexValue::Quantity { code, system, .. }] = &quantities[..] else {
+        panic!("one quantity")
+    };
+    assert_eq!(code.as_deref(), Some("USD"));
+    assert_eq!(system.as_deref(), Some("urn:iso:std:iso:4217"));
 
     let refs = [
         (
@@ -241,17 +283,17 @@ fn patient_and_observation_spot_checks() {
     let obs = json!({"resourceType": "Observation", "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
         "subject": {"reference": "Patient/example"},
-        "valueQuantity": {"value": 185, "unit": "lbs", "system": "http://unitsofmeasure.org", "code": "[lb_av]"}});
+        "valueQuantity": {"value": 185, "unit": "lbs",
+            "system": "http://unitsofmeasure.org", "code": "[lb_av]"}});
     let entries = extract(&obs).expect("extracts");
-    assert!(entries_for(&entries, "code")
-        .iter()
-        .any(|v| matches!(v, IndexValue::Token { code: Some(c), .. } if c == "29463-7")));
-    assert!(
-        matches!(entries_for(&entries, "value-quantity")[..], [IndexValue::Quantity { value, .. }] if *value == 185.0)
-    );
-    assert!(
-        matches!(entries_for(&entries, "patient")[..], [IndexValue::Reference { target_type: Some(t), .. }] if t == "Patient")
-    );
+    assert_eq!(codes(entries_for(&entries, "code")), ["29463-7"]);
+    let quantity = entries_for(&entries, "value-quantity");
+    assert!(matches!(quantity[..], [IndexValue::Quantity { value, .. }] if *value == 185.0));
+    let patient = entries_for(&entries, "patient");
+    let [IndexValue::Reference { target_type, .. }] = &patient[..] else {
+        panic!("one reference")
+    };
+    assert_eq!(target_type.as_deref(), Some("Patient"));
     let composite: Vec<_> = entries
         .iter()
         .filter(|e| e.param == "code-value-quantity")
@@ -303,9 +345,7 @@ fn official_examples() {
     };
     if let Some(patient) = read("Patient-example.json") {
         let entries = extract(&patient).expect("patient");
-        assert!(entries_for(&entries, "family").iter().any(
-            |v| matches!(v, IndexValue::String { normalized, .. } if normalized == "chalmers")
-        ));
+        assert!(normalized(entries_for(&entries, "family")).contains(&"chalmers"));
         assert_eq!(
             entries_for(&entries, "birthdate"),
             [&IndexValue::Date {
@@ -313,22 +353,28 @@ fn official_examples() {
                 high: ms("1974-12-25T23:59:59.999Z")
             }]
         );
-        assert!(entries_for(&entries, "identifier").iter().any(|v| matches!(v, IndexValue::Token { code: Some(c), type_code: Some(t), .. } if c == "12345" && t == "MR")));
+        let identifiers = entries_for(&entries, "identifier");
+        assert_eq!(codes(identifiers.iter().copied()), ["12345"]);
+        assert!(
+            matches!(identifiers[0], IndexValue::Token { type_code: Some(t), .. } if t == "MR")
+        );
         let started = std::time::Instant::now();
         for _ in 0..100 {
             let _ = extract(&patient);
         }
         println!(
-            "Patient-example extraction: {:?} per resource",
+            "Patient-example extraction: {:?} per resource (this build profile)",
             started.elapsed() / 100
         );
     }
     if let Some(obs) = read("Observation-example.json") {
         let entries = extract(&obs).expect("observation");
-        assert!(entries_for(&entries, "code")
-            .iter()
-            .any(|v| matches!(v, IndexValue::Token { code: Some(c), .. } if c == "29463-7")));
-        assert!(entries_for(&entries, "value-quantity").iter().any(|v| matches!(v, IndexValue::Quantity { value, unit: Some(u), .. } if *value == 185.0 && u == "lbs")));
+        assert!(codes(entries_for(&entries, "code")).contains(&"29463-7"));
+        let quantity = entries_for(&entries, "value-quantity");
+        let [IndexValue::Quantity { value, unit, .. }] = quantity[..] else {
+            panic!("one quantity")
+        };
+        assert_eq!((*value, unit.as_deref()), (185.0, Some("lbs")));
         assert!(entries
             .iter()
             .any(|e| e.param == "code-value-quantity" && e.component == Some(1)));
