@@ -9,7 +9,9 @@
 //! Pure code apart from [`write_population`]; never reads the clock.
 
 mod annotations;
+mod care;
 mod catalog;
+mod diagnoses;
 mod events;
 mod fhir;
 mod geo;

@@ -3,12 +3,11 @@
 //! procedures and discharge summary it produced. Seeded errors are applied here and
 //! reported in the patient's annotations.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
 
 use super::annotations::{DuplicatePair, PatientAnnotations, SeededIssue, SensitiveRecord};
-use super::catalog::{Dx, Kind, Med, AMLODIPINE, ENOXAPARIN, INSULIN};
-use super::events::{Pcs, ABUSE, ASSAULT, HOSPITAL_UTI};
+use super::catalog::Dx;
 use super::fhir::{post_entry, urn};
 use super::person::{duplicate_source, make_duplicate, person, Person};
 use super::physio::{Physiology, Treatment};
@@ -16,7 +15,7 @@ use super::providers::Providers;
 use super::resources::{self, ConditionFields, DiagnosisLine, EncounterFields};
 use super::rng::Rng;
 use super::seeding;
-use super::timeline::{age_at, chronic_cases, plan_visits, Case, Reason, Visit};
+use super::timeline::{age_at, chronic_cases, plan_visits, Case, Visit};
 use super::{PatientBundle, SynthConfig};
 
 const STREAM_RECORD: u64 = 20;
@@ -50,21 +49,21 @@ pub(super) struct Coding {
     pub conditions: Vec<NewCondition>,
 }
 
-struct Builder<'a> {
-    ctx: &'a RecordContext<'a>,
-    person: Person,
-    cases: Vec<Case>,
-    rng: Rng,
-    entries: Vec<Value>,
-    ann: PatientAnnotations,
-    hospital: usize,
-    pcp: usize,
-    case_conditions: Vec<Option<String>>,
-    case_companions: Vec<Vec<(String, Dx)>>,
-    medicated: Vec<bool>,
-    tx: Treatment,
-    physio: Physiology,
-    seq: usize,
+pub(super) struct Builder<'a> {
+    pub(super) ctx: &'a RecordContext<'a>,
+    pub(super) person: Person,
+    pub(super) cases: Vec<Case>,
+    pub(super) rng: Rng,
+    pub(super) entries: Vec<Value>,
+    pub(super) ann: PatientAnnotations,
+    pub(super) hospital: usize,
+    pub(super) pcp: usize,
+    pub(super) case_conditions: Vec<Option<String>>,
+    pub(super) case_companions: Vec<Vec<(String, Dx)>>,
+    pub(super) medicated: Vec<bool>,
+    pub(super) tx: Treatment,
+    pub(super) physio: Physiology,
+    pub(super) seq: usize,
 }
 
 /// Builds the record at `index` of the population.
@@ -132,7 +131,7 @@ pub fn build_patient(ctx: &RecordContext, index: usize) -> PatientBundle {
 }
 
 impl Builder<'_> {
-    fn clinician_ref(&self, k: usize) -> Value {
+    pub(super) fn clinician_ref(&self, k: usize) -> Value {
         let staff = self.ctx.providers.staff(self.hospital);
         staff
             .get(k)
@@ -264,407 +263,5 @@ impl Builder<'_> {
         }
         self.entries
             .push(post_entry(&c.uuid, resources::condition(&fields)));
-    }
-
-    /// Records every chronic condition active at this visit that has no Condition yet.
-    fn reconcile_chronic(&mut self, v: &Visit, coding: &mut Coding) {
-        let day = v.start.date();
-        for i in 0..self.cases.len() {
-            if self.cases[i].onset > day || self.case_conditions[i].is_some() {
-                continue;
-            }
-            let case = self.cases[i].clone();
-            let uuid = self.rng.uuid();
-            let onset = (!self.rng.chance(self.ctx.cfg.error_rate / 2.0))
-                .then(|| case.onset.and_hms_opt(0, 0, 0).unwrap_or(v.start));
-            coding.conditions.push(NewCondition {
-                uuid: uuid.clone(),
-                dx: case.dx,
-                onset,
-                abatement: None,
-                problem_list: true,
-                security: case.security,
-            });
-            self.case_conditions[i] = Some(uuid);
-            for companion in case.companions {
-                let cu = self.rng.uuid();
-                let onset = case.onset.and_hms_opt(0, 0, 0);
-                coding.conditions.push(NewCondition {
-                    uuid: cu.clone(),
-                    dx: *companion,
-                    onset,
-                    abatement: None,
-                    problem_list: true,
-                    security: None,
-                });
-                self.case_companions[i].push((cu, *companion));
-            }
-        }
-    }
-
-    fn new_condition(
-        &mut self,
-        coding: &mut Coding,
-        dx: Dx,
-        v: &Visit,
-        resolved: bool,
-        security: Option<&'static str>,
-    ) -> String {
-        let uuid = self.rng.uuid();
-        let abatement = resolved.then_some(v.end);
-        coding.conditions.push(NewCondition {
-            uuid: uuid.clone(),
-            dx,
-            onset: Some(v.start),
-            abatement,
-            problem_list: false,
-            security,
-        });
-        uuid
-    }
-
-    fn principal_and_secondaries(&mut self, v: &Visit, coding: &mut Coding) {
-        let exempt = |dx: &Dx| {
-            matches!(
-                dx.code.as_bytes().first(),
-                Some(b'Z' | b'V' | b'W' | b'X' | b'Y')
-            )
-        };
-        let mut principal_case = None;
-        let mut event_lines: Vec<(String, Dx)> = Vec::new();
-        let principal: (String, Dx) = match &v.reason {
-            Reason::FollowUp(i) => {
-                principal_case = Some(*i);
-                let uuid = self.case_conditions[*i].clone().unwrap_or_default();
-                (uuid, self.cases[*i].dx)
-            }
-            Reason::Acute(a) => {
-                let uuid = self.new_condition(coding, a.dx, v, true, None);
-                if let Some(cause) = a.external_cause {
-                    event_lines.push((self.new_condition(coding, cause, v, true, None), cause));
-                }
-                (uuid, a.dx)
-            }
-            Reason::Abuse => {
-                let uuid = self.new_condition(coding, ABUSE, v, true, Some("SDV"));
-                event_lines.push((self.new_condition(coding, ASSAULT, v, true, None), ASSAULT));
-                (uuid, ABUSE)
-            }
-            Reason::Stay(stay, pi, _) => {
-                let dx = stay.principal[(*pi).min(stay.principal.len() - 1)];
-                let uuid = self.new_condition(coding, dx, v, stay.name != "knee replacement", None);
-                for extra in stay.secondaries {
-                    event_lines.push((self.new_condition(coding, *extra, v, true, None), *extra));
-                }
-                if !stay.external_causes.is_empty() {
-                    let cause = *self.rng.pick(stay.external_causes);
-                    event_lines.push((self.new_condition(coding, cause, v, true, None), cause));
-                }
-                (uuid, dx)
-            }
-            Reason::CancerSurgery(i, _) => {
-                principal_case = Some(*i);
-                let dx = self.cases[*i].dx;
-                (self.new_condition(coding, dx, v, false, None), dx)
-            }
-        };
-        let category = principal.1.code.get(..3).unwrap_or_default().to_string();
-        coding.lines.push((principal.0, principal.1, Some("y")));
-        for (uuid, dx) in event_lines {
-            coding
-                .lines
-                .push((uuid, dx, if exempt(&dx) { None } else { Some("y") }));
-        }
-        let cap = if v.inpatient { 8 } else { 4 };
-        let mut added = 0;
-        for i in 0..self.cases.len() {
-            if added >= cap
-                || Some(i) == principal_case
-                || self.cases[i].dx.code.starts_with(&category)
-            {
-                continue;
-            }
-            let Some(uuid) = self.case_conditions[i].clone() else {
-                continue;
-            };
-            let poa = match self.rng.unit() {
-                r if r < 0.03 => "u",
-                r if r < 0.04 => "w",
-                _ => "y",
-            };
-            coding.lines.push((uuid, self.cases[i].dx, Some(poa)));
-            for (cu, cdx) in self.case_companions[i].clone() {
-                coding.lines.push((cu, cdx, Some("y")));
-            }
-            added += 1;
-        }
-        if v.inpatient && category != "N39" && self.rng.chance(0.03) {
-            let uuid = self.new_condition(coding, HOSPITAL_UTI, v, true, None);
-            coding.lines.push((uuid, HOSPITAL_UTI, Some("n")));
-        }
-    }
-
-    fn active(&self, kind: Kind, day: NaiveDate) -> Option<usize> {
-        self.cases
-            .iter()
-            .position(|c| c.kind == kind && c.onset <= day)
-            .filter(|&i| self.case_conditions[i].is_some())
-    }
-
-    fn measure(&mut self, v: &Visit, enc: &str) {
-        let day = v.start.date();
-        let age = age_at(self.person.birth, day);
-        let patient = self.person.uuid.clone();
-        if age >= 18.0 {
-            let hypertensive = self.active(Kind::Hypertension, day).is_some();
-            let (sys, dia) = self
-                .physio
-                .blood_pressure(&mut self.rng, day, hypertensive, &self.tx);
-            let uuid = self.rng.uuid();
-            let obs = resources::observation(
-                &uuid,
-                &patient,
-                enc,
-                v.start,
-                "vital-signs",
-                (
-                    "85354-9",
-                    "Blood pressure panel with all children optional",
-                    Value::Null,
-                    "",
-                ),
-                &[
-                    (
-                        "8480-6",
-                        "Systolic blood pressure",
-                        json!(sys as i64),
-                        "mm[Hg]",
-                    ),
-                    (
-                        "8462-4",
-                        "Diastolic blood pressure",
-                        json!(dia as i64),
-                        "mm[Hg]",
-                    ),
-                ],
-            );
-            self.entries.push(post_entry(&uuid, obs));
-            if hypertensive
-                && sys >= 145.0
-                && self.tx.amlodipine.is_none()
-                && self
-                    .tx
-                    .lisinopril
-                    .is_some_and(|s| (day - s).num_days() >= 90)
-            {
-                self.tx.amlodipine = Some(day);
-                self.escalate(v, enc, AMLODIPINE, Kind::Hypertension);
-            }
-        }
-        if age >= 2.0 && self.rng.chance(0.5) {
-            let (weight, bmi) = self.physio.weight_and_bmi(&mut self.rng, age);
-            let uuid = self.rng.uuid();
-            let obs = resources::observation(
-                &uuid,
-                &patient,
-                enc,
-                v.start,
-                "vital-signs",
-                (
-                    "29463-7",
-                    "Body weight",
-                    super::fhir::decimal(weight, 1),
-                    "kg",
-                ),
-                &[],
-            );
-            self.entries.push(post_entry(&uuid, obs));
-            if let Some(bmi) = bmi {
-                let uuid = self.rng.uuid();
-                let obs = resources::observation(
-                    &uuid,
-                    &patient,
-                    enc,
-                    v.start,
-                    "vital-signs",
-                    (
-                        "39156-5",
-                        "Body mass index (BMI) [Ratio]",
-                        super::fhir::decimal(bmi, 1),
-                        "kg/m2",
-                    ),
-                    &[],
-                );
-                self.entries.push(post_entry(&uuid, obs));
-            }
-        }
-        let diabetic = self.active(Kind::Diabetes, day).is_some();
-        if diabetic || (age >= 45.0 && self.rng.chance(0.15)) {
-            let a1c = self.physio.hba1c(&mut self.rng, day, diabetic, &self.tx);
-            let uuid = self.rng.uuid();
-            let obs = resources::observation(
-                &uuid,
-                &patient,
-                enc,
-                v.start,
-                "laboratory",
-                (
-                    "4548-4",
-                    "Hemoglobin A1c/Hemoglobin.total in Blood",
-                    super::fhir::decimal(a1c, 1),
-                    "%",
-                ),
-                &[],
-            );
-            self.entries.push(post_entry(&uuid, obs));
-            if diabetic
-                && a1c >= 8.5
-                && self.tx.insulin.is_none()
-                && self
-                    .tx
-                    .metformin
-                    .is_some_and(|s| (day - s).num_days() >= 180)
-            {
-                self.tx.insulin = Some(day);
-                self.escalate(v, enc, INSULIN, Kind::Diabetes);
-            }
-        }
-    }
-
-    fn escalate(&mut self, v: &Visit, enc: &str, med: Med, kind: Kind) {
-        let Some(reason) = self
-            .active(kind, v.start.date())
-            .and_then(|i| self.case_conditions[i].clone())
-        else {
-            return;
-        };
-        let uuid = self.rng.uuid();
-        let mr = resources::medication_request(
-            &uuid,
-            med,
-            &self.person.uuid,
-            enc,
-            v.start,
-            self.clinician_ref(self.pcp),
-            &reason,
-        );
-        self.entries.push(post_entry(&uuid, mr));
-    }
-
-    /// Starts first-line drugs for chronic conditions recorded and not yet treated.
-    fn prescribe(&mut self, v: &Visit, enc: &str, prescriber: usize) {
-        let day = v.start.date();
-        for i in 0..self.cases.len() {
-            let Some(reason) = self.case_conditions[i].clone() else {
-                continue;
-            };
-            if self.medicated[i] || self.cases[i].meds.is_empty() {
-                continue;
-            }
-            self.medicated[i] = true;
-            match self.cases[i].kind {
-                Kind::Hypertension => self.tx.lisinopril = Some(day),
-                Kind::Diabetes => self.tx.metformin = Some(day),
-                _ => {}
-            }
-            for med in self.cases[i].meds {
-                let uuid = self.rng.uuid();
-                let mr = resources::medication_request(
-                    &uuid,
-                    *med,
-                    &self.person.uuid,
-                    enc,
-                    v.start,
-                    self.clinician_ref(prescriber),
-                    &reason,
-                );
-                self.entries.push(post_entry(&uuid, mr));
-            }
-        }
-    }
-
-    fn procedures_and_summary(
-        &mut self,
-        v: &Visit,
-        enc: &str,
-        attending: usize,
-        coding: &Coding,
-        summary_missing: bool,
-    ) {
-        let procedure: Option<Pcs> = match &v.reason {
-            Reason::Stay(_, _, p) => *p,
-            Reason::CancerSurgery(_, p) => Some(*p),
-            _ => None,
-        };
-        let principal = coding
-            .conditions
-            .iter()
-            .find(|c| !c.problem_list)
-            .map(|c| c.uuid.clone())
-            .unwrap_or_default();
-        let stay_hours = (v.end - v.start).num_hours().max(2);
-        let mut performed = Vec::new();
-        if let Some(code) = procedure {
-            let uuid = self.rng.uuid();
-            let at = v.start + Duration::hours(self.rng.range(1, (stay_hours - 1).max(1)));
-            let surgeon = self
-                .rng
-                .below(self.ctx.providers.staff(self.hospital).len());
-            let p = resources::procedure(
-                &uuid,
-                code,
-                &self.person.uuid,
-                enc,
-                at,
-                self.clinician_ref(surgeon),
-                &principal,
-            );
-            self.entries.push(post_entry(&uuid, p));
-            performed.push(format!("{} {}", code.code, code.display));
-            if code.code.starts_with("0SR") {
-                // Joint replacement: thromboprophylaxis.
-                let uuid = self.rng.uuid();
-                let mr = resources::medication_request(
-                    &uuid,
-                    ENOXAPARIN,
-                    &self.person.uuid,
-                    enc,
-                    at,
-                    self.clinician_ref(surgeon),
-                    &principal,
-                );
-                self.entries.push(post_entry(&uuid, mr));
-            }
-        }
-        if summary_missing {
-            return;
-        }
-        let (code, display) = coding
-            .lines
-            .first()
-            .map_or(("none", "not recorded"), |(_, dx, _)| (dx.code, dx.display));
-        let text = format!(
-            "DISCHARGE SUMMARY\nPatient: {} {} (MRN {})\nAdmitted: {}\nDischarged: {}\nPrincipal diagnosis: {} {}\nProcedures: {}\nCondition at discharge: stable. Discharged home with follow-up in primary care.\n",
-            self.person.given,
-            self.person.family,
-            self.person.mrn,
-            v.start.format("%Y-%m-%d %H:%M"),
-            v.end.format("%Y-%m-%d %H:%M"),
-            code,
-            display,
-            if performed.is_empty() { "none".to_string() } else { performed.join("; ") },
-        );
-        let uuid = self.rng.uuid();
-        let doc = resources::discharge_summary(&resources::SummaryFields {
-            uuid: &uuid,
-            patient: &self.person.uuid,
-            encounter: enc,
-            start: v.start,
-            end: v.end,
-            author: self.clinician_ref(attending),
-            custodian: self.ctx.providers.org_ref(self.hospital),
-            text: &text,
-        });
-        self.entries.push(post_entry(&uuid, doc));
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::providers::Providers;
 use super::truth::{GroundTruth, Tally};
-use super::{build_patients, SynthConfig};
+use super::{build_patients, PatientBundle, SynthConfig};
 
 /// File name of the provider bundle (sorts before every `pt…` patient file).
 pub const PROVIDER_FILE: &str = "00-providers.json";
@@ -42,28 +42,42 @@ pub fn write_population(cfg: &SynthConfig, out_dir: &Path) -> io::Result<GroundT
         }
         sinks.write(&entry["resource"])?;
     }
-    for pb in build_patients(cfg, &providers) {
-        write_json(
-            &bundles.join(format!("{}.json", pb.patient_key)),
-            &pb.bundle,
-        )?;
-        let mut local: HashMap<String, String> = HashMap::new();
-        for entry in pb.bundle["entry"].as_array().into_iter().flatten() {
-            if let (Some(url), Some(kind), Some(id)) = (
-                entry["fullUrl"].as_str(),
-                entry["resource"]["resourceType"].as_str(),
-                entry["resource"]["id"].as_str(),
-            ) {
-                local.insert(url.to_string(), format!("{kind}/{id}"));
+    // Generation and writing overlap: a producer thread builds bundles in order while
+    // this thread writes them; the bounded channel keeps memory flat.
+    std::thread::scope(|scope| -> io::Result<()> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<PatientBundle>(32);
+        let providers = &providers;
+        scope.spawn(move || {
+            for pb in build_patients(cfg, providers) {
+                if sender.send(pb).is_err() {
+                    break;
+                }
+            }
+        });
+        for mut pb in receiver {
+            write_json(
+                &bundles.join(format!("{}.json", pb.patient_key)),
+                &pb.bundle,
+            )?;
+            tally.add(&pb);
+            let mut local: HashMap<String, String> = HashMap::new();
+            for entry in pb.bundle["entry"].as_array().into_iter().flatten() {
+                if let (Some(url), Some(kind), Some(id)) = (
+                    entry["fullUrl"].as_str(),
+                    entry["resource"]["resourceType"].as_str(),
+                    entry["resource"]["id"].as_str(),
+                ) {
+                    local.insert(url.to_string(), format!("{kind}/{id}"));
+                }
+            }
+            for entry in pb.bundle["entry"].as_array_mut().into_iter().flatten() {
+                let resource = &mut entry["resource"];
+                rewrite_references(resource, &local, &conditional);
+                sinks.write(resource)?;
             }
         }
-        for entry in pb.bundle["entry"].as_array().into_iter().flatten() {
-            let mut resource = entry["resource"].clone();
-            rewrite_references(&mut resource, &local, &conditional);
-            sinks.write(&resource)?;
-        }
-        tally.add(&pb);
-    }
+        Ok(())
+    })?;
     sinks.flush()?;
     let truth = tally.finish();
     let file = BufWriter::new(File::create(out_dir.join("ground-truth.json"))?);
