@@ -108,6 +108,9 @@ pub fn type_matches(actual: &str, wanted: &str) -> bool {
         return true;
     }
     let parent = match actual {
+        // Backbone elements are typed by their path (`Patient.contact`).
+        t if t.contains('.') => "BackboneElement",
+        "BackboneElement" => "Element",
         "code" | "id" | "markdown" => "string",
         "canonical" | "url" | "uuid" | "oid" => "uri",
         "positiveInt" | "unsignedInt" => "integer",

@@ -4,6 +4,13 @@
 //! fetches: references become placeholders typed by their target type (see
 //! [`Item::Resolved`]), contained references resolve inside the resource.
 //!
+//! Element types come from the embedded R4 element table (declared types,
+//! backbone elements typed by path such as `Patient.contact`), choice elements
+//! from their suffix (`valueQuantity`), resources from `resourceType`; values
+//! outside the model (inside unknown extensions) fall back to a shape guess.
+//! Decimals are computed as `f64`; date comparisons of different precision
+//! that overlap yield empty, as the specification says.
+//!
 //! ```ignore
 //! let expr = compile("Patient.name.where(use = 'official').family")?;
 //! let items = evaluate(&expr, &patient)?;
@@ -15,6 +22,7 @@ mod eval;
 mod functions;
 mod item;
 mod lexer;
+mod model;
 mod navigate;
 mod parser;
 mod resolve;

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::item::{choice_type, Item, Node};
+use super::model::child_type;
 
 /// Children named `name` of every item, in order.
 pub fn members<'a>(items: &[Item<'a>], name: &str, out: &mut Vec<Item<'a>>) {
@@ -21,7 +22,7 @@ fn node_members<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
             let value = map.get(name);
             let extra = underscore_sibling(map, name);
             if value.is_some() || extra.is_some() {
-                push_element(value, extra, None, out);
+                push_element(value, extra, declared(node, name), out);
                 return;
             }
             for (key, value) in map {
@@ -46,11 +47,21 @@ fn node_members<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
         _ => {
             if let Some(Value::Object(extra)) = node.extra {
                 if let Some(value) = extra.get(name) {
-                    push_element(Some(value), None, None, out);
+                    push_element(Some(value), None, declared(node, name), out);
                 }
             }
         }
     }
+}
+
+/// Declared type of child `name` of `node`, from the element model.
+fn declared<'a>(node: &Node<'a>, name: &str) -> Option<&'a str> {
+    let owner = node.type_name?;
+    child_type(owner, name).or_else(|| match name {
+        "extension" | "modifierExtension" => Some("Extension"),
+        "id" => Some("string"),
+        _ => None,
+    })
 }
 
 fn underscore_sibling<'a>(
@@ -99,7 +110,11 @@ fn push_single<'a>(
     if value.is_none() && extra.is_none() {
         return;
     }
-    let type_name = type_name.or_else(|| value?.get("resourceType")?.as_str());
+    // Contained resources and bundle entries are declared `Resource`: use the actual type.
+    let actual = value
+        .and_then(|v| v.get("resourceType"))
+        .and_then(Value::as_str);
+    let type_name = actual.or(type_name);
     out.push(Item::Node(Node {
         value,
         extra,
@@ -124,7 +139,8 @@ pub fn children<'a>(items: &[Item<'a>], out: &mut Vec<Item<'a>>) {
                 }
                 continue;
             }
-            let type_name = choice_suffix_type(key).filter(|t| shape_fits(t, value));
+            let type_name = declared(node, key)
+                .or_else(|| choice_suffix_type(key).filter(|t| shape_fits(t, value)));
             let extra = underscore_sibling(map, key);
             push_element(Some(value), extra, type_name, out);
         }

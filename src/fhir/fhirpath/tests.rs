@@ -132,6 +132,41 @@ fn primitive_extensions_and_booleans() {
 }
 
 #[test]
+fn declared_element_types() {
+    let p = patient();
+    let yes = [
+        "Patient.name.first() is HumanName",
+        "Patient.birthDate is date",
+        "Patient.birthDate is FHIR.date",
+        "Patient.telecom.first() is ContactPoint",
+        "Patient.managingOrganization is Reference",
+        "Patient.contained.first() is Practitioner",
+        "Patient.contained.first() is DomainResource",
+        "Patient.name.first().given.first() is string",
+        "Patient.id is id",
+    ];
+    for expr in yes {
+        assert_eq!(eval_strings(expr, &p), ["true"], "{expr}");
+    }
+    assert_eq!(eval_strings("Patient.birthDate is string", &p), ["false"]);
+    let q = json!({"resourceType": "Questionnaire", "item": [{"linkId": "1",
+        "item": [{"linkId": "1.1", "type": "string"}]}]});
+    assert_eq!(eval_strings("Questionnaire.item.item.linkId", &q), ["1.1"]);
+    assert_eq!(
+        eval_strings("Questionnaire.item.item.first() is BackboneElement", &q),
+        ["true"]
+    );
+    assert_eq!(
+        eval_strings("Questionnaire.item.item.type.first() is code", &q),
+        ["true"]
+    );
+    assert_eq!(
+        eval_strings("Questionnaire.descendants().ofType(code).count()", &q),
+        ["1"]
+    );
+}
+
+#[test]
 fn resolve_placeholders() {
     let p = patient();
     assert_eq!(
