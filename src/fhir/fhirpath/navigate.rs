@@ -57,11 +57,12 @@ fn node_members<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
 /// Declared type of child `name` of `node`, from the element model.
 fn declared<'a>(node: &Node<'a>, name: &str) -> Option<&'a str> {
     let owner = node.type_name?;
-    child_type(owner, name).or_else(|| match name {
+    let fallback = match name {
         "extension" | "modifierExtension" => Some("Extension"),
         "id" => Some("string"),
         _ => None,
-    })
+    };
+    child_type(owner, name).or(fallback)
 }
 
 fn underscore_sibling<'a>(
