@@ -301,6 +301,7 @@ fn extensions<'a>(input: &[Item<'a>], url: Option<&str>) -> Collection<'a> {
                         value: Some(ext),
                         extra: None,
                         type_name: Some("Extension"),
+                        binding: None,
                     }));
                 }
             }

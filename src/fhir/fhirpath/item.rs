@@ -10,8 +10,11 @@ pub struct Node<'a> {
     pub value: Option<&'a Value>,
     /// The `_name` sibling of a primitive (id and extensions).
     pub extra: Option<&'a Value>,
-    /// FHIR type name when known (resource type, or choice-type suffix).
+    /// FHIR type name when known: declared type, choice-type suffix, resource
+    /// type, or the path of a backbone element (`Patient.contact`).
     pub type_name: Option<&'a str>,
+    /// Canonical URL of the element's required value set (for `code` elements).
+    pub binding: Option<&'a str>,
 }
 
 /// One item of a FHIRPath collection.
@@ -195,7 +198,14 @@ impl<'a> Node<'a> {
             value: Some(value),
             extra: None,
             type_name: value.get("resourceType").and_then(Value::as_str),
+            binding: None,
         }
+    }
+
+    /// The code system of `code` in this element's required value set
+    /// (`male` in `Patient.gender` -> `http://hl7.org/fhir/administrative-gender`).
+    pub fn code_system(&self, code: &str) -> Option<&'static str> {
+        super::model::code_system(self.binding?, code)
     }
 
     /// The declared or inferred type name.

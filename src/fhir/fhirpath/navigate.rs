@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::item::{choice_type, Item, Node};
-use super::model::child_type;
+use super::model;
 
 /// Children named `name` of every item, in order.
 pub fn members<'a>(items: &[Item<'a>], name: &str, out: &mut Vec<Item<'a>>) {
@@ -29,7 +29,7 @@ fn node_members<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
                 if let Some(suffix) = key.strip_prefix(name) {
                     if let Some(type_name) = choice_type(suffix) {
                         let extra = underscore_sibling(map, key);
-                        push_element(Some(value), extra, Some(type_name), out);
+                        push_element(Some(value), extra, (Some(type_name), None), out);
                     }
                 }
             }
@@ -38,7 +38,7 @@ fn node_members<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
                 if let Some(suffix) = key.strip_prefix('_').and_then(|k| k.strip_prefix(name)) {
                     let has_value = map.contains_key(&key[1..]);
                     if let (false, Some(type_name)) = (has_value, choice_type(suffix)) {
-                        push_element(None, Some(extra), Some(type_name), out);
+                        push_element(None, Some(extra), (Some(type_name), None), out);
                     }
                 }
             }
@@ -54,16 +54,19 @@ fn node_members<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
     }
 }
 
-/// Declared type of child `name` of `node`, from the element model.
-fn declared<'a>(node: &Node<'a>, name: &str) -> Option<&'a str> {
-    let owner = node.type_name?;
-    let fallback = match name {
-        "extension" | "modifierExtension" => Some("Extension"),
-        "id" => Some("string"),
-        _ => None,
-    };
-    child_type(owner, name).or(fallback)
+/// Declared type and binding of child `name` of `node`, from the element model.
+fn declared<'a>(node: &Node<'a>, name: &str) -> Declared<'a> {
+    let found = node.type_name.and_then(|owner| model::child(owner, name));
+    match (found, name) {
+        (Some((type_name, binding)), _) => (Some(type_name), binding),
+        (None, "extension" | "modifierExtension") => (Some("Extension"), None),
+        (None, "id") if node.type_name.is_some() => (Some("string"), None),
+        _ => (None, None),
+    }
 }
+
+/// (type name, required binding) of an element.
+type Declared<'a> = (Option<&'a str>, Option<&'a str>);
 
 fn underscore_sibling<'a>(
     map: &'a serde_json::Map<String, Value>,
@@ -82,7 +85,7 @@ fn underscore_sibling<'a>(
 fn push_element<'a>(
     value: Option<&'a Value>,
     extra: Option<&'a Value>,
-    type_name: Option<&'a str>,
+    declared: Declared<'a>,
     out: &mut Vec<Item<'a>>,
 ) {
     match (value, extra) {
@@ -90,22 +93,22 @@ fn push_element<'a>(
             let extras = extra.and_then(Value::as_array);
             for (i, v) in values.iter().enumerate() {
                 let e = extras.and_then(|e| e.get(i)).filter(|e| !e.is_null());
-                push_single(Some(v).filter(|v| !v.is_null()), e, type_name, out);
+                push_single(Some(v).filter(|v| !v.is_null()), e, declared, out);
             }
         }
         (None, Some(Value::Array(extras))) => {
             for e in extras.iter().filter(|e| !e.is_null()) {
-                push_single(None, Some(e), type_name, out);
+                push_single(None, Some(e), declared, out);
             }
         }
-        (value, extra) => push_single(value.filter(|v| !v.is_null()), extra, type_name, out),
+        (value, extra) => push_single(value.filter(|v| !v.is_null()), extra, declared, out),
     }
 }
 
 fn push_single<'a>(
     value: Option<&'a Value>,
     extra: Option<&'a Value>,
-    type_name: Option<&'a str>,
+    (type_name, binding): Declared<'a>,
     out: &mut Vec<Item<'a>>,
 ) {
     if value.is_none() && extra.is_none() {
@@ -120,6 +123,7 @@ fn push_single<'a>(
         value,
         extra,
         type_name,
+        binding,
     }));
 }
 
@@ -136,14 +140,16 @@ pub fn children<'a>(items: &[Item<'a>], out: &mut Vec<Item<'a>>) {
             }
             if let Some(name) = key.strip_prefix('_') {
                 if !map.contains_key(name) {
-                    push_element(None, Some(value), None, out);
+                    push_element(None, Some(value), declared(node, name), out);
                 }
                 continue;
             }
-            let type_name = declared(node, key)
-                .or_else(|| choice_suffix_type(key).filter(|t| shape_fits(t, value)));
+            let mut element = declared(node, key);
+            if element.0.is_none() {
+                element.0 = choice_suffix_type(key).filter(|t| shape_fits(t, value));
+            }
             let extra = underscore_sibling(map, key);
-            push_element(Some(value), extra, type_name, out);
+            push_element(Some(value), extra, element, out);
         }
     }
 }

@@ -149,6 +149,16 @@ fn declared_element_types() {
         assert_eq!(eval_strings(expr, &p), ["true"], "{expr}");
     }
     assert_eq!(eval_strings("Patient.birthDate is string", &p), ["false"]);
+    let gender = json!({"resourceType": "Patient", "gender": "male"});
+    let items = eval_str("Patient.gender", &gender).expect("evaluates");
+    let [Item::Node(node)] = &items[..] else {
+        panic!("one node")
+    };
+    assert_eq!(
+        node.code_system("male"),
+        Some("http://hl7.org/fhir/administrative-gender")
+    );
+    assert_eq!(node.code_system("nonsense"), None);
     let q = json!({"resourceType": "Questionnaire", "item": [{"linkId": "1",
         "item": [{"linkId": "1.1", "type": "string"}]}]});
     assert_eq!(eval_strings("Questionnaire.item.item.linkId", &q), ["1.1"]);

@@ -279,6 +279,13 @@ fn patient_and_observation_spot_checks() {
     assert_eq!(entries_for(&entries, "identifier").len(), 1);
     assert_eq!(entries_for(&entries, "_tag").len(), 1);
     assert!(entries_for(&entries, "_id").is_empty());
+    let gender = json!({"resourceType": "Patient", "gender": "female"});
+    let entries = extract(&gender).expect("extracts");
+    let system = "http://hl7.org/fhir/administrative-gender";
+    assert_eq!(
+        entries_for(&entries, "gender"),
+        [&token(Some(system), Some("female"), None)]
+    );
 
     let obs = json!({"resourceType": "Observation", "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},

@@ -1,7 +1,9 @@
 //! `token` parameter values: Coding, CodeableConcept (each coding plus its
 //! text as a display-only token), Identifier (with its type for `:of-type`),
 //! ContactPoint (system = the ContactPoint system, as HAPI does), and
-//! code/boolean/string/uri/id primitives.
+//! code/boolean/string/uri/id primitives. A `code` with a required binding
+//! gets the code system that defines it (`gender` -> administrative-gender),
+//! so both `gender=male` and `gender=http://hl7.org/fhir/administrative-gender|male` match.
 
 use serde_json::{Map, Value};
 
@@ -91,7 +93,13 @@ pub fn extract(item: &Item, out: &mut Vec<IndexValue>) {
         Item::String(s) => out.push(code_token(s.clone())),
         Item::Integer(i) => out.push(code_token(i.to_string())),
         Item::Node(node) => match node.value {
-            Some(Value::String(s)) => out.push(code_token(s.clone())),
+            Some(Value::String(s)) => out.push(IndexValue::Token {
+                system: node.code_system(s).map(str::to_string),
+                code: Some(s.clone()),
+                display: None,
+                type_system: None,
+                type_code: None,
+            }),
             Some(Value::Bool(b)) => out.push(code_token(b.to_string())),
             Some(Value::Number(n)) => out.push(code_token(n.to_string())),
             Some(Value::Object(map)) => match node.effective_type() {
