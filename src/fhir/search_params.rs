@@ -278,12 +278,15 @@ impl Registry {
     /// `DomainResource` ones (`_id`, `_lastUpdated`, `_tag`, ...).
     pub fn params_for(&self, resource_type: &str) -> Vec<&SearchParamDef> {
         let own = self.by_type.get(resource_type).into_iter().flatten();
-        let generic = self.generic.iter().filter(|_| {
-            is_resource_type(resource_type)
-                || resource_type == "Resource"
-                || resource_type == "DomainResource"
-        });
-        generic.chain(own).map(|&i| &self.params[i]).collect()
+        let known = is_resource_type(resource_type)
+            || resource_type == "Resource"
+            || resource_type == "DomainResource";
+        let generic: &[usize] = if known { &self.generic } else { &[] };
+        generic
+            .iter()
+            .chain(own)
+            .map(|&i| &self.params[i])
+            .collect()
     }
 
     /// Parameters of `resource_type` that have an expression, each with the

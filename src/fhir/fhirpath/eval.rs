@@ -194,20 +194,9 @@ fn binary<'a>(
 ) -> Result<Collection<'a>, FhirPathError> {
     use BinaryOp::*;
     let l = eval(env, left, focus, scope)?;
-    if op == Union {
-        let mut out = l;
-        for item in eval(env, right, focus, scope)? {
-            if !out
-                .iter()
-                .any(|o| equal(o, &item) == Some(true) && o == &item)
-            {
-                out.push(item);
-            }
-        }
-        return Ok(out);
-    }
     let r = eval(env, right, focus, scope)?;
     match op {
+        Union => Ok(union(l, r)),
         And | Or | Xor | Implies => {
             let (a, b) = (to_bool(&l)?, to_bool(&r)?);
             Ok(boolean(match op {
@@ -281,11 +270,20 @@ fn binary<'a>(
             };
             Ok(arithmetic(symbol, a, b)?.into_iter().collect())
         }
-        Union => unreachable_union(),
     }
 }
 
-/// Union is handled before the right side is evaluated; kept for exhaustiveness.
-fn unreachable_union<'a>() -> Result<Collection<'a>, FhirPathError> {
-    Err(FhirPathError::Unsupported("union dispatch".into()))
+/// `a | b`: both collections without repeats (an item equal to one already
+/// kept, and of the same kind, is dropped).
+fn union<'a>(left: Collection<'a>, right: Collection<'a>) -> Collection<'a> {
+    let mut out = left;
+    for item in right {
+        if !out
+            .iter()
+            .any(|o| equal(o, &item) == Some(true) && o == &item)
+        {
+            out.push(item);
+        }
+    }
+    out
 }
