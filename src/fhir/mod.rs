@@ -11,3 +11,17 @@ pub mod outcome;
 pub mod resource;
 pub mod search_params;
 pub mod validate;
+
+/// The official R4 examples for unit tests: `FHIR_EXAMPLES_DIR`, else the copy that
+/// `scripts/fetch-fhir-examples.sh` puts under `target/` (tests skip when neither exists).
+#[cfg(test)]
+pub(crate) fn test_examples_dir() -> Result<String, std::env::VarError> {
+    std::env::var("FHIR_EXAMPLES_DIR").or_else(|e| {
+        let fetched = concat!(env!("CARGO_MANIFEST_DIR"), "/target/fhir-examples/package");
+        if std::path::Path::new(fetched).is_dir() {
+            Ok(fetched.to_string())
+        } else {
+            Err(e)
+        }
+    })
+}

@@ -8,7 +8,7 @@ use super::*;
 
 /// Official R4 examples from `FHIR_EXAMPLES_DIR` (`None` when unset/missing).
 pub(crate) static EXAMPLES: Lazy<Option<Vec<Value>>> = Lazy::new(|| {
-    let dir = std::env::var("FHIR_EXAMPLES_DIR").ok()?;
+    let dir = crate::fhir::test_examples_dir().ok()?;
     let entries = std::fs::read_dir(&dir).ok()?;
     let mut out = Vec::new();
     for entry in entries.flatten() {

@@ -346,7 +346,7 @@ fn official_examples() {
     );
     assert!(errors.is_empty(), "{errors:#?}");
 
-    let dir = std::env::var("FHIR_EXAMPLES_DIR").unwrap_or_default();
+    let dir = crate::fhir::test_examples_dir().unwrap_or_default();
     let read = |name: &str| -> Option<Value> {
         serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}")).ok()?).ok()
     };

@@ -37,7 +37,7 @@ const KNOWN_INVALID: &[(&str, &str)] = &[
 
 #[test]
 fn official_examples_validate() {
-    let Some(dir) = std::env::var_os("FHIR_EXAMPLES_DIR") else {
+    let Ok(dir) = crate::fhir::test_examples_dir() else {
         println!("FHIR_EXAMPLES_DIR is not set: skipping the official examples");
         return;
     };

@@ -1,0 +1,199 @@
+//! Test harness: every test gets its own server on a random port and its own database
+//! (a fresh SQLite file, or a fresh PostgreSQL schema), dropped afterwards.
+
+use chartroom::config::Config;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::Connection;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// PostgreSQL server the tests use (a database that exists; each test adds a schema).
+pub fn pg_admin_url() -> String {
+    std::env::var("CHARTROOM_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+enum TestDb {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            TestDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            TestDb::Postgres(schema) => {
+                if let Ok(mut conn) = PgConnection::establish(&pg_admin_url()) {
+                    let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            }
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub backend: Backend,
+    handle: Option<actix_web::dev::ServerHandle>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            actix_web::rt::System::new().block_on(handle.stop(true));
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Database URL and guard for a fresh store.
+fn fresh_database(backend: Backend) -> (String, TestDb) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+            let path = dir.join(format!("{}.db", unique("test_")));
+            (format!("sqlite://{}", path.display()), TestDb::Sqlite(path))
+        }
+        Backend::Postgres => {
+            let schema = unique("t_");
+            let mut conn = PgConnection::establish(&pg_admin_url())
+                .unwrap_or_else(|e| panic!("PostgreSQL at {} is needed for the tests: {e}", pg_admin_url()));
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
+            let sep = if pg_admin_url().contains('?') { '&' } else { '?' };
+            let url = format!("{}{sep}options=-csearch_path%3D{schema}", pg_admin_url());
+            (url, TestDb::Postgres(schema))
+        }
+    }
+}
+
+/// Starts a server with `adjust` applied to its configuration.
+pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let (url, guard) = fresh_database(backend);
+    let mut config = Config::default();
+    config.database_url = url;
+    config.auth = "off".into();
+    config.pool_size = 4;
+    config.sqlite_synchronous = "NORMAL".into();
+    adjust(&mut config);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let store = chartroom::open_store(config).expect("open store");
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = chartroom::start(store, listener).expect("start server");
+            tx.send(server.handle()).expect("send handle");
+            let _ = server.await;
+        })
+    });
+    let handle = rx.recv().expect("server handle");
+    TestApp {
+        base: format!("http://127.0.0.1:{port}/fhir"),
+        client: Client::builder().timeout(std::time::Duration::from_secs(120)).build().unwrap(),
+        backend,
+        handle: Some(handle),
+        thread: Some(thread),
+        _db: guard,
+    }
+}
+
+pub fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {})
+}
+
+/// Runs a test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            fn sqlite() {
+                let body: fn($crate::helpers::TestApp) = $body;
+                body($crate::helpers::spawn($crate::helpers::Backend::Sqlite));
+            }
+            #[test]
+            fn postgres() {
+                let body: fn($crate::helpers::TestApp) = $body;
+                body($crate::helpers::spawn($crate::helpers::Backend::Postgres));
+            }
+        }
+    };
+}
+
+pub const FHIR_JSON: &str = "application/fhir+json";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> RequestBuilder {
+        self.client.post(self.url(path)).header("Content-Type", FHIR_JSON).body(body.to_string())
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> RequestBuilder {
+        self.client.put(self.url(path)).header("Content-Type", FHIR_JSON).body(body.to_string())
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.client.delete(self.url(path))
+    }
+
+    /// Creates a resource and returns the stored JSON (asserting 201).
+    pub fn create(&self, resource: &Value) -> Value {
+        let t = resource["resourceType"].as_str().expect("resourceType");
+        let response = self.post(t, resource).send().expect("send");
+        let status = response.status().as_u16();
+        let body: Value = response.json().expect("json body");
+        assert_eq!(status, 201, "create {t} failed: {body}");
+        body
+    }
+}
+
+/// Status and parsed JSON body (Null when empty).
+pub fn parts(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, body)
+}
+
+/// The first issue's expression list of an OperationOutcome.
+pub fn issue_expressions(outcome: &Value) -> Vec<String> {
+    outcome["issue"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i["expression"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e.as_str().map(str::to_string))
+        .collect()
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary: every area runs against SQLite and PostgreSQL through
+//! the real HTTP server.
+
+mod helpers;
+
+mod concurrency;
+mod crud;
+mod examples;
+mod history;
+mod protocol;
+mod validation;
