@@ -8,6 +8,7 @@ pub mod error;
 pub mod fhir;
 pub mod http;
 pub mod store;
+pub mod synth;
 pub mod telemetry;
 
 use actix_web::{web, App, HttpServer};
