@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod fhir;
 pub mod http;
+pub mod search;
 pub mod store;
 pub mod synth;
 pub mod telemetry;

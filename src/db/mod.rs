@@ -7,6 +7,8 @@ pub mod migrate;
 pub mod projections;
 pub mod resources;
 pub mod rows;
+pub mod search;
+pub mod search_page;
 pub mod sql;
 
 use crate::error::{AppError, AppResult};

@@ -26,7 +26,7 @@ const TYPE_INTERACTIONS: &[&str] = &[
     "create",
 ];
 /// Interactions implemented at the system level.
-const SYSTEM_INTERACTIONS: &[&str] = &["history-system"];
+const SYSTEM_INTERACTIONS: &[&str] = &["history-system", "search-system"];
 
 pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
     let resources: Vec<Value> = inputs
@@ -45,6 +45,11 @@ pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
                 "readHistory": true,
                 "updateCreate": true,
                 "conditionalRead": "full-support",
+                "conditionalCreate": true,
+                "conditionalUpdate": true,
+                "conditionalDelete": "single",
+                "searchInclude": ["*"],
+                "searchRevInclude": ["*"],
             });
             if !params.is_empty() {
                 resource["searchParam"] = Value::Array(params);
@@ -65,6 +70,12 @@ pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
         "rest": [{
             "mode": "server",
             "resource": resources,
+            "searchParam": [
+                { "name": "_id", "type": "token" },
+                { "name": "_lastUpdated", "type": "date" },
+                { "name": "_type", "type": "token" }
+            ],
+            "documentation": "Search: all R4 search parameters of every type (string, token, date, number, quantity, reference, uri, composite), modifiers :missing :exact :contains :text :not :of-type :below :above :identifier :[type], prefixes eq ne gt lt ge le sa eb ap, chaining, _has, _include/_revinclude (:iterate), _sort (up to 3 keys), _count with keyset paging, _total, _summary, _elements. Not supported: _text, _content, _list, _filter, _query, :in/:not-in, token :above/:below on non-hierarchical systems beyond code prefixes, quantity unit conversion.",
             "interaction": SYSTEM_INTERACTIONS.iter().map(|i| json!({ "code": i })).collect::<Vec<_>>()
         }]
     })

@@ -1,10 +1,11 @@
-//! `POST [type]` (create) — FHIR http.html#create.
+//! `POST [type]` (create, and conditional create with `If-None-Exist`) — FHIR http.html#create.
 
-use super::request::{blocking, read_body, require_json_body};
-use super::response::{format_of, return_pref};
+use super::request::{blocking, header, read_body, require_json_body};
+use super::response::{format_of, return_pref, version_response};
 use super::{known_type, update::write_response, AppState};
 use crate::error::AppResult;
 use crate::fhir::resource::parse_json;
+use crate::store::conditional::ConditionalCreate;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -21,12 +22,33 @@ pub async fn create(
     let body = read_body(payload, state.store.config.max_body_bytes).await?;
     let resource = parse_json(&body)?;
     let store = state.store.clone();
-    let saved = blocking(move || store.create(&res_type, resource)).await?;
-    Ok(write_response(
-        &saved,
-        StatusCode::CREATED,
-        &state.base_url(&req),
-        return_pref(&req),
-        format,
-    ))
+    let base = state.base_url(&req);
+    let Some(criteria) = header(&req, "If-None-Exist").map(str::to_string) else {
+        let saved = blocking(move || store.create(&res_type, resource)).await?;
+        return Ok(write_response(
+            &saved,
+            StatusCode::CREATED,
+            &base,
+            return_pref(&req),
+            format,
+        ));
+    };
+    let outcome =
+        blocking(
+            move || match store.create_if_none_exist(&res_type, resource, &criteria)? {
+                ConditionalCreate::Created(saved) => Ok(Err(saved)),
+                ConditionalCreate::Exists(id) => store.read(&res_type, &id).map(Ok),
+            },
+        )
+        .await?;
+    Ok(match outcome {
+        Err(saved) => write_response(
+            &saved,
+            StatusCode::CREATED,
+            &base,
+            return_pref(&req),
+            format,
+        ),
+        Ok(existing) => version_response(StatusCode::OK, &existing, format),
+    })
 }

@@ -19,18 +19,43 @@ pub async fn delete(
     let what = format!("{res_type}/{id}");
     let store = state.store.clone();
     let saved = blocking(move || store.delete(&res_type, &id, expected)).await?;
+    deleted_response(&req, saved, &what, format)
+}
+
+/// `DELETE [type]?criteria` — conditional delete (at most one match).
+pub async fn conditional_delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let res_type = path.into_inner();
+    known_type(&res_type)?;
+    let criteria = req.query_string().to_string();
+    let what = format!("{res_type}?{criteria}");
+    let store = state.store.clone();
+    let saved = blocking(move || store.delete_conditional(&res_type, &criteria)).await?;
+    deleted_response(&req, saved, &what, format)
+}
+
+fn deleted_response(
+    req: &HttpRequest,
+    saved: Option<crate::store::Saved>,
+    what: &str,
+    format: super::response::Format,
+) -> AppResult<HttpResponse> {
     let message = match &saved {
         Some(s) => format!("{what} deleted (version {})", s.version),
-        None => format!("{what} was already deleted"),
+        None => format!("{what}: nothing to delete"),
     };
-    let mut response = match return_pref(&req) {
+    let mut response = match return_pref(req) {
         ReturnPref::OperationOutcome => HttpResponse::Ok(),
         _ => HttpResponse::NoContent(),
     };
     if let Some(saved) = &saved {
         response.insert_header(("ETag", etag(saved.version)));
     }
-    if return_pref(&req) == ReturnPref::OperationOutcome {
+    if return_pref(req) == ReturnPref::OperationOutcome {
         let outcome =
             operation_outcome(&[Issue::new(Severity::Information, "informational", message)]);
         return Ok(response

@@ -10,6 +10,7 @@ mod metadata;
 mod read;
 pub mod request;
 pub mod response;
+mod search;
 mod update;
 
 use crate::error::{AppError, AppResult};
@@ -39,50 +40,40 @@ pub fn known_type(res_type: &str) -> AppResult<()> {
     }
 }
 
-/// Routes: FHIR under `/fhir`, operations endpoints at the root.
+/// A route whose other methods answer 405 with an OperationOutcome.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(errors::method_not_allowed))
+}
+
+/// Routes: FHIR under `/fhir`, operations endpoints at the root. Fixed paths come before
+/// the `{type}`/`{id}` patterns they would otherwise match.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let not_allowed = || web::to(errors::method_not_allowed);
-    cfg.route("/health/live", web::get().to(health::live))
-        .route("/health/ready", web::get().to(health::ready))
+    use web::{delete, get, post, put};
+    let fhir = web::scope("/fhir")
+        .service(resource("/metadata").route(get().to(metadata::capabilities)))
+        .service(resource("/_history").route(get().to(history::system)))
+        .service(resource("").route(get().to(search::system_search)))
+        .service(resource("/").route(get().to(search::system_search)))
         .service(
-            web::scope("/fhir")
-                .service(
-                    web::resource("/metadata")
-                        .route(web::get().to(metadata::capabilities))
-                        .default_service(not_allowed()),
-                )
-                .service(
-                    web::resource("/_history")
-                        .route(web::get().to(history::system))
-                        .default_service(not_allowed()),
-                )
-                .service(
-                    web::resource("/{type}")
-                        .route(web::post().to(create::create))
-                        .default_service(not_allowed()),
-                )
-                .service(
-                    web::resource("/{type}/_history")
-                        .route(web::get().to(history::type_level))
-                        .default_service(not_allowed()),
-                )
-                .service(
-                    web::resource("/{type}/{id}")
-                        .route(web::get().to(read::read))
-                        .route(web::put().to(update::update))
-                        .route(web::delete().to(delete::delete))
-                        .default_service(not_allowed()),
-                )
-                .service(
-                    web::resource("/{type}/{id}/_history")
-                        .route(web::get().to(history::instance))
-                        .default_service(not_allowed()),
-                )
-                .service(
-                    web::resource("/{type}/{id}/_history/{vid}")
-                        .route(web::get().to(read::vread))
-                        .default_service(not_allowed()),
-                ),
+            resource("/{type}")
+                .route(get().to(search::type_search))
+                .route(post().to(create::create))
+                .route(put().to(update::conditional_update))
+                .route(delete().to(delete::conditional_delete)),
         )
+        .service(resource("/{type}/_history").route(get().to(history::type_level)))
+        .service(resource("/{type}/_search").route(post().to(search::post_search)))
+        .service(
+            resource("/{type}/{id}")
+                .route(get().to(read::read))
+                .route(put().to(update::update))
+                .route(delete().to(delete::delete)),
+        )
+        .service(resource("/{type}/{id}/_history").route(get().to(history::instance)))
+        .service(resource("/{type}/{id}/_history/{vid}").route(get().to(read::vread)))
+        .service(resource("/{type}/{id}/{target}").route(get().to(search::compartment)));
+    cfg.route("/health/live", get().to(health::live))
+        .route("/health/ready", get().to(health::ready))
+        .service(fhir)
         .default_service(web::to(errors::not_found));
 }

@@ -39,6 +39,39 @@ pub async fn update(
     ))
 }
 
+/// `PUT [type]?criteria` — conditional update.
+pub async fn conditional_update(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let res_type = path.into_inner();
+    known_type(&res_type)?;
+    require_json_body(&req)?;
+    let expected = if_match(&req)?;
+    let criteria = req.query_string().to_string();
+    let body = read_body(payload, state.store.config.max_body_bytes).await?;
+    let resource = parse_json(&body)?;
+    let store = state.store.clone();
+    let saved =
+        blocking(move || store.update_conditional(&res_type, resource, &criteria, expected))
+            .await?;
+    let status = if saved.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(write_response(
+        &saved,
+        status,
+        &state.base_url(&req),
+        return_pref(&req),
+        format,
+    ))
+}
+
 /// The answer to a successful create or update: version headers, `Location`, and the body `Prefer` asks for.
 pub fn write_response(
     saved: &Saved,

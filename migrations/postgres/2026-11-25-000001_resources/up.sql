@@ -12,6 +12,7 @@ CREATE TABLE resources (
     UNIQUE (res_type, res_id)
 );
 CREATE INDEX resources_type_updated ON resources (res_type, last_updated);
+CREATE INDEX resources_type_rk ON resources (res_type, deleted, rk);
 
 CREATE TABLE resource_versions (
     seq BIGSERIAL PRIMARY KEY,
@@ -33,7 +34,8 @@ CREATE TABLE idx_string (
     component BIGINT, grp BIGINT,
     normalized TEXT NOT NULL, exact TEXT NOT NULL
 );
-CREATE INDEX idx_string_lookup ON idx_string (res_type, param, normalized);
+-- byte-order collation so prefix searches are index range scans whatever the database locale
+CREATE INDEX idx_string_lookup ON idx_string (res_type, param, normalized COLLATE "C");
 CREATE INDEX idx_string_rk ON idx_string (rk);
 
 CREATE TABLE idx_token (

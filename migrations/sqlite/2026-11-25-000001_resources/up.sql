@@ -12,6 +12,7 @@ CREATE TABLE resources (
     UNIQUE (res_type, res_id)
 );
 CREATE INDEX resources_type_updated ON resources (res_type, last_updated);
+CREATE INDEX resources_type_rk ON resources (res_type, deleted, rk);
 
 CREATE TABLE resource_versions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,0 +1,560 @@
+//! SQL for search clauses: each clause becomes a condition on a `resources` row alias,
+//! answered from the index tables (index-backed subqueries, no scan of resource JSON).
+
+use super::sql::Sql;
+use super::Backend;
+use crate::error::{AppError, AppResult};
+use crate::fhir::index::{date_range, normalize_string, precision_range};
+use crate::fhir::json::reference_parts;
+use crate::fhir::search_params::{registry, ParamKind, SearchParamDef};
+use crate::search::parse::{Clause, ClauseKind};
+use crate::search::prefix::{self, Prefix};
+
+/// Builds conditions; `next_alias` keeps nested aliases unique.
+pub struct Conditions {
+    pub backend: Backend,
+    next_alias: usize,
+}
+
+fn bad(message: String) -> AppError {
+    AppError::invalid(message)
+}
+
+fn table_of(kind: ParamKind) -> AppResult<&'static str> {
+    Ok(match kind {
+        ParamKind::String => "idx_string",
+        ParamKind::Token => "idx_token",
+        ParamKind::Date => "idx_date",
+        ParamKind::Number => "idx_number",
+        ParamKind::Quantity => "idx_quantity",
+        ParamKind::Reference => "idx_reference",
+        ParamKind::Uri => "idx_uri",
+        ParamKind::Composite | ParamKind::Special => {
+            return Err(bad("this parameter kind has no single index table".into()))
+        }
+    })
+}
+
+/// Escapes `%`, `_` and `\` for LIKE ... ESCAPE '\'.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl Conditions {
+    pub fn new(backend: Backend) -> Conditions {
+        Conditions {
+            backend,
+            next_alias: 0,
+        }
+    }
+
+    fn alias(&mut self, stem: &str) -> String {
+        self.next_alias += 1;
+        format!("{stem}{}", self.next_alias)
+    }
+
+    /// A boolean SQL condition on the resource row `row` (an alias of `resources`).
+    pub fn clause(&mut self, clause: &Clause, row: &str) -> AppResult<Sql> {
+        let mut sql = Sql::default();
+        match &clause.kind {
+            ClauseKind::Id(ids) => {
+                sql.push(&format!("{row}.res_id IN "))
+                    .bind_list(ids.iter().map(String::as_str));
+            }
+            ClauseKind::LastUpdated(values) => {
+                sql.push("(");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    let (prefix, text) = prefix::split(value);
+                    let (lo, hi) = date_range(text)
+                        .ok_or_else(|| bad(format!("_lastUpdated={value} is not a date")))?;
+                    let column = format!("{row}.last_updated");
+                    sql.append(date_condition(prefix, &column, &column, lo, hi));
+                }
+                sql.push(")");
+            }
+            ClauseKind::Param {
+                def,
+                modifier,
+                values,
+            } => {
+                let negate = modifier.as_deref() == Some("not");
+                let inner =
+                    self.param_subquery(&clause.res_type, row, def, modifier.as_deref(), values)?;
+                sql.push(&format!(
+                    "{row}.rk {}IN (",
+                    if negate { "NOT " } else { "" }
+                ));
+                sql.append(inner).push(")");
+            }
+            ClauseKind::Missing { def, missing } => {
+                let x = self.alias("m");
+                let table = table_of(def.kind).or_else(|_| {
+                    def.components
+                        .first()
+                        .map(|_| "idx_token")
+                        .ok_or_else(|| bad("cannot test :missing".into()))
+                })?;
+                sql.push(&format!(
+                    "{row}.rk {}IN (SELECT {x}.rk FROM {table} {x} WHERE ",
+                    if *missing { "NOT " } else { "" }
+                ));
+                self.type_filter(&mut sql, &x, &clause.res_type, row);
+                sql.push(&format!("{x}.param = "))
+                    .bind(def.code.as_str())
+                    .push(")");
+            }
+            ClauseKind::Chain {
+                def,
+                target_types,
+                inner,
+            } => {
+                let (f, c) = (self.alias("f"), self.alias("c"));
+                let inner_sql = self.clause(inner, &c)?;
+                sql.push(&format!("{row}.rk IN (SELECT {f}.rk FROM idx_reference {f} JOIN resources {c} ON {c}.res_type = {f}.target_type AND {c}.res_id = {f}.target_id WHERE "));
+                self.type_filter(&mut sql, &f, &clause.res_type, row);
+                sql.push(&format!("{f}.param = ")).bind(def.code.as_str());
+                sql.push(&format!(" AND {f}.target_type IN "))
+                    .bind_list(target_types.iter().map(String::as_str));
+                sql.push(&format!(" AND {c}.deleted = 0 AND "))
+                    .append(inner_sql)
+                    .push(")");
+            }
+            ClauseKind::Has {
+                source_type,
+                def,
+                inner,
+            } => {
+                let (f, h) = (self.alias("f"), self.alias("h"));
+                let inner_sql = self.clause(inner, &h)?;
+                sql.push(&format!("{row}.res_id IN (SELECT {f}.target_id FROM idx_reference {f} JOIN resources {h} ON {h}.rk = {f}.rk WHERE {f}.res_type = "));
+                sql.bind(source_type.as_str())
+                    .push(&format!(" AND {f}.param = "))
+                    .bind(def.code.as_str());
+                sql.push(&format!(
+                    " AND {f}.target_type = {row}.res_type AND {h}.deleted = 0 AND "
+                ));
+                sql.append(inner_sql).push(")");
+            }
+            ClauseKind::PatientCompartment { patient_id } => {
+                let params = registry().patient_compartment_params(&clause.res_type);
+                if params.is_empty() {
+                    sql.push("1 = 0");
+                } else {
+                    let f = self.alias("f");
+                    sql.push(&format!(
+                        "{row}.rk IN (SELECT {f}.rk FROM idx_reference {f} WHERE "
+                    ));
+                    self.type_filter(&mut sql, &f, &clause.res_type, row);
+                    sql.push(&format!("{f}.target_type = 'Patient' AND {f}.target_id = "))
+                        .bind(patient_id.as_str());
+                    sql.push(&format!(" AND {f}.param IN "))
+                        .bind_list(params.iter().map(String::as_str))
+                        .push(")");
+                }
+            }
+        }
+        Ok(sql)
+    }
+
+    /// `x.res_type = ? AND ` (or the row's own type for system-wide searches).
+    fn type_filter(&self, sql: &mut Sql, x: &str, res_type: &str, row: &str) {
+        if res_type == "Resource" {
+            sql.push(&format!("{x}.res_type = {row}.res_type AND "));
+        } else {
+            sql.push(&format!("{x}.res_type = "))
+                .bind(res_type)
+                .push(" AND ");
+        }
+    }
+
+    /// `SELECT x.rk FROM idx_* x WHERE ... (value OR value ...)` for one parameter.
+    fn param_subquery(
+        &mut self,
+        res_type: &str,
+        row: &str,
+        def: &SearchParamDef,
+        modifier: Option<&str>,
+        values: &[String],
+    ) -> AppResult<Sql> {
+        if def.kind == ParamKind::Composite {
+            return self.composite_subquery(res_type, row, def, values);
+        }
+        let table = table_of(def.kind)?;
+        let x = self.alias("x");
+        let mut sql = Sql::new(&format!("SELECT {x}.rk FROM {table} {x} WHERE "));
+        self.type_filter(&mut sql, &x, res_type, row);
+        sql.push(&format!("{x}.param = "))
+            .bind(def.code.as_str())
+            .push(" AND (");
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.append(self.value_condition(def.kind, &x, modifier, value)?);
+        }
+        sql.push(")");
+        Ok(sql)
+    }
+
+    fn composite_subquery(
+        &mut self,
+        res_type: &str,
+        row: &str,
+        def: &SearchParamDef,
+        values: &[String],
+    ) -> AppResult<Sql> {
+        let kinds: Vec<ParamKind> = def
+            .components
+            .iter()
+            .map(|c| registry().by_url(&c.definition_url).map(|d| d.kind))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad(format!("composite '{}' has an unknown component", def.code)))?;
+        let aliases: Vec<String> = kinds.iter().map(|_| self.alias("k")).collect();
+        let mut sql = Sql::new(&format!("SELECT {}.rk FROM ", aliases[0]));
+        for (i, (kind, alias)) in kinds.iter().zip(&aliases).enumerate() {
+            let table = table_of(*kind)?;
+            if i == 0 {
+                sql.push(&format!("{table} {alias}"));
+            } else {
+                sql.push(&format!(
+                    " JOIN {table} {alias} ON {alias}.rk = {a}.rk AND {alias}.grp = {a}.grp",
+                    a = aliases[0]
+                ));
+            }
+        }
+        sql.push(" WHERE ");
+        for (i, alias) in aliases.iter().enumerate() {
+            self.type_filter(&mut sql, alias, res_type, row);
+            sql.push(&format!("{alias}.param = "))
+                .bind(def.code.as_str());
+            sql.push(&format!(" AND {alias}.component = "))
+                .bind(i as i64)
+                .push(" AND ");
+        }
+        sql.push("(");
+        for (n, value) in values.iter().enumerate() {
+            if n > 0 {
+                sql.push(" OR ");
+            }
+            let parts: Vec<&str> = value.split('$').collect();
+            if parts.len() != kinds.len() {
+                return Err(bad(format!(
+                    "{}={value}: expected {} parts separated by $",
+                    def.code,
+                    kinds.len()
+                )));
+            }
+            sql.push("(");
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" AND ");
+                }
+                sql.append(self.value_condition(kinds[i], &aliases[i], None, part)?);
+            }
+            sql.push(")");
+        }
+        sql.push(")");
+        Ok(sql)
+    }
+
+    /// The condition one value puts on an index row `x`.
+    fn value_condition(
+        &mut self,
+        kind: ParamKind,
+        x: &str,
+        modifier: Option<&str>,
+        value: &str,
+    ) -> AppResult<Sql> {
+        match kind {
+            ParamKind::String => Ok(self.string_condition(x, modifier, value)),
+            ParamKind::Token => token_condition(x, modifier, value),
+            ParamKind::Date => {
+                let (prefix, text) = prefix::split(value);
+                let (lo, hi) =
+                    date_range(text).ok_or_else(|| bad(format!("'{value}' is not a FHIR date")))?;
+                Ok(date_condition(
+                    prefix,
+                    &format!("{x}.low"),
+                    &format!("{x}.high"),
+                    lo,
+                    hi,
+                ))
+            }
+            ParamKind::Number => number_condition(x, value),
+            ParamKind::Quantity => quantity_condition(x, value),
+            ParamKind::Reference => Ok(reference_condition(x, modifier, value)),
+            ParamKind::Uri => Ok(uri_condition(x, modifier, value)),
+            ParamKind::Composite | ParamKind::Special => {
+                Err(bad("nested composite values are not supported".into()))
+            }
+        }
+    }
+
+    fn string_condition(&self, x: &str, modifier: Option<&str>, value: &str) -> Sql {
+        let mut sql = Sql::default();
+        match modifier {
+            Some("exact") => {
+                sql.push(&format!("{x}.exact = ")).bind(value);
+            }
+            Some("contains") => {
+                let pattern = format!("%{}%", like_escape(&normalize_string(value)));
+                sql.push(&format!("{x}.normalized LIKE "))
+                    .bind(pattern)
+                    .push(" ESCAPE '\\'");
+            }
+            _ => {
+                let prefix = normalize_string(value);
+                let upper = format!("{prefix}\u{10FFFF}");
+                let column = match self.backend {
+                    Backend::Postgres => format!("{x}.normalized COLLATE \"C\""),
+                    Backend::Sqlite => format!("{x}.normalized"),
+                };
+                sql.push(&format!("({column} >= "))
+                    .bind(prefix)
+                    .push(&format!(" AND {column} < "))
+                    .bind(upper)
+                    .push(")");
+            }
+        }
+        sql
+    }
+}
+
+fn token_condition(x: &str, modifier: Option<&str>, value: &str) -> AppResult<Sql> {
+    let mut sql = Sql::default();
+    match modifier {
+        Some("text") => {
+            let prefix = like_escape(&normalize_string(value));
+            sql.push(&format!("{x}.display LIKE "))
+                .bind(format!("{prefix}%"))
+                .push(" ESCAPE '\\'");
+            return Ok(sql);
+        }
+        Some("of-type") => {
+            let parts: Vec<&str> = value.splitn(3, '|').collect();
+            let [system, code, identifier] = parts.as_slice() else {
+                return Err(bad(format!(":of-type={value}: expected system|code|value")));
+            };
+            sql.push(&format!("({x}.type_system = ")).bind(*system);
+            sql.push(&format!(" AND {x}.type_code = ")).bind(*code);
+            sql.push(&format!(" AND {x}.code = "))
+                .bind(*identifier)
+                .push(")");
+            return Ok(sql);
+        }
+        Some("in") | Some("not-in") => {
+            return Err(bad(
+                ":in and :not-in need value-set expansion, not supported yet".into(),
+            ));
+        }
+        _ => {}
+    }
+    let (system, code) = match value.split_once('|') {
+        Some((s, c)) => (Some(s), c),
+        None => (None, value),
+    };
+    sql.push("(");
+    let mut first = true;
+    let mut and = |sql: &mut Sql| {
+        if !first {
+            sql.push(" AND ");
+        }
+        first = false;
+    };
+    match system {
+        Some("") => {
+            and(&mut sql);
+            sql.push(&format!("{x}.system IS NULL"));
+        }
+        Some(s) => {
+            and(&mut sql);
+            sql.push(&format!("{x}.system = ")).bind(s);
+        }
+        None => {}
+    }
+    if !code.is_empty() {
+        and(&mut sql);
+        match modifier {
+            Some("below") => {
+                sql.push(&format!("({x}.code = ")).bind(code);
+                sql.push(&format!(" OR {x}.code LIKE "))
+                    .bind(format!("{}%", like_escape(code)))
+                    .push(" ESCAPE '\\')");
+            }
+            Some("above") => {
+                let prefixes: Vec<String> = (1..=code.len())
+                    .filter(|n| code.is_char_boundary(*n))
+                    .map(|n| code[..n].trim_end_matches('.').to_string())
+                    .collect();
+                sql.push(&format!("{x}.code IN ")).bind_list(prefixes);
+            }
+            _ => {
+                sql.push(&format!("{x}.code = ")).bind(code);
+            }
+        }
+    }
+    if first {
+        sql.push("1 = 1");
+    }
+    sql.push(")");
+    Ok(sql)
+}
+
+/// Date prefixes over an indexed range [low, high] and a searched range [lo, hi].
+fn date_condition(prefix: Prefix, low: &str, high: &str, lo: i64, hi: i64) -> Sql {
+    let mut sql = Sql::new("(");
+    match prefix {
+        Prefix::Eq => sql
+            .push(&format!("{low} >= "))
+            .bind(lo)
+            .push(&format!(" AND {high} <= "))
+            .bind(hi),
+        Prefix::Ne => sql
+            .push(&format!("{low} < "))
+            .bind(lo)
+            .push(&format!(" OR {high} > "))
+            .bind(hi),
+        Prefix::Gt => sql.push(&format!("{high} > ")).bind(hi),
+        Prefix::Lt => sql.push(&format!("{low} < ")).bind(lo),
+        Prefix::Ge => sql.push(&format!("{high} >= ")).bind(lo),
+        Prefix::Le => sql.push(&format!("{low} <= ")).bind(hi),
+        Prefix::Sa => sql.push(&format!("{low} > ")).bind(hi),
+        Prefix::Eb => sql.push(&format!("{high} < ")).bind(lo),
+        Prefix::Ap => {
+            // approximately: within 10% of the distance to now, at least a day either side
+            let now = crate::fhir::json::now_ms();
+            let margin = ((now - lo).abs() / 10).max(86_400_000);
+            sql.push(&format!("{low} <= "))
+                .bind(hi.saturating_add(margin))
+                .push(&format!(" AND {high} >= "))
+                .bind(lo.saturating_sub(margin))
+        }
+    };
+    sql.push(")");
+    sql
+}
+
+fn numeric_condition(x: &str, prefix: Prefix, number: &str) -> AppResult<Sql> {
+    let (value, lo, hi) =
+        precision_range(number).ok_or_else(|| bad(format!("'{number}' is not a number")))?;
+    let column = format!("{x}.value");
+    let mut sql = Sql::new("(");
+    match prefix {
+        Prefix::Eq => sql
+            .push(&format!("{column} >= "))
+            .bind(lo)
+            .push(&format!(" AND {column} < "))
+            .bind(hi),
+        Prefix::Ne => sql
+            .push(&format!("{column} < "))
+            .bind(lo)
+            .push(&format!(" OR {column} >= "))
+            .bind(hi),
+        Prefix::Gt | Prefix::Sa => sql.push(&format!("{column} > ")).bind(value),
+        Prefix::Lt | Prefix::Eb => sql.push(&format!("{column} < ")).bind(value),
+        Prefix::Ge => sql.push(&format!("{column} >= ")).bind(value),
+        Prefix::Le => sql.push(&format!("{column} <= ")).bind(value),
+        Prefix::Ap => {
+            let margin = (value * 0.1).abs();
+            sql.push(&format!("{column} >= "))
+                .bind(value - margin)
+                .push(&format!(" AND {column} <= "))
+                .bind(value + margin)
+        }
+    };
+    sql.push(")");
+    Ok(sql)
+}
+
+fn number_condition(x: &str, value: &str) -> AppResult<Sql> {
+    let (prefix, number) = prefix::split(value);
+    numeric_condition(x, prefix, number)
+}
+
+/// `[prefix]number|system|code` or `number||unit`.
+fn quantity_condition(x: &str, value: &str) -> AppResult<Sql> {
+    let (prefix, rest) = prefix::split(value);
+    let mut parts = rest.splitn(3, '|');
+    let number = parts.next().unwrap_or_default();
+    let system = parts.next().unwrap_or_default();
+    let code = parts.next().unwrap_or_default();
+    let mut sql = numeric_condition(x, prefix, number)?;
+    if !system.is_empty() {
+        sql.push(&format!(" AND {x}.system = ")).bind(system);
+    }
+    if !code.is_empty() {
+        if system.is_empty() {
+            sql.push(&format!(" AND ({x}.code = "))
+                .bind(code)
+                .push(&format!(" OR {x}.unit = "))
+                .bind(code)
+                .push(")");
+        } else {
+            sql.push(&format!(" AND {x}.code = ")).bind(code);
+        }
+    }
+    let mut out = Sql::new("(");
+    out.append(sql).push(")");
+    Ok(out)
+}
+
+fn reference_condition(x: &str, modifier: Option<&str>, value: &str) -> Sql {
+    let mut sql = Sql::new("(");
+    if modifier == Some("identifier") {
+        match value.split_once('|') {
+            Some((system, id)) => sql
+                .push(&format!("{x}.ident_system = "))
+                .bind(system)
+                .push(&format!(" AND {x}.ident_value = "))
+                .bind(id),
+            None => sql.push(&format!("{x}.ident_value = ")).bind(value),
+        };
+    } else if let Some((t, id)) = reference_parts(value).filter(|_| value.contains('/')) {
+        sql.push(&format!("{x}.target_type = "))
+            .bind(t)
+            .push(&format!(" AND {x}.target_id = "))
+            .bind(id);
+    } else if value.contains(':') || value.contains('/') {
+        sql.push(&format!("{x}.url = ")).bind(value);
+    } else {
+        sql.push(&format!("{x}.target_id = ")).bind(value);
+        if let Some(t) = modifier.filter(|m| crate::fhir::search_params::is_resource_type(m)) {
+            sql.push(&format!(" AND {x}.target_type = ")).bind(t);
+        }
+    }
+    sql.push(")");
+    sql
+}
+
+fn uri_condition(x: &str, modifier: Option<&str>, value: &str) -> Sql {
+    let mut sql = Sql::new("(");
+    match modifier {
+        Some("below") => {
+            sql.push(&format!("{x}.value LIKE "))
+                .bind(format!("{}%", like_escape(value)))
+                .push(" ESCAPE '\\'");
+        }
+        Some("above") => {
+            let mut prefixes = vec![value.to_string()];
+            let mut current = value;
+            while let Some((head, _)) = current.rsplit_once('/') {
+                if head.ends_with('/') || head.is_empty() {
+                    break;
+                }
+                prefixes.push(head.to_string());
+                current = head;
+            }
+            sql.push(&format!("{x}.value IN ")).bind_list(prefixes);
+        }
+        _ => {
+            sql.push(&format!("{x}.value = ")).bind(value);
+        }
+    }
+    sql.push(")");
+    sql
+}

@@ -1,0 +1,112 @@
+//! Conditional create, update and delete (http.html#ccreate, #cond-update, #cdelete):
+//! the criteria are a search on the type, run inside the write transaction.
+
+use super::write::{delete_in, prepare, put_in};
+use super::{Saved, Store};
+use crate::db::Conn;
+use crate::error::{AppError, AppResult};
+use crate::fhir::resource::new_id;
+use crate::search::parse::{parse, Limits};
+use serde_json::Value;
+
+/// What a conditional create did.
+pub enum ConditionalCreate {
+    Created(Saved),
+    /// One resource already matched; nothing was written.
+    Exists(String),
+}
+
+/// Ids of `res_type` resources matching the query string `criteria` (unknown parameters refused).
+pub fn matches(conn: &mut Conn, res_type: &str, criteria: &str) -> AppResult<Vec<String>> {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(criteria.trim_start_matches('?').as_bytes())
+            .into_owned()
+            .collect();
+    if pairs.is_empty() {
+        return Err(AppError::invalid(
+            "conditional interactions need search criteria",
+        ));
+    }
+    let req = parse(
+        &[res_type.to_string()],
+        &pairs,
+        &Limits {
+            default_count: 2,
+            max_count: 2,
+            strict: true,
+        },
+    )?;
+    Store::matching_ids(conn, &req, 2)
+}
+
+fn too_many(res_type: &str, criteria: &str) -> AppError {
+    AppError::PreconditionFailed(format!("more than one {res_type} matches '{criteria}'"))
+}
+
+impl Store {
+    /// `POST [type]` with `If-None-Exist`.
+    pub fn create_if_none_exist(
+        &self,
+        res_type: &str,
+        body: Value,
+        criteria: &str,
+    ) -> AppResult<ConditionalCreate> {
+        let prepared = prepare(res_type, None, body)?;
+        self.db.transaction(|conn| {
+            let found = matches(conn, res_type, criteria)?;
+            match found.as_slice() {
+                [] => Ok(ConditionalCreate::Created(put_in(
+                    conn,
+                    prepared,
+                    &new_id(),
+                    None,
+                    "POST",
+                )?)),
+                [id] => Ok(ConditionalCreate::Exists(id.clone())),
+                _ => Err(too_many(res_type, criteria)),
+            }
+        })
+    }
+
+    /// `PUT [type]?criteria`.
+    pub fn update_conditional(
+        &self,
+        res_type: &str,
+        mut body: Value,
+        criteria: &str,
+        if_match: Option<i64>,
+    ) -> AppResult<Saved> {
+        let body_id = body.get("id").and_then(Value::as_str).map(str::to_string);
+        self.db.transaction(|conn| {
+            let found = matches(conn, res_type, criteria)?;
+            let id =
+                match (found.as_slice(), &body_id) {
+                    ([], Some(id)) => id.clone(),
+                    ([], None) => new_id(),
+                    ([existing], Some(id)) if existing != id => return Err(AppError::invalid_at(
+                        format!(
+                            "the body id '{id}' differs from the matching resource '{existing}'"
+                        ),
+                        format!("{res_type}.id"),
+                    )),
+                    ([existing], _) => existing.clone(),
+                    _ => return Err(too_many(res_type, criteria)),
+                };
+            body["id"] = Value::String(id.clone());
+            let prepared = prepare(res_type, Some(&id), std::mem::take(&mut body))?;
+            put_in(conn, prepared, &id, if_match, "PUT")
+        })
+    }
+
+    /// `DELETE [type]?criteria` (one match at most); Ok(None) when nothing matched.
+    pub fn delete_conditional(&self, res_type: &str, criteria: &str) -> AppResult<Option<Saved>> {
+        self.db.transaction(|conn| {
+            let found = matches(conn, res_type, criteria)?;
+            match found.as_slice() {
+                [] => Ok(None),
+                [id] => delete_in(conn, res_type, id, None),
+                _ => Err(too_many(res_type, criteria)),
+            }
+        })
+    }
+}
