@@ -521,11 +521,17 @@ fn reference_condition(x: &str, modifier: Option<&str>, value: &str) -> Sql {
             .bind(id);
     } else if value.contains(':') || value.contains('/') {
         sql.push(&format!("{x}.url = ")).bind(value);
+    } else if let Some(t) = modifier.filter(|m| crate::fhir::search_params::is_resource_type(m)) {
+        sql.push(&format!("{x}.target_id = "))
+            .bind(value)
+            .push(&format!(" AND {x}.target_type = "))
+            .bind(t);
     } else {
-        sql.push(&format!("{x}.target_id = ")).bind(value);
-        if let Some(t) = modifier.filter(|m| crate::fhir::search_params::is_resource_type(m)) {
-            sql.push(&format!(" AND {x}.target_type = ")).bind(t);
-        }
+        // a bare id, or a relative canonical reference stored as written
+        sql.push(&format!("{x}.target_id = "))
+            .bind(value)
+            .push(&format!(" OR {x}.url = "))
+            .bind(value);
     }
     sql.push(")");
     sql

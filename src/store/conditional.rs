@@ -79,19 +79,20 @@ impl Store {
         let body_id = body.get("id").and_then(Value::as_str).map(str::to_string);
         self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
-            let id =
-                match (found.as_slice(), &body_id) {
-                    ([], Some(id)) => id.clone(),
-                    ([], None) => new_id(),
-                    ([existing], Some(id)) if existing != id => return Err(AppError::invalid_at(
+            let id = match (found.as_slice(), &body_id) {
+                ([], Some(id)) => id.clone(),
+                ([], None) => new_id(),
+                ([existing], Some(id)) if existing != id => {
+                    return Err(AppError::invalid_at(
                         format!(
                             "the body id '{id}' differs from the matching resource '{existing}'"
                         ),
                         format!("{res_type}.id"),
-                    )),
-                    ([existing], _) => existing.clone(),
-                    _ => return Err(too_many(res_type, criteria)),
-                };
+                    ))
+                }
+                ([existing], _) => existing.clone(),
+                _ => return Err(too_many(res_type, criteria)),
+            };
             body["id"] = Value::String(id.clone());
             let prepared = prepare(res_type, Some(&id), std::mem::take(&mut body))?;
             put_in(conn, prepared, &id, if_match, "PUT")

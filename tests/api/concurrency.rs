@@ -18,7 +18,12 @@ both!(same_if_match_has_one_winner, |app| {
                 body["active"] = json!(round % 2 == 0);
                 std::thread::spawn(move || {
                     barrier.wait();
-                    app.put("Patient/race", &body).header("If-Match", format!("W/\"{round}\"")).send().unwrap().status().as_u16()
+                    app.put("Patient/race", &body)
+                        .header("If-Match", format!("W/\"{round}\""))
+                        .send()
+                        .unwrap()
+                        .status()
+                        .as_u16()
                 })
             })
             .collect();
@@ -31,12 +36,24 @@ both!(same_if_match_has_one_winner, |app| {
 });
 
 fn versions_of(app: &TestApp, path: &str) -> Vec<i64> {
-    let (_, history) = parts(app.get(&format!("{path}/_history?_count=1000")).send().unwrap());
+    let (_, history) = parts(
+        app.get(&format!("{path}/_history?_count=1000"))
+            .send()
+            .unwrap(),
+    );
     let mut versions: Vec<i64> = history["entry"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["response"]["etag"].as_str().unwrap().trim_start_matches("W/").trim_matches('"').parse().unwrap())
+        .map(|e| {
+            e["response"]["etag"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .parse()
+                .unwrap()
+        })
         .collect();
     versions.sort();
     versions
@@ -59,5 +76,8 @@ both!(concurrent_updates_never_repeat_or_skip_versions, |app| {
     for handle in handles {
         handle.join().unwrap();
     }
-    assert_eq!(versions_of(&app, "Patient/busy"), (1..=40).collect::<Vec<i64>>());
+    assert_eq!(
+        versions_of(&app, "Patient/busy"),
+        (1..=40).collect::<Vec<i64>>()
+    );
 });

@@ -57,7 +57,10 @@ both!(update_id_rules, |app| {
     assert_eq!(status, 400);
     assert_eq!(outcome["issue"][0]["expression"][0], "Patient.id");
     let (status, _) = parts(app.put("Patient/p1", &patient()).send().unwrap());
-    assert_eq!(status, 400, "an update without an id in the body is refused");
+    assert_eq!(
+        status, 400,
+        "an update without an id in the body is refused"
+    );
     let mut bad = patient();
     bad["id"] = json!("bad id!");
     let (status, _) = parts(app.put("Patient/bad%20id!", &bad).send().unwrap());
@@ -70,14 +73,34 @@ both!(if_match_guards_updates_and_deletes, |app| {
     let mut body = patient();
     body["id"] = json!("p2");
     app.put("Patient/p2", &body).send().unwrap();
-    let (status, outcome) = parts(app.put("Patient/p2", &body).header("If-Match", "W/\"9\"").send().unwrap());
+    let (status, outcome) = parts(
+        app.put("Patient/p2", &body)
+            .header("If-Match", "W/\"9\"")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 412, "{outcome}");
     assert_eq!(outcome["resourceType"], "OperationOutcome");
-    let (status, _) = parts(app.put("Patient/p2", &body).header("If-Match", "W/\"1\"").send().unwrap());
+    let (status, _) = parts(
+        app.put("Patient/p2", &body)
+            .header("If-Match", "W/\"1\"")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200);
-    let (status, _) = parts(app.delete("Patient/p2").header("If-Match", "W/\"1\"").send().unwrap());
+    let (status, _) = parts(
+        app.delete("Patient/p2")
+            .header("If-Match", "W/\"1\"")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 412);
-    let (status, _) = parts(app.delete("Patient/p2").header("If-Match", "W/\"2\"").send().unwrap());
+    let (status, _) = parts(
+        app.delete("Patient/p2")
+            .header("If-Match", "W/\"2\"")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 204);
 });
 
@@ -110,43 +133,110 @@ both!(delete_is_logical, |app| {
 both!(conditional_reads, |app| {
     let created = app.create(&patient());
     let path = format!("Patient/{}", created["id"].as_str().unwrap());
-    let response = app.get(&path).header("If-None-Match", "W/\"1\"").send().unwrap();
+    let response = app
+        .get(&path)
+        .header("If-None-Match", "W/\"1\"")
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 304);
-    let response = app.get(&path).header("If-None-Match", "W/\"0\"").send().unwrap();
+    let response = app
+        .get(&path)
+        .header("If-None-Match", "W/\"0\"")
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 200);
-    let modified = app.get(&path).send().unwrap().headers()["Last-Modified"].to_str().unwrap().to_string();
-    let response = app.get(&path).header("If-Modified-Since", modified).send().unwrap();
+    let modified = app.get(&path).send().unwrap().headers()["Last-Modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let response = app
+        .get(&path)
+        .header("If-Modified-Since", modified)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 304);
-    let response = app.get(&path).header("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT").send().unwrap();
+    let response = app
+        .get(&path)
+        .header("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 200);
 });
 
 both!(prefer_return, |app| {
-    let response = app.post("Patient", &patient()).header("Prefer", "return=minimal").send().unwrap();
+    let response = app
+        .post("Patient", &patient())
+        .header("Prefer", "return=minimal")
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 201);
     assert!(response.headers().contains_key("Location"));
     assert_eq!(response.text().unwrap(), "");
-    let (status, body) = parts(app.post("Patient", &patient()).header("Prefer", "return=OperationOutcome").send().unwrap());
+    let (status, body) = parts(
+        app.post("Patient", &patient())
+            .header("Prefer", "return=OperationOutcome")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 201);
     assert_eq!(body["resourceType"], "OperationOutcome");
-    let (_, body) = parts(app.post("Patient", &patient()).header("Prefer", "return=representation").send().unwrap());
+    let (_, body) = parts(
+        app.post("Patient", &patient())
+            .header("Prefer", "return=representation")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(body["resourceType"], "Patient");
 });
 
 both!(every_resource_type_is_stored, |app| {
     for (resource_type, body) in [
-        ("Organization", json!({"resourceType": "Organization", "name": "General Hospital"})),
-        ("Practitioner", json!({"resourceType": "Practitioner", "name": [{"family": "Who"}]})),
-        ("Encounter", json!({"resourceType": "Encounter", "status": "finished", "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}})),
-        ("Condition", json!({"resourceType": "Condition", "subject": {"reference": "Patient/x"}, "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}]}})),
-        ("Procedure", json!({"resourceType": "Procedure", "status": "completed", "subject": {"reference": "Patient/x"}})),
-        ("Observation", json!({"resourceType": "Observation", "status": "final", "code": {"text": "weight"}})),
-        ("MedicationRequest", json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "subject": {"reference": "Patient/x"}, "medicationCodeableConcept": {"text": "metformin"}})),
-        ("Basic", json!({"resourceType": "Basic", "code": {"text": "x"}})),
-        ("DocumentReference", json!({"resourceType": "DocumentReference", "status": "current", "content": [{"attachment": {"contentType": "text/plain", "data": "aGVsbG8="}}]})),
+        (
+            "Organization",
+            json!({"resourceType": "Organization", "name": "General Hospital"}),
+        ),
+        (
+            "Practitioner",
+            json!({"resourceType": "Practitioner", "name": [{"family": "Who"}]}),
+        ),
+        (
+            "Encounter",
+            json!({"resourceType": "Encounter", "status": "finished", "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}}),
+        ),
+        (
+            "Condition",
+            json!({"resourceType": "Condition", "subject": {"reference": "Patient/x"}, "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}]}}),
+        ),
+        (
+            "Procedure",
+            json!({"resourceType": "Procedure", "status": "completed", "subject": {"reference": "Patient/x"}}),
+        ),
+        (
+            "Observation",
+            json!({"resourceType": "Observation", "status": "final", "code": {"text": "weight"}}),
+        ),
+        (
+            "MedicationRequest",
+            json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "subject": {"reference": "Patient/x"}, "medicationCodeableConcept": {"text": "metformin"}}),
+        ),
+        (
+            "Basic",
+            json!({"resourceType": "Basic", "code": {"text": "x"}}),
+        ),
+        (
+            "DocumentReference",
+            json!({"resourceType": "DocumentReference", "status": "current", "content": [{"attachment": {"contentType": "text/plain", "data": "aGVsbG8="}}]}),
+        ),
     ] {
         let created = app.create(&body);
-        let (status, read) = parts(app.get(&format!("{resource_type}/{}", created["id"].as_str().unwrap())).send().unwrap());
+        let (status, read) = parts(
+            app.get(&format!(
+                "{resource_type}/{}",
+                created["id"].as_str().unwrap()
+            ))
+            .send()
+            .unwrap(),
+        );
         assert_eq!(status, 200, "{resource_type}");
         assert_eq!(read["resourceType"], resource_type);
     }

@@ -17,7 +17,10 @@ pub fn examples_dir() -> PathBuf {
             .arg(root.join("scripts/fetch-fhir-examples.sh"))
             .status()
             .expect("run scripts/fetch-fhir-examples.sh");
-        assert!(status.success(), "fetching the official FHIR examples failed (needs npm and the npm registry)");
+        assert!(
+            status.success(),
+            "fetching the official FHIR examples failed (needs npm and the npm registry)"
+        );
     }
     dir
 }
@@ -43,9 +46,13 @@ fn same_json(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::Number(y)) => {
             x == y || x.to_string().parse::<f64>().ok() == y.to_string().parse::<f64>().ok()
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
         }
         _ => a == b,
     }
@@ -55,34 +62,58 @@ fn round_trip(app: &TestApp) {
     let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
         .expect("examples dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("package.json") && !p.to_string_lossy().contains(".index."))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && !p.ends_with("package.json")
+                && !p.to_string_lossy().contains(".index.")
+        })
         .collect();
     files.sort();
     let (mut parsed, mut stored, mut refused) = (0, 0, Vec::new());
     for path in &files {
-        let Ok(text) = std::fs::read_to_string(path) else { continue };
-        let Ok(resource) = serde_json::from_str::<Value>(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Ok(resource) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
         if chartroom::fhir::model::check(&resource).is_err() {
             continue;
         }
-        let (Some(t), Some(id)) = (resource["resourceType"].as_str(), resource["id"].as_str()) else { continue };
+        let (Some(t), Some(id)) = (resource["resourceType"].as_str(), resource["id"].as_str())
+        else {
+            continue;
+        };
         parsed += 1;
         let (status, body) = parts(app.put(&format!("{t}/{id}"), &resource).send().unwrap());
         if status >= 400 {
-            refused.push(format!("{} -> {status}", path.file_name().unwrap().to_string_lossy()));
+            refused.push(format!(
+                "{} -> {status}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
             continue;
         }
         let (status, read) = parts(app.get(&format!("{t}/{id}")).send().unwrap());
         assert_eq!(status, 200, "{t}/{id}: {body}");
         assert!(
-            same_json(&without_server_meta(read.clone()), &without_server_meta(resource)),
+            same_json(
+                &without_server_meta(read.clone()),
+                &without_server_meta(resource)
+            ),
             "{} did not round-trip: {read}",
             path.display()
         );
         stored += 1;
     }
-    println!("official examples ({:?}): {parsed} parsed by fhirbolt, {stored} round-tripped, {} refused", app.backend, refused.len());
-    assert!(refused.len() <= KNOWN_INVALID, "unexpected refusals: {refused:?}");
+    println!(
+        "official examples ({:?}): {parsed} parsed by fhirbolt, {stored} round-tripped, {} refused",
+        app.backend,
+        refused.len()
+    );
+    assert!(
+        refused.len() <= KNOWN_INVALID,
+        "unexpected refusals: {refused:?}"
+    );
     assert!(stored > 4000, "too few examples stored: {stored}");
 }
 

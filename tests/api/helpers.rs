@@ -19,7 +19,8 @@ pub enum Backend {
 
 /// PostgreSQL server the tests use (a database that exists; each test adds a schema).
 pub fn pg_admin_url() -> String {
-    std::env::var("CHARTROOM_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("CHARTROOM_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 enum TestDb {
@@ -79,10 +80,19 @@ fn fresh_database(backend: Backend) -> (String, TestDb) {
         }
         Backend::Postgres => {
             let schema = unique("t_");
-            let mut conn = PgConnection::establish(&pg_admin_url())
-                .unwrap_or_else(|e| panic!("PostgreSQL at {} is needed for the tests: {e}", pg_admin_url()));
-            conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
-            let sep = if pg_admin_url().contains('?') { '&' } else { '?' };
+            let mut conn = PgConnection::establish(&pg_admin_url()).unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL at {} is needed for the tests: {e}",
+                    pg_admin_url()
+                )
+            });
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .expect("create schema");
+            let sep = if pg_admin_url().contains('?') {
+                '&'
+            } else {
+                '?'
+            };
             let url = format!("{}{sep}options=-csearch_path%3D{schema}", pg_admin_url());
             (url, TestDb::Postgres(schema))
         }
@@ -112,7 +122,10 @@ pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp
     let handle = rx.recv().expect("server handle");
     TestApp {
         base: format!("http://127.0.0.1:{port}/fhir"),
-        client: Client::builder().timeout(std::time::Duration::from_secs(120)).build().unwrap(),
+        client: Client::builder()
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .unwrap(),
         backend,
         handle: Some(handle),
         thread: Some(thread),
@@ -157,11 +170,17 @@ impl TestApp {
     }
 
     pub fn post(&self, path: &str, body: &Value) -> RequestBuilder {
-        self.client.post(self.url(path)).header("Content-Type", FHIR_JSON).body(body.to_string())
+        self.client
+            .post(self.url(path))
+            .header("Content-Type", FHIR_JSON)
+            .body(body.to_string())
     }
 
     pub fn put(&self, path: &str, body: &Value) -> RequestBuilder {
-        self.client.put(self.url(path)).header("Content-Type", FHIR_JSON).body(body.to_string())
+        self.client
+            .put(self.url(path))
+            .header("Content-Type", FHIR_JSON)
+            .body(body.to_string())
     }
 
     pub fn delete(&self, path: &str) -> RequestBuilder {
@@ -183,7 +202,11 @@ impl TestApp {
 pub fn parts(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().unwrap_or_default();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, body)
 }
 

@@ -5,7 +5,11 @@ use crate::helpers::parts;
 use serde_json::{json, Value};
 
 fn next_link(bundle: &Value) -> Option<String> {
-    bundle["link"].as_array()?.iter().find(|l| l["relation"] == "next").map(|l| l["url"].as_str().unwrap().to_string())
+    bundle["link"]
+        .as_array()?
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .map(|l| l["url"].as_str().unwrap().to_string())
 }
 
 both!(history_pages_with_next_links, |app| {
@@ -21,11 +25,18 @@ both!(history_pages_with_next_links, |app| {
     let mut page = page;
     loop {
         for entry in page["entry"].as_array().unwrap() {
-            seen.push(entry["resource"]["code"]["text"].as_str().unwrap().to_string());
+            seen.push(
+                entry["resource"]["code"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
             assert_eq!(entry["request"]["method"], "POST");
         }
         // a write while paging must not shift the pages
-        app.create(&json!({"resourceType": "Observation", "status": "final", "code": {"text": "late"}}));
+        app.create(
+            &json!({"resourceType": "Observation", "status": "final", "code": {"text": "late"}}),
+        );
         match next_link(&page) {
             Some(url) => page = parts(app.client.get(url).send().unwrap()).1,
             None => break,
@@ -49,19 +60,50 @@ both!(instance_history_since_and_at, |app| {
     app.delete("Patient/h1").send().unwrap();
     let (_, all) = parts(app.get("Patient/h1/_history").send().unwrap());
     assert_eq!(all["total"], 3);
-    let methods: Vec<&str> = all["entry"].as_array().unwrap().iter().map(|e| e["request"]["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> = all["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["request"]["method"].as_str().unwrap())
+        .collect();
     assert_eq!(methods, ["DELETE", "PUT", "PUT"]);
-    assert!(all["entry"][0].get("resource").is_none(), "a deletion carries no resource");
-    let (_, since) = parts(app.get(&format!("Patient/h1/_history?_since={}", between.replace('+', "%2B"))).send().unwrap());
-    assert_eq!(since["total"], 3, "_since includes the version written at that instant");
-    let after = chartroom::fhir::json::instant(chartroom::fhir::json::epoch_ms(&between).unwrap() + 1);
-    let (_, since) = parts(app.get(&format!("Patient/h1/_history?_since={after}")).send().unwrap());
+    assert!(
+        all["entry"][0].get("resource").is_none(),
+        "a deletion carries no resource"
+    );
+    let (_, since) = parts(
+        app.get(&format!(
+            "Patient/h1/_history?_since={}",
+            between.replace('+', "%2B")
+        ))
+        .send()
+        .unwrap(),
+    );
+    assert_eq!(
+        since["total"], 3,
+        "_since includes the version written at that instant"
+    );
+    let after =
+        chartroom::fhir::json::instant(chartroom::fhir::json::epoch_ms(&between).unwrap() + 1);
+    let (_, since) = parts(
+        app.get(&format!("Patient/h1/_history?_since={after}"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(since["total"], 2);
-    let (_, at) = parts(app.get(&format!("Patient/h1/_history?_at={after}")).send().unwrap());
+    let (_, at) = parts(
+        app.get(&format!("Patient/h1/_history?_at={after}"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(at["total"], 1);
     assert_eq!(at["entry"][0]["resource"]["meta"]["versionId"], "1");
     let (status, _) = parts(app.get("Patient/none/_history").send().unwrap());
     assert_eq!(status, 404);
-    let (status, _) = parts(app.get("Patient/h1/_history?_since=yesterday").send().unwrap());
+    let (status, _) = parts(
+        app.get("Patient/h1/_history?_since=yesterday")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 400);
 });

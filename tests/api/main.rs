@@ -8,4 +8,6 @@ mod crud;
 mod examples;
 mod history;
 mod protocol;
+mod search;
+mod search_examples;
 mod validation;
