@@ -23,6 +23,20 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
+    /// Rebuild every search index and projection from the stored resources (resumable).
+    Reindex(ReindexArgs),
+}
+
+#[derive(clap::Args)]
+struct ReindexArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Start from the first resource instead of resuming an interrupted run.
+    #[arg(long)]
+    restart: bool,
+    /// Resources per transaction.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
 }
 
 #[derive(clap::Args)]
@@ -68,6 +82,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Migrate(args) => migrate(args),
+        Command::Reindex(args) => reindex(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -111,5 +126,39 @@ fn migrate(args: DbArgs) -> Result<(), String> {
     )?;
     let applied = chartroom::db::migrate::run(&db)?;
     println!("applied {} migration(s)", applied.len());
+    Ok(())
+}
+
+fn reindex(args: ReindexArgs) -> Result<(), String> {
+    let config = load_config(&args.db)?;
+    chartroom::telemetry::init(&config.log);
+    let store = chartroom::open_store(config)?;
+    let started = std::time::Instant::now();
+    let report = store
+        .reindex(args.restart, args.batch, |done, total| {
+            let width = 40;
+            let filled = if total == 0 {
+                width
+            } else {
+                (done as usize * width / total as usize).min(width)
+            };
+            eprint!(
+                "\rreindex [{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+        })
+        .map_err(|e| e.to_string())?;
+    eprintln!();
+    println!(
+        "reindexed {} resource(s) in {:.1} s{}",
+        report.resources,
+        started.elapsed().as_secs_f64(),
+        if report.resumed_after > 0 {
+            format!(" (resumed after row {})", report.resumed_after)
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }

@@ -8,6 +8,7 @@ mod health;
 mod history;
 mod metadata;
 mod read;
+mod reindex;
 pub mod request;
 pub mod response;
 mod search;
@@ -52,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let fhir = web::scope("/fhir")
         .service(resource("/metadata").route(get().to(metadata::capabilities)))
         .service(resource("/_history").route(get().to(history::system)))
+        .service(resource("/$reindex").route(post().to(reindex::reindex)))
         .service(resource("").route(get().to(search::system_search)))
         .service(resource("/").route(get().to(search::system_search)))
         .service(

@@ -4,6 +4,7 @@
 
 pub mod conditional;
 pub mod read;
+pub mod reindex;
 pub mod write;
 
 use crate::config::Config;

@@ -48,6 +48,8 @@ impl Drop for TestDb {
 /// A running server and a client for it.
 pub struct TestApp {
     pub base: String,
+    /// The database URL the server uses (for tests that inspect or damage the store directly).
+    pub database_url: String,
     pub client: Client,
     pub backend: Backend,
     handle: Option<actix_web::dev::ServerHandle>,
@@ -103,7 +105,7 @@ fn fresh_database(backend: Backend) -> (String, TestDb) {
 pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (url, guard) = fresh_database(backend);
     let mut config = Config::default();
-    config.database_url = url;
+    config.database_url = url.clone();
     config.auth = "off".into();
     config.pool_size = 4;
     config.sqlite_synchronous = "NORMAL".into();
@@ -122,6 +124,7 @@ pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp
     let handle = rx.recv().expect("server handle");
     TestApp {
         base: format!("http://127.0.0.1:{port}/fhir"),
+        database_url: url,
         client: Client::builder()
             .timeout(std::time::Duration::from_secs(120))
             .build()
@@ -161,6 +164,22 @@ macro_rules! both {
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 impl TestApp {
+    /// Runs SQL statements directly on the server's database.
+    pub fn execute_sql(&self, statements: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                let mut conn =
+                    diesel::sqlite::SqliteConnection::establish(path).expect("open sqlite");
+                conn.batch_execute(statements).expect("execute sql");
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.database_url).expect("open postgres");
+                conn.batch_execute(statements).expect("execute sql");
+            }
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base, path.trim_start_matches('/'))
     }

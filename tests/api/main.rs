@@ -8,6 +8,7 @@ mod crud;
 mod examples;
 mod history;
 mod protocol;
+mod reindex;
 mod search;
 mod search_examples;
 mod validation;
