@@ -1,6 +1,7 @@
 //! chartroom: a FHIR R4 server for the health-information-management room.
 //! `start` builds the HTTP server on a listener; `main.rs` and the tests both use it.
 
+pub mod auth;
 pub mod coding;
 pub mod config;
 pub mod db;
@@ -41,7 +42,8 @@ pub fn open_store(config: Config) -> Result<Store, String> {
 /// Builds the HTTP server on `listener` (not yet awaited). Graceful shutdown on SIGTERM/SIGINT
 /// lets in-flight requests finish.
 pub fn start(store: Store, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
-    let state = web::Data::new(http::AppState { store });
+    let verifier = verifier(&store.config).map_err(std::io::Error::other)?;
+    let state = web::Data::new(http::AppState { store, verifier });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -52,4 +54,18 @@ pub fn start(store: Store, listener: TcpListener) -> std::io::Result<actix_web::
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The token verifier the configuration asks for (None when `auth = off`).
+pub fn verifier(config: &Config) -> Result<Option<Arc<auth::Verifier>>, String> {
+    if config.auth_disabled() {
+        return Ok(None);
+    }
+    auth::Verifier::new(
+        config.jwt_hs256_secret.as_deref(),
+        config.jwt_jwks.as_deref(),
+        config.jwt_issuer.clone(),
+        config.jwt_audience.clone(),
+    )
+    .map(|v| Some(Arc::new(v)))
 }

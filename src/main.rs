@@ -23,8 +23,40 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
+    /// Mint a development token signed with the configured HS256 secret.
+    Token(TokenArgs),
     /// Rebuild every search index and projection from the stored resources (resumable).
     Reindex(ReindexArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// SMART scopes, space-separated (e.g. "patient/*.rs" or "user/*.cruds").
+    #[arg(long)]
+    scope: String,
+    /// Patient id for patient/ scopes.
+    #[arg(long)]
+    patient: Option<String>,
+    /// Purpose of use (v3-ActReason code).
+    #[arg(long, default_value = "TREAT")]
+    purpose: String,
+    /// Subject (user or client id).
+    #[arg(long, default_value = "dev-user")]
+    sub: String,
+    /// chartroom roles, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    roles: Vec<String>,
+    /// Sensitivity codes the bearer may see (SDV, PSY, ...; * for all), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    clearances: Vec<String>,
+    /// May break the glass.
+    #[arg(long)]
+    btg: bool,
+    /// Lifetime in minutes.
+    #[arg(long, default_value_t = 60)]
+    minutes: i64,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(clap::Args)]
@@ -83,6 +115,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Migrate(args) => migrate(args),
         Command::Reindex(args) => reindex(args),
+        Command::Token(args) => token(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,5 +193,62 @@ fn reindex(args: ReindexArgs) -> Result<(), String> {
             String::new()
         }
     );
+    Ok(())
+}
+
+/// The development HS256 secret kept beside the SQLite database (created on first use);
+/// PostgreSQL deployments must configure a key.
+fn dev_secret(config: &Config) -> Result<(String, String), String> {
+    let Some(db_path) = config.database_url.strip_prefix("sqlite://") else {
+        return Err("authentication is on: set CHARTROOM_JWT_HS256_SECRET or CHARTROOM_JWT_JWKS (or CHARTROOM_AUTH=off for local development)".into());
+    };
+    let dir = std::path::Path::new(db_path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let path = dir.join("chartroom-dev-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        return Ok((secret.trim().to_string(), path.display().to_string()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    write_private(&path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok((secret, path.display().to_string()))
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+fn token(args: TokenArgs) -> Result<(), String> {
+    let config = load_config(&args.db)?;
+    let secret = match &config.jwt_hs256_secret {
+        Some(secret) => secret.clone(),
+        None => dev_secret(&config)?.0,
+    };
+    let claims = chartroom::auth::Claims {
+        iss: config.jwt_issuer.clone(),
+        aud: config.jwt_audience.clone(),
+        exp: chrono::Utc::now().timestamp() + args.minutes * 60,
+        nbf: None,
+        sub: args.sub,
+        scope: args.scope,
+        patient: args.patient,
+        fhir_user: None,
+        chartroom_roles: args.roles,
+        chartroom_clearances: args.clearances,
+        chartroom_btg: args.btg,
+        purpose_of_use: Some(args.purpose),
+    };
+    println!("{}", chartroom::auth::mint(&claims, &secret)?);
     Ok(())
 }

@@ -140,6 +140,15 @@ impl Conditions {
                 ));
                 sql.append(inner_sql).push(")");
             }
+            ClauseKind::WithoutLabels(labels) => {
+                let x = self.alias("l");
+                sql.push(&format!("{row}.rk NOT IN (SELECT {x}.rk FROM idx_token {x} WHERE {x}.param = '_security' AND {x}.code IN "));
+                sql.bind_list(labels.iter().map(String::as_str)).push(")");
+            }
+            ClauseKind::PatientCompartment { patient_id } if clause.res_type == "Patient" => {
+                sql.push(&format!("{row}.res_id = "))
+                    .bind(patient_id.as_str());
+            }
             ClauseKind::PatientCompartment { patient_id } => {
                 let params = registry().patient_compartment_params(&clause.res_type);
                 if params.is_empty() {

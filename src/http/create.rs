@@ -21,6 +21,8 @@ pub async fn create(
     require_json_body(&req)?;
     let body = read_body(payload, state.store.config.max_body_bytes).await?;
     let resource = parse_json(&body)?;
+    let access = super::auth::access(&req, &res_type, crate::auth::Action::Create);
+    crate::store::access::check_write(&access, &res_type, None, &resource)?;
     let store = state.store.clone();
     let base = state.base_url(&req);
     let Some(criteria) = header(&req, "If-None-Exist").map(str::to_string) else {

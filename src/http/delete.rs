@@ -17,8 +17,17 @@ pub async fn delete(
     known_type(&res_type)?;
     let expected = if_match(&req)?;
     let what = format!("{res_type}/{id}");
+    let access = super::auth::access(&req, &res_type, crate::auth::Action::Delete);
     let store = state.store.clone();
-    let saved = blocking(move || store.delete(&res_type, &id, expected)).await?;
+    let saved = blocking(move || {
+        if !access.is_unlimited() {
+            if let Ok(current) = store.read(&res_type, &id) {
+                store.check_visible(&access, &current)?;
+            }
+        }
+        store.delete(&res_type, &id, expected)
+    })
+    .await?;
     deleted_response(&req, saved, &what, format)
 }
 
@@ -33,6 +42,11 @@ pub async fn conditional_delete(
     known_type(&res_type)?;
     let criteria = req.query_string().to_string();
     let what = format!("{res_type}?{criteria}");
+    if !super::auth::access(&req, &res_type, crate::auth::Action::Delete).is_unlimited() {
+        return Err(crate::error::AppError::Forbidden(
+            "conditional delete needs an unrestricted user or system scope".into(),
+        ));
+    }
     let store = state.store.clone();
     let saved = blocking(move || store.delete_conditional(&res_type, &criteria)).await?;
     deleted_response(&req, saved, &what, format)

@@ -5,6 +5,7 @@
 use super::request::{blocking, query_pairs};
 use super::response::{fhir, format_of};
 use super::{known_type, AppState};
+use crate::auth::Action;
 use crate::db::resources::{HistoryFilter, HistoryScope};
 use crate::db::rows::VersionRow;
 use crate::error::{AppError, AppResult};
@@ -88,8 +89,41 @@ async fn history(
     let store = state.store.clone();
     let (filter, count) = (params.filter.clone(), params.count);
     let scope_for_query = scope.clone();
-    let (mut rows, total) =
-        blocking(move || store.history(&scope_for_query, &filter, count.max(1) + 1)).await?;
+    let res_type = match &scope {
+        HistoryScope::Instance(t, _) | HistoryScope::Type(t) => t.clone(),
+        HistoryScope::System => "Resource".into(),
+    };
+    let access = super::auth::access(&req, &res_type, Action::Read);
+    if access.patient.is_some() && !matches!(scope, HistoryScope::Instance(..)) {
+        return Err(AppError::Forbidden(
+            "a patient-scoped token can read the history of single resources only".into(),
+        ));
+    }
+    let (mut rows, total) = blocking(move || {
+        if let HistoryScope::Instance(t, id) = &scope_for_query {
+            let current = crate::db::rows::VersionRow {
+                content: None,
+                ..store.read_any(t, id)?
+            };
+            store.check_visible(
+                &crate::auth::Access {
+                    hidden_labels: Vec::new(),
+                    ..access.clone()
+                },
+                &current,
+            )?;
+        }
+        let (rows, total) = store.history(&scope_for_query, &filter, count.max(1) + 1)?;
+        let visible = store.visible_rows(
+            &crate::auth::Access {
+                patient: None,
+                ..access
+            },
+            rows,
+        )?;
+        Ok((visible, total))
+    })
+    .await?;
     let more = rows.len() > count;
     rows.truncate(count);
 

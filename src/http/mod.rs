@@ -1,6 +1,7 @@
 //! HTTP: actix route wiring and thin handlers (parse request → call a service → render).
 //! The only module that imports actix.
 
+pub mod auth;
 mod create;
 mod delete;
 pub mod errors;
@@ -12,6 +13,7 @@ mod reindex;
 pub mod request;
 pub mod response;
 mod search;
+mod smart;
 mod update;
 
 use crate::error::{AppError, AppResult};
@@ -22,6 +24,8 @@ use actix_web::web;
 /// What every handler shares.
 pub struct AppState {
     pub store: Store,
+    /// None when authentication is off.
+    pub verifier: Option<std::sync::Arc<crate::auth::Verifier>>,
 }
 
 impl AppState {
@@ -52,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     use web::{delete, get, post, put};
     let fhir = web::scope("/fhir")
         .service(resource("/metadata").route(get().to(metadata::capabilities)))
+        .service(resource("/.well-known/smart-configuration").route(get().to(smart::configuration)))
         .service(resource("/_history").route(get().to(history::system)))
         .service(resource("/$reindex").route(post().to(reindex::reindex)))
         .service(resource("").route(get().to(search::system_search)))
@@ -76,6 +81,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/{type}/{id}/{target}").route(get().to(search::compartment)));
     cfg.route("/health/live", get().to(health::live))
         .route("/health/ready", get().to(health::ready))
-        .service(fhir)
+        .service(fhir.wrap(auth::Authenticate))
         .default_service(web::to(errors::not_found));
 }

@@ -3,6 +3,7 @@
 use super::request::{blocking, etag_version, header};
 use super::response::{etag, format_of, version_response};
 use super::{known_type, AppState};
+use crate::auth::Action;
 use crate::db::rows::VersionRow;
 use crate::error::{AppError, AppResult};
 use crate::fhir::json::parse_http_date;
@@ -17,8 +18,14 @@ pub async fn read(
     let format = format_of(&req)?;
     let (res_type, id) = path.into_inner();
     known_type(&res_type)?;
+    let access = super::auth::access(&req, &res_type, Action::Read);
     let store = state.store.clone();
-    let row = blocking(move || store.read(&res_type, &id)).await?;
+    let row = blocking(move || {
+        let row = store.read(&res_type, &id)?;
+        store.check_visible(&access, &row)?;
+        Ok(row)
+    })
+    .await?;
     if not_modified(&req, &row) {
         return Ok(HttpResponse::NotModified()
             .insert_header(("ETag", etag(row.version)))
@@ -38,8 +45,14 @@ pub async fn vread(
     let version: i64 = vid
         .parse()
         .map_err(|_| AppError::NotFound(format!("'{vid}' is not a version of {res_type}/{id}")))?;
+    let access = super::auth::access(&req, &res_type, Action::Read);
     let store = state.store.clone();
-    let row = blocking(move || store.vread(&res_type, &id, version)).await?;
+    let row = blocking(move || {
+        let row = store.vread(&res_type, &id, version)?;
+        store.check_visible(&access, &row)?;
+        Ok(row)
+    })
+    .await?;
     Ok(version_response(StatusCode::OK, &row, format))
 }
 

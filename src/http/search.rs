@@ -4,9 +4,11 @@
 use super::request::{blocking, header, query_pairs, read_body};
 use super::response::{fhir, format_of};
 use super::{known_type, AppState};
+use crate::auth::Action;
 use crate::error::{AppError, AppResult};
 use crate::search::bundle::searchset;
 use crate::search::parse::{parse, Clause, ClauseKind, Limits, SearchRequest};
+use crate::store::access::restrict_search;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -29,8 +31,22 @@ async fn run(
     let format = format_of(req)?;
     let base = state.base_url(req);
     let store = state.store.clone();
-    let request = search.clone();
-    let result = blocking(move || store.search(&request)).await?;
+    let mut request = search.clone();
+    let searched = request
+        .types
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "Resource".into());
+    let access = super::auth::access(req, &searched, Action::Search);
+    restrict_search(&mut request, &access)?;
+    let include_access = super::auth::access(req, &searched, Action::Read);
+    let result = blocking(move || {
+        let mut result = store.search(&request)?;
+        result.included =
+            store.visible_rows(&include_access, std::mem::take(&mut result.included))?;
+        Ok(result)
+    })
+    .await?;
     let bundle = searchset(&search, &result, &base, &format!("{base}{self_path}"));
     Ok(fhir(StatusCode::OK, &bundle, format))
 }
@@ -140,10 +156,19 @@ async fn everything(
     let types: Vec<String> = get("_type")
         .map(|t| t.split(',').map(str::to_string).collect())
         .unwrap_or_default();
+    let access = super::auth::access(&req, "Patient", Action::Read);
+    if access.patient.as_ref().is_some_and(|p| *p != id) {
+        return Err(AppError::NotFound(
+            "not found, or not visible with this token".into(),
+        ));
+    }
     let store = state.store.clone();
     let patient_id = id.clone();
-    let (rows, next) =
-        blocking(move || store.everything(&patient_id, &types, after, count)).await?;
+    let (rows, next) = blocking(move || {
+        let (rows, next) = store.everything(&patient_id, &types, after, count)?;
+        Ok((store.visible_rows(&access, rows)?, next))
+    })
+    .await?;
     let mut bundle = crate::fhir::bundle::BundleBuilder::new("searchset");
     let self_url = format!("{base}/Patient/{id}/$everything");
     bundle.link("self", self_url.clone());

@@ -23,8 +23,18 @@ pub async fn update(
     let expected = if_match(&req)?;
     let body = read_body(payload, state.store.config.max_body_bytes).await?;
     let resource = parse_json(&body)?;
+    let access = super::auth::access(&req, &res_type, crate::auth::Action::Update);
+    crate::store::access::check_write(&access, &res_type, Some(&id), &resource)?;
     let store = state.store.clone();
-    let saved = blocking(move || store.update(&res_type, &id, resource, expected)).await?;
+    let saved = blocking(move || {
+        if access.patient.is_some() {
+            if let Ok(current) = store.read(&res_type, &id) {
+                store.check_visible(&access, &current)?;
+            }
+        }
+        store.update(&res_type, &id, resource, expected)
+    })
+    .await?;
     let status = if saved.created {
         StatusCode::CREATED
     } else {
@@ -54,6 +64,11 @@ pub async fn conditional_update(
     let criteria = req.query_string().to_string();
     let body = read_body(payload, state.store.config.max_body_bytes).await?;
     let resource = parse_json(&body)?;
+    if !super::auth::access(&req, &res_type, crate::auth::Action::Update).is_unlimited() {
+        return Err(crate::error::AppError::Forbidden(
+            "conditional update needs an unrestricted user or system scope".into(),
+        ));
+    }
     let store = state.store.clone();
     let saved =
         blocking(move || store.update_conditional(&res_type, resource, &criteria, expected))

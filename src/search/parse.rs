@@ -43,6 +43,8 @@ pub enum ClauseKind {
     },
     /// Resources in the compartment of `Patient/{patient_id}` (compartment search).
     PatientCompartment { patient_id: String },
+    /// Resources carrying none of these security labels (access control).
+    WithoutLabels(Vec<String>),
 }
 
 /// `_sort` key.

@@ -2,6 +2,7 @@
 //! Writes validate and extract outside the transaction, then append the version, its
 //! index rows and projections inside one transaction. Nothing here knows about HTTP.
 
+pub mod access;
 pub mod conditional;
 pub mod read;
 pub mod reindex;

@@ -19,6 +19,13 @@ impl Store {
         }
     }
 
+    /// The current row whether deleted or not; 404 when unknown.
+    pub fn read_any(&self, res_type: &str, id: &str) -> AppResult<VersionRow> {
+        let mut conn = self.db.read()?;
+        resources::read_current(&mut conn, res_type, id)?
+            .ok_or_else(|| AppError::NotFound(format!("{res_type}/{id} is not known")))
+    }
+
     /// One version; 404 when that version does not exist, 410 when it records a deletion.
     pub fn vread(&self, res_type: &str, id: &str, version: i64) -> AppResult<VersionRow> {
         let mut conn = self.db.read()?;

@@ -11,4 +11,5 @@ mod protocol;
 mod reindex;
 mod search;
 mod search_examples;
+mod security;
 mod validation;

@@ -1,0 +1,351 @@
+//! Authentication, SMART scopes, patient compartments and sealed records, through HTTP.
+
+use crate::helpers::{parts, spawn_with, Backend, TestApp};
+use chartroom::auth::{mint, Claims};
+use serde_json::json;
+
+const SECRET: &str = "test-secret-for-chartroom";
+
+fn secured(backend: Backend) -> TestApp {
+    spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(SECRET.into());
+        c.jwt_audience = Some("chartroom".into());
+    })
+}
+
+fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
+    let claims = Claims {
+        aud: Some("chartroom".into()),
+        exp: chrono::Utc::now().timestamp() + 600,
+        sub: "tester".into(),
+        scope: scope.into(),
+        patient: patient.map(str::to_string),
+        chartroom_clearances: clearances.iter().map(|c| c.to_string()).collect(),
+        ..Claims::default()
+    };
+    mint(&claims, SECRET).unwrap()
+}
+
+fn seed(app: &TestApp) -> String {
+    let admin = token("user/*.cruds", None, &["*"]);
+    for resource in [
+        json!({"resourceType": "Patient", "id": "a", "name": [{"family": "Alpha"}]}),
+        json!({"resourceType": "Patient", "id": "b", "name": [{"family": "Beta"}]}),
+        json!({"resourceType": "Practitioner", "id": "doc", "name": [{"family": "Doc"}]}),
+        json!({"resourceType": "Observation", "id": "oa", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/a"}, "performer": [{"reference": "Practitioner/doc"}]}),
+        json!({"resourceType": "Observation", "id": "ob", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/b"}}),
+        json!({"resourceType": "Condition", "id": "abuse", "subject": {"reference": "Patient/a"}, "code": {"text": "abuse"},
+               "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "SDV"}]}}),
+    ] {
+        let path = format!(
+            "{}/{}",
+            resource["resourceType"].as_str().unwrap(),
+            resource["id"].as_str().unwrap()
+        );
+        let (status, body) = parts(
+            app.put(&path, &resource)
+                .bearer_auth(&admin)
+                .send()
+                .unwrap(),
+        );
+        assert!(status == 201 || status == 200, "{path}: {body}");
+    }
+    admin
+}
+
+fn ids(app: &TestApp, query: &str, token: &str) -> (u16, Vec<String>, serde_json::Value) {
+    let (status, bundle) = parts(app.get(query).bearer_auth(token).send().unwrap());
+    let mut ids: Vec<String> = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["resource"]["id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    (status, ids, bundle)
+}
+
+fn tokens_are_checked(backend: Backend) {
+    let app = secured(backend);
+    let response = app.get("Patient").send().unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers()["WWW-Authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    let (_, outcome) = parts(response);
+    assert_eq!(outcome["issue"][0]["code"], "login");
+    let good = token("user/*.cruds", None, &[]);
+    assert_eq!(
+        app.get("Patient")
+            .bearer_auth(&good)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    let mut expired = Claims {
+        aud: Some("chartroom".into()),
+        exp: chrono::Utc::now().timestamp() - 3600,
+        scope: "user/*.cruds".into(),
+        ..Claims::default()
+    };
+    let bad_tokens = vec![
+        mint(&expired, SECRET).unwrap(),
+        {
+            expired.exp += 7200;
+            expired.aud = Some("elsewhere".into());
+            mint(&expired, SECRET).unwrap()
+        },
+        {
+            expired.aud = Some("chartroom".into());
+            mint(&expired, "wrong-key").unwrap()
+        },
+        {
+            let p: Vec<&str> = good.split('.').collect();
+            format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", p[1])
+        },
+        {
+            let p: Vec<&str> = good.split('.').collect();
+            format!("{}.{}A.{}", p[0], p[1], p[2])
+        },
+        "not-a-jwt".to_string(),
+    ];
+    for bad in bad_tokens {
+        let (status, outcome) = parts(app.get("Patient").bearer_auth(&bad).send().unwrap());
+        assert_eq!(status, 401);
+        assert_eq!(
+            outcome["issue"][0]["diagnostics"], "invalid token",
+            "no detail leaks"
+        );
+    }
+    assert_eq!(
+        app.get("metadata").send().unwrap().status(),
+        200,
+        "discovery stays public"
+    );
+    assert_eq!(
+        app.get(".well-known/smart-configuration")
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+fn scopes_and_compartments(backend: Backend) {
+    let app = secured(backend);
+    seed(&app);
+    let patient_a = token("patient/*.rs", Some("a"), &[]);
+    // reads: own data yes, other patient's data is not found
+    assert_eq!(
+        app.get("Patient/a")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get("Patient/b")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get("Observation/oa")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get("Observation/ob")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get("Observation/ob/_history/1")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get("Observation/ob/_history")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    // searches are confined, totals included
+    let (_, found, bundle) = ids(&app, "Observation", &patient_a);
+    assert_eq!(found, ["oa"]);
+    assert_eq!(bundle["total"], 1);
+    let (_, found, _) = ids(&app, "Patient", &patient_a);
+    assert_eq!(found, ["a"]);
+    let (_, found, _) = ids(&app, "Observation?subject=Patient/b", &patient_a);
+    assert!(found.is_empty());
+    let (_, found, _) = ids(&app, "Patient?_revinclude=Observation:subject", &patient_a);
+    assert_eq!(found, ["a", "oa"]);
+    let (_, found, _) = ids(
+        &app,
+        "Observation?_include=Observation:subject&_include=Observation:performer",
+        &patient_a,
+    );
+    assert_eq!(found, ["a", "doc", "oa"]);
+    let (_, found, _) = ids(
+        &app,
+        "Patient?_has:Observation:subject:status=final",
+        &patient_a,
+    );
+    assert_eq!(found, ["a"]);
+    let (status, _, _) = ids(&app, "Patient/b/$everything", &patient_a);
+    assert_eq!(status, 404);
+    let (status, found, _) = ids(&app, "Patient/a/$everything", &patient_a);
+    assert_eq!(status, 200);
+    assert_eq!(found, ["a", "oa"], "the sealed Condition stays hidden");
+    assert_eq!(
+        app.get("Observation/_history")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.get("?_type=Observation")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.get("_history")
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+    // writes need a write scope, and stay in the compartment
+    let obs = |subject: &str| json!({"resourceType": "Observation", "status": "final", "code": {"text": "y"}, "subject": {"reference": subject}});
+    assert_eq!(
+        app.post("Observation", &obs("Patient/a"))
+            .bearer_auth(&patient_a)
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+    let writer = token("patient/Observation.cruds", Some("a"), &[]);
+    assert_eq!(
+        app.post("Observation", &obs("Patient/a"))
+            .bearer_auth(&writer)
+            .send()
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        app.post("Observation", &obs("Patient/b"))
+            .bearer_auth(&writer)
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.delete("Observation/ob")
+            .bearer_auth(&writer)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get("Patient/a")
+            .bearer_auth(&writer)
+            .send()
+            .unwrap()
+            .status(),
+        403,
+        "no scope for Patient"
+    );
+    let (_, total) = parts(
+        app.get("Observation?_summary=count")
+            .bearer_auth(&token("user/*.rs", None, &[]))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(total["total"], 3, "the refused write stored nothing");
+}
+
+fn sealed_records(backend: Backend) {
+    let app = secured(backend);
+    seed(&app);
+    let clerk = token("user/*.rs", None, &[]);
+    let cleared = token("user/*.rs", None, &["SDV"]);
+    assert_eq!(
+        app.get("Condition/abuse")
+            .bearer_auth(&clerk)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get("Condition/abuse")
+            .bearer_auth(&cleared)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    let (_, found, bundle) = ids(&app, "Condition?subject=Patient/a", &clerk);
+    assert!(found.is_empty());
+    assert_eq!(bundle["total"], 0, "counts do not reveal sealed records");
+    let (_, found, _) = ids(&app, "Condition", &cleared);
+    assert_eq!(found, ["abuse"]);
+    let (_, found, _) = ids(&app, "Patient?_revinclude=Condition:subject&_id=a", &clerk);
+    assert_eq!(found, ["a"]);
+    let (_, found, _) = ids(&app, "Patient/a/$everything", &clerk);
+    assert_eq!(found, ["a", "oa"]);
+    let (_, history, _) = ids(&app, "Condition/_history", &clerk);
+    assert!(history.is_empty());
+}
+
+#[test]
+fn tokens_are_checked_sqlite() {
+    tokens_are_checked(Backend::Sqlite)
+}
+#[test]
+fn tokens_are_checked_postgres() {
+    tokens_are_checked(Backend::Postgres)
+}
+#[test]
+fn scopes_and_compartments_sqlite() {
+    scopes_and_compartments(Backend::Sqlite)
+}
+#[test]
+fn scopes_and_compartments_postgres() {
+    scopes_and_compartments(Backend::Postgres)
+}
+#[test]
+fn sealed_records_sqlite() {
+    sealed_records(Backend::Sqlite)
+}
+#[test]
+fn sealed_records_postgres() {
+    sealed_records(Backend::Postgres)
+}
