@@ -1,10 +1,9 @@
 //! `POST [type]` (create, and conditional create with `If-None-Exist`) — FHIR http.html#create.
 
-use super::request::{blocking, header, read_body, require_json_body};
+use super::request::{blocking, header, resource_body};
 use super::response::{format_of, return_pref, version_response};
 use super::{known_type, update::write_response, AppState};
 use crate::error::AppResult;
-use crate::fhir::resource::parse_json;
 use crate::store::conditional::ConditionalCreate;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,9 +17,7 @@ pub async fn create(
     let format = format_of(&req)?;
     let res_type = path.into_inner();
     known_type(&res_type)?;
-    require_json_body(&req)?;
-    let body = read_body(payload, state.store.config.max_body_bytes).await?;
-    let resource = parse_json(&body)?;
+    let resource = resource_body(&req, payload, state.store.config.max_body_bytes).await?;
     let access = super::auth::access(&req, &res_type, crate::auth::Action::Create);
     crate::store::access::check_write(&access, &res_type, None, &resource)?;
     let store = state.store.clone();

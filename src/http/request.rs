@@ -91,3 +91,14 @@ where
         .await
         .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
+
+/// The body of a create or update: a JSON media type, within the size limit, parsed.
+pub async fn resource_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> AppResult<serde_json::Value> {
+    require_json_body(req)?;
+    let body = read_body(payload, limit).await?;
+    crate::fhir::resource::parse_json(&body)
+}

@@ -1,11 +1,10 @@
 //! `PUT [type]/[id]` (update, and update-as-create) — FHIR http.html#update.
 
-use super::request::{blocking, if_match, read_body, require_json_body};
+use super::request::{blocking, if_match, resource_body};
 use super::response::{etag, format_of, return_pref, write_body, Format, ReturnPref, FHIR_JSON};
 use super::{known_type, AppState};
 use crate::error::AppResult;
 use crate::fhir::json::http_date;
-use crate::fhir::resource::parse_json;
 use crate::store::Saved;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,10 +18,8 @@ pub async fn update(
     let format = format_of(&req)?;
     let (res_type, id) = path.into_inner();
     known_type(&res_type)?;
-    require_json_body(&req)?;
     let expected = if_match(&req)?;
-    let body = read_body(payload, state.store.config.max_body_bytes).await?;
-    let resource = parse_json(&body)?;
+    let resource = resource_body(&req, payload, state.store.config.max_body_bytes).await?;
     let access = super::auth::access(&req, &res_type, crate::auth::Action::Update);
     crate::store::access::check_write(&access, &res_type, Some(&id), &resource)?;
     let store = state.store.clone();
@@ -35,18 +32,7 @@ pub async fn update(
         store.update(&res_type, &id, resource, expected)
     })
     .await?;
-    let status = if saved.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(write_response(
-        &saved,
-        status,
-        &state.base_url(&req),
-        return_pref(&req),
-        format,
-    ))
+    Ok(updated_response(&req, &state, &saved, format))
 }
 
 /// `PUT [type]?criteria` — conditional update.
@@ -59,11 +45,9 @@ pub async fn conditional_update(
     let format = format_of(&req)?;
     let res_type = path.into_inner();
     known_type(&res_type)?;
-    require_json_body(&req)?;
     let expected = if_match(&req)?;
     let criteria = req.query_string().to_string();
-    let body = read_body(payload, state.store.config.max_body_bytes).await?;
-    let resource = parse_json(&body)?;
+    let resource = resource_body(&req, payload, state.store.config.max_body_bytes).await?;
     if !super::auth::access(&req, &res_type, crate::auth::Action::Update).is_unlimited() {
         return Err(crate::error::AppError::Forbidden(
             "conditional update needs an unrestricted user or system scope".into(),
@@ -73,18 +57,28 @@ pub async fn conditional_update(
     let saved =
         blocking(move || store.update_conditional(&res_type, resource, &criteria, expected))
             .await?;
+    Ok(updated_response(&req, &state, &saved, format))
+}
+
+/// 201 when the update created the resource, else 200.
+fn updated_response(
+    req: &HttpRequest,
+    state: &AppState,
+    saved: &Saved,
+    format: Format,
+) -> HttpResponse {
     let status = if saved.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok(write_response(
-        &saved,
+    write_response(
+        saved,
         status,
-        &state.base_url(&req),
-        return_pref(&req),
+        &state.base_url(req),
+        return_pref(req),
         format,
-    ))
+    )
 }
 
 /// The answer to a successful create or update: version headers, `Location`, and the body `Prefer` asks for.
