@@ -33,9 +33,11 @@ pub fn open_store(config: Config) -> Result<Store, String> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
+    let audit = store::audit::AuditSink::start(db.clone());
     Ok(Store {
         db,
         config: Arc::new(config),
+        audit,
     })
 }
 

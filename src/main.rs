@@ -23,6 +23,8 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
+    /// Walk the audit trail's hash chain and report the first broken link (exit 1 if any).
+    AuditVerify(DbArgs),
     /// Mint a development token signed with the configured HS256 secret.
     Token(TokenArgs),
     /// Rebuild every search index and projection from the stored resources (resumable).
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate(args),
         Command::Reindex(args) => reindex(args),
         Command::Token(args) => token(args),
+        Command::AuditVerify(args) => audit_verify(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -251,4 +254,21 @@ fn token(args: TokenArgs) -> Result<(), String> {
     };
     println!("{}", chartroom::auth::mint(&claims, &secret)?);
     Ok(())
+}
+
+fn audit_verify(args: DbArgs) -> Result<(), String> {
+    let config = load_config(&args)?;
+    let store = chartroom::open_store(config)?;
+    let mut conn = store.db.read().map_err(|e| e.to_string())?;
+    let report = chartroom::db::audit::verify(&mut conn).map_err(|e| e.to_string())?;
+    match report.first_broken {
+        None => {
+            println!("audit trail intact: {} event(s), every hash link verified", report.events);
+            Ok(())
+        }
+        Some(seq) => Err(format!(
+            "audit trail BROKEN at event sequence {seq} ({} event(s) before it verified): a row was altered, inserted or removed",
+            report.events
+        )),
+    }
 }

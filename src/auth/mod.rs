@@ -2,6 +2,7 @@
 //! purpose of use), and the checks every interaction passes. Nothing here imports actix.
 
 pub mod access;
+pub mod audit;
 pub mod principal;
 pub mod scopes;
 pub mod token;

@@ -2,6 +2,7 @@
 //! Owns pools, migrations, transactions and the SQL for resources, history, search
 //! indexes and typed projections. Imports no service module and nothing from `http`.
 
+pub mod audit;
 pub mod indexes;
 pub mod migrate;
 pub mod projections;

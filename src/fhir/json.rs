@@ -101,6 +101,22 @@ pub fn epoch_ms(text: &str) -> Option<i64> {
     )
 }
 
+/// The patient a resource is about: itself for a Patient, else the Patient its `subject`,
+/// `patient` or `beneficiary` reference names.
+pub fn patient_of(resource: &Value) -> Option<String> {
+    if resource.get("resourceType").and_then(Value::as_str) == Some("Patient") {
+        return str_at(resource, &["id"]);
+    }
+    ["subject", "patient", "beneficiary"]
+        .iter()
+        .find_map(|key| {
+            let text = resource.get(*key)?.get("reference")?.as_str()?;
+            reference_parts(text)
+                .filter(|(t, _)| t == "Patient")
+                .map(|(_, id)| id)
+        })
+}
+
 /// Codes of `meta.security` labels.
 pub fn security_codes(resource: &Value) -> Vec<String> {
     resource

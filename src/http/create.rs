@@ -20,10 +20,11 @@ pub async fn create(
     let resource = resource_body(&req, payload, state.store.config.max_body_bytes).await?;
     let access = super::auth::access(&req, &res_type, crate::auth::Action::Create);
     crate::store::access::check_write(&access, &res_type, None, &resource)?;
+    let who = super::auth::who(&req);
     let store = state.store.clone();
     let base = state.base_url(&req);
     let Some(criteria) = header(&req, "If-None-Exist").map(str::to_string) else {
-        let saved = blocking(move || store.create(&res_type, resource)).await?;
+        let saved = blocking(move || store.create(&who, &res_type, resource)).await?;
         return Ok(write_response(
             &saved,
             StatusCode::CREATED,
@@ -32,14 +33,13 @@ pub async fn create(
             format,
         ));
     };
-    let outcome =
-        blocking(
-            move || match store.create_if_none_exist(&res_type, resource, &criteria)? {
-                ConditionalCreate::Created(saved) => Ok(Err(saved)),
-                ConditionalCreate::Exists(id) => store.read(&res_type, &id).map(Ok),
-            },
-        )
-        .await?;
+    let outcome = blocking(move || {
+        match store.create_if_none_exist(&who, &res_type, resource, &criteria)? {
+            ConditionalCreate::Created(saved) => Ok(Err(saved)),
+            ConditionalCreate::Exists(id) => store.read(&res_type, &id).map(Ok),
+        }
+    })
+    .await?;
     Ok(match outcome {
         Err(saved) => write_response(
             &saved,

@@ -18,6 +18,7 @@ pub async fn delete(
     let expected = if_match(&req)?;
     let what = format!("{res_type}/{id}");
     let access = super::auth::access(&req, &res_type, crate::auth::Action::Delete);
+    let who = super::auth::who(&req);
     let store = state.store.clone();
     let saved = blocking(move || {
         if !access.is_unlimited() {
@@ -25,7 +26,7 @@ pub async fn delete(
                 store.check_visible(&access, &current)?;
             }
         }
-        store.delete(&res_type, &id, expected)
+        store.delete(&who, &res_type, &id, expected)
     })
     .await?;
     deleted_response(&req, saved, &what, format)
@@ -47,8 +48,9 @@ pub async fn conditional_delete(
             "conditional delete needs an unrestricted user or system scope".into(),
         ));
     }
+    let who = super::auth::who(&req);
     let store = state.store.clone();
-    let saved = blocking(move || store.delete_conditional(&res_type, &criteria)).await?;
+    let saved = blocking(move || store.delete_conditional(&who, &res_type, &criteria)).await?;
     deleted_response(&req, saved, &what, format)
 }
 

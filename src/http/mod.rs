@@ -1,6 +1,8 @@
 //! HTTP: actix route wiring and thin handlers (parse request → call a service → render).
 //! The only module that imports actix.
 
+mod audit_events;
+pub mod audit_trail;
 pub mod auth;
 mod create;
 mod delete;
@@ -59,6 +61,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/.well-known/smart-configuration").route(get().to(smart::configuration)))
         .service(resource("/_history").route(get().to(history::system)))
         .service(resource("/$reindex").route(post().to(reindex::reindex)))
+        .service(resource("/$audit-verify").route(get().to(audit_events::verify)))
+        .service(resource("/AuditEvent").route(get().to(audit_events::search)))
+        .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("").route(get().to(search::system_search)))
         .service(resource("/").route(get().to(search::system_search)))
         .service(
@@ -81,6 +86,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/{type}/{id}/{target}").route(get().to(search::compartment)));
     cfg.route("/health/live", get().to(health::live))
         .route("/health/ready", get().to(health::ready))
-        .service(fhir.wrap(auth::Authenticate))
+        .service(fhir.wrap(auth::Authenticate).wrap(audit_trail::AuditTrail))
         .default_service(web::to(errors::not_found));
 }

@@ -31,7 +31,25 @@ pub async fn read(
             .insert_header(("ETag", etag(row.version)))
             .finish());
     }
-    Ok(version_response(StatusCode::OK, &row, format))
+    Ok(with_audit_patient(
+        version_response(StatusCode::OK, &row, format),
+        &row,
+    ))
+}
+
+/// Tells the audit trail whose record was read.
+fn with_audit_patient(mut response: HttpResponse, row: &VersionRow) -> HttpResponse {
+    let patient = row
+        .content
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        .and_then(|v| crate::fhir::json::patient_of(&v));
+    if let Some(patient) = patient {
+        response
+            .extensions_mut()
+            .insert(super::audit_trail::AuditPatient(patient));
+    }
+    response
 }
 
 pub async fn vread(
@@ -53,7 +71,10 @@ pub async fn vread(
         Ok(row)
     })
     .await?;
-    Ok(version_response(StatusCode::OK, &row, format))
+    Ok(with_audit_patient(
+        version_response(StatusCode::OK, &row, format),
+        &row,
+    ))
 }
 
 /// `If-None-Match` names the current version, or `If-Modified-Since` is not older than it.

@@ -22,6 +22,7 @@ pub async fn update(
     let resource = resource_body(&req, payload, state.store.config.max_body_bytes).await?;
     let access = super::auth::access(&req, &res_type, crate::auth::Action::Update);
     crate::store::access::check_write(&access, &res_type, Some(&id), &resource)?;
+    let who = super::auth::who(&req);
     let store = state.store.clone();
     let saved = blocking(move || {
         if access.patient.is_some() {
@@ -29,7 +30,7 @@ pub async fn update(
                 store.check_visible(&access, &current)?;
             }
         }
-        store.update(&res_type, &id, resource, expected)
+        store.update(&who, &res_type, &id, resource, expected)
     })
     .await?;
     Ok(updated_response(&req, &state, &saved, format))
@@ -53,9 +54,10 @@ pub async fn conditional_update(
             "conditional update needs an unrestricted user or system scope".into(),
         ));
     }
+    let who = super::auth::who(&req);
     let store = state.store.clone();
     let saved =
-        blocking(move || store.update_conditional(&res_type, resource, &criteria, expected))
+        blocking(move || store.update_conditional(&who, &res_type, resource, &criteria, expected))
             .await?;
     Ok(updated_response(&req, &state, &saved, format))
 }

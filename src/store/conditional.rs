@@ -1,8 +1,9 @@
 //! Conditional create, update and delete (http.html#ccreate, #cond-update, #cdelete):
 //! the criteria are a search on the type, run inside the write transaction.
 
-use super::write::{delete_in, prepare, put_in};
+use super::write::{audit_write, delete_in, prepare, put_in, put_kind};
 use super::{Saved, Store};
+use crate::auth::audit::{AuditKind, Who};
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::fhir::resource::new_id;
@@ -47,6 +48,7 @@ impl Store {
     /// `POST [type]` with `If-None-Exist`.
     pub fn create_if_none_exist(
         &self,
+        who: &Who,
         res_type: &str,
         body: Value,
         criteria: &str,
@@ -55,13 +57,11 @@ impl Store {
         self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             match found.as_slice() {
-                [] => Ok(ConditionalCreate::Created(put_in(
-                    conn,
-                    prepared,
-                    &new_id(),
-                    None,
-                    "POST",
-                )?)),
+                [] => {
+                    let saved = put_in(conn, prepared, &new_id(), None, "POST")?;
+                    audit_write(conn, who, AuditKind::Create, &saved)?;
+                    Ok(ConditionalCreate::Created(saved))
+                }
                 [id] => Ok(ConditionalCreate::Exists(id.clone())),
                 _ => Err(too_many(res_type, criteria)),
             }
@@ -71,6 +71,7 @@ impl Store {
     /// `PUT [type]?criteria`.
     pub fn update_conditional(
         &self,
+        who: &Who,
         res_type: &str,
         mut body: Value,
         criteria: &str,
@@ -95,17 +96,30 @@ impl Store {
             };
             body["id"] = Value::String(id.clone());
             let prepared = prepare(res_type, Some(&id), std::mem::take(&mut body))?;
-            put_in(conn, prepared, &id, if_match, "PUT")
+            let saved = put_in(conn, prepared, &id, if_match, "PUT")?;
+            audit_write(conn, who, put_kind(&saved), &saved)?;
+            Ok(saved)
         })
     }
 
     /// `DELETE [type]?criteria` (one match at most); Ok(None) when nothing matched.
-    pub fn delete_conditional(&self, res_type: &str, criteria: &str) -> AppResult<Option<Saved>> {
+    pub fn delete_conditional(
+        &self,
+        who: &Who,
+        res_type: &str,
+        criteria: &str,
+    ) -> AppResult<Option<Saved>> {
         self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             match found.as_slice() {
                 [] => Ok(None),
-                [id] => delete_in(conn, res_type, id, None),
+                [id] => {
+                    let saved = delete_in(conn, res_type, id, None)?;
+                    if let Some(saved) = &saved {
+                        audit_write(conn, who, AuditKind::Delete, saved)?;
+                    }
+                    Ok(saved)
+                }
                 _ => Err(too_many(res_type, criteria)),
             }
         })

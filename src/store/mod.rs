@@ -3,6 +3,7 @@
 //! index rows and projections inside one transaction. Nothing here knows about HTTP.
 
 pub mod access;
+pub mod audit;
 pub mod conditional;
 pub mod read;
 pub mod reindex;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub struct Store {
     pub db: Db,
     pub config: Arc<Config>,
+    pub audit: audit::AuditSink,
 }
 
 /// A stored version as returned to callers.

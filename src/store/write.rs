@@ -2,11 +2,12 @@
 //! (single interactions and transaction Bundles share them).
 
 use super::{Saved, Store};
+use crate::auth::audit::{AuditKind, AuditOutcome, Who};
 use crate::db::resources::{self, NewVersion};
-use crate::db::{indexes, projections, Conn};
+use crate::db::{audit, indexes, projections, Conn};
 use crate::error::{AppError, AppResult};
 use crate::fhir::index::{self, IndexEntry};
-use crate::fhir::json::now_ms;
+use crate::fhir::json::{now_ms, patient_of};
 use crate::fhir::resource::{self, stamp};
 use serde_json::Value;
 
@@ -163,18 +164,43 @@ pub fn delete_in(
     }))
 }
 
+/// Records a successful write in the audit trail, inside the write's transaction.
+pub fn audit_write(conn: &mut Conn, who: &Who, kind: AuditKind, saved: &Saved) -> AppResult<()> {
+    let patient = saved
+        .content
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+        .and_then(|v| patient_of(&v));
+    let entity = format!("{}/{}/_history/{}", saved.res_type, saved.id, saved.version);
+    let record = who.record(kind, AuditOutcome::Success, vec![entity], patient);
+    audit::append(conn, &[record], now_ms())
+}
+
+/// Create, or update when the write brought the resource into being.
+pub fn put_kind(saved: &Saved) -> AuditKind {
+    if saved.created {
+        AuditKind::Create
+    } else {
+        AuditKind::Update
+    }
+}
+
 impl Store {
     /// `POST [type]`: stores the body under a new server-assigned id.
-    pub fn create(&self, res_type: &str, body: Value) -> AppResult<Saved> {
+    pub fn create(&self, who: &Who, res_type: &str, body: Value) -> AppResult<Saved> {
         let prepared = prepare(res_type, None, body)?;
         let id = resource::new_id();
-        self.db
-            .transaction(|conn| put_in(conn, prepared, &id, None, "POST"))
+        self.db.transaction(|conn| {
+            let saved = put_in(conn, prepared, &id, None, "POST")?;
+            audit_write(conn, who, AuditKind::Create, &saved)?;
+            Ok(saved)
+        })
     }
 
     /// `PUT [type]/[id]`: a new version, or the first one (update-as-create).
     pub fn update(
         &self,
+        who: &Who,
         res_type: &str,
         id: &str,
         body: Value,
@@ -187,18 +213,27 @@ impl Store {
             ));
         }
         let prepared = prepare(res_type, Some(id), body)?;
-        self.db
-            .transaction(|conn| put_in(conn, prepared, id, if_match, "PUT"))
+        self.db.transaction(|conn| {
+            let saved = put_in(conn, prepared, id, if_match, "PUT")?;
+            audit_write(conn, who, put_kind(&saved), &saved)?;
+            Ok(saved)
+        })
     }
 
     /// `DELETE [type]/[id]`.
     pub fn delete(
         &self,
+        who: &Who,
         res_type: &str,
         id: &str,
         if_match: Option<i64>,
     ) -> AppResult<Option<Saved>> {
-        self.db
-            .transaction(|conn| delete_in(conn, res_type, id, if_match))
+        self.db.transaction(|conn| {
+            let saved = delete_in(conn, res_type, id, if_match)?;
+            if let Some(saved) = &saved {
+                audit_write(conn, who, AuditKind::Delete, saved)?;
+            }
+            Ok(saved)
+        })
     }
 }

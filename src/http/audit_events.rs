@@ -1,0 +1,90 @@
+//! The audit trail over FHIR: `GET AuditEvent?patient=&date=` and `GET AuditEvent/{id}`
+//! (read-only: AuditEvents are append-only, any other method answers 405), and
+//! `GET $audit-verify` (walks the hash chain, reports the first broken link).
+
+use super::request::{blocking, query_pairs};
+use super::response::{fhir, format_of};
+use super::AppState;
+use crate::db::audit;
+use crate::error::{AppError, AppResult};
+use crate::fhir::bundle::BundleBuilder;
+use crate::fhir::index::date_range;
+use crate::search::prefix::{self, Prefix};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let (mut patient, mut since, mut until, mut count) =
+        (None, None, None, state.store.config.default_count);
+    for (name, value) in query_pairs(&req) {
+        match name.as_str() {
+            "patient" | "entity" => {
+                patient = Some(value.trim_start_matches("Patient/").to_string())
+            }
+            "date" => {
+                let (prefix, text) = prefix::split(&value);
+                let (lo, hi) = date_range(text)
+                    .ok_or_else(|| AppError::invalid(format!("date={value} is not a date")))?;
+                match prefix {
+                    Prefix::Ge | Prefix::Gt | Prefix::Sa => since = Some(lo),
+                    Prefix::Le | Prefix::Lt | Prefix::Eb => until = Some(hi),
+                    _ => {
+                        since = Some(lo);
+                        until = Some(hi);
+                    }
+                }
+            }
+            "_count" => {
+                count = value
+                    .parse()
+                    .map_err(|_| AppError::invalid("_count is not a number"))?
+            }
+            _ => {}
+        }
+    }
+    let db = state.store.db.clone();
+    let sink = state.store.audit.clone();
+    let events = blocking(move || {
+        sink.flush();
+        let mut conn = db.read()?;
+        audit::query(&mut conn, patient.as_deref(), since, until, count.min(1000))
+    })
+    .await?;
+    let base = state.base_url(&req);
+    let mut bundle = BundleBuilder::new("searchset");
+    bundle.total(events.len() as i64);
+    for event in events {
+        if let Ok(resource) = serde_json::from_str::<Value>(&event.content) {
+            let id = resource["id"].as_str().unwrap_or_default().to_string();
+            bundle.entry(json!({"fullUrl": format!("{base}/AuditEvent/{id}"), "resource": resource, "search": {"mode": "match"}}));
+        }
+    }
+    Ok(fhir(StatusCode::OK, &bundle.build(), format))
+}
+
+pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let db = state.store.db.clone();
+    let sink = state.store.audit.clone();
+    let report = blocking(move || {
+        sink.flush();
+        let mut conn = db.read()?;
+        audit::verify(&mut conn)
+    })
+    .await?;
+    let mut parameters = json!({
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "events", "valueInteger": report.events},
+            {"name": "intact", "valueBoolean": report.first_broken.is_none()}
+        ]
+    });
+    if let Some(seq) = report.first_broken {
+        parameters["parameter"]
+            .as_array_mut()
+            .map(|p| p.push(json!({"name": "firstBrokenSequence", "valueInteger": seq})));
+    }
+    Ok(fhir(StatusCode::OK, &parameters, format))
+}

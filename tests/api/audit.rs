@@ -1,0 +1,192 @@
+//! The audit trail: every access recorded (writes in their transaction, reads and denials
+//! through the sink), append-only over the API, tamper-evident by hash chain.
+
+use crate::helpers::{parts, spawn_with, Backend};
+use chartroom::auth::{mint, Claims};
+use serde_json::{json, Value};
+
+const SECRET: &str = "audit-test-secret";
+
+fn token(scope: &str, sub: &str) -> String {
+    let claims = Claims {
+        exp: chrono::Utc::now().timestamp() + 600,
+        sub: sub.into(),
+        scope: scope.into(),
+        purpose_of_use: Some("TREAT".into()),
+        ..Claims::default()
+    };
+    mint(&claims, SECRET).unwrap()
+}
+
+fn events(app: &crate::helpers::TestApp, query: &str) -> Vec<Value> {
+    let auditor = token("user/AuditEvent.rs", "auditor-1");
+    let (status, bundle) = parts(
+        app.get(&format!("AuditEvent?{query}"))
+            .bearer_auth(auditor)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{bundle}");
+    bundle["entry"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e["resource"].clone())
+        .collect()
+}
+
+fn subtypes(events: &[Value]) -> Vec<String> {
+    let mut codes: Vec<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["subtype"][0]["code"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    codes.sort();
+    codes
+}
+
+fn trail(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(SECRET.into());
+    });
+    let clerk = token("user/*.cruds", "clerk-7");
+    let patient = json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Audited"}]});
+    assert_eq!(
+        app.put("Patient/p1", &patient)
+            .bearer_auth(&clerk)
+            .send()
+            .unwrap()
+            .status(),
+        201
+    );
+    let obs = json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/p1"}});
+    let created = parts(
+        app.post("Observation", &obs)
+            .bearer_auth(&clerk)
+            .send()
+            .unwrap(),
+    )
+    .1;
+    let obs_id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get(&format!("Observation/{obs_id}"))
+            .bearer_auth(&clerk)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get("Observation?subject=Patient/p1")
+            .bearer_auth(&clerk)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(app.get("Patient/p1").send().unwrap().status(), 401);
+    assert_eq!(
+        app.get("Patient/p1")
+            .bearer_auth(token("user/Observation.rs", "nosy"))
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+
+    let about_p1 = events(&app, "patient=p1");
+    assert_eq!(
+        subtypes(&about_p1),
+        [
+            "create:0",
+            "create:0",
+            "read:0",
+            "read:4",
+            "read:4",
+            "search-type:0"
+        ],
+        "writes, read, search and the two refusals, all about Patient p1"
+    );
+    let read = about_p1
+        .iter()
+        .find(|e| e["subtype"][0]["code"] == "read" && e["outcome"] == "0")
+        .unwrap();
+    assert_eq!(read["agent"][0]["who"]["identifier"]["value"], "clerk-7");
+    assert_eq!(
+        read["agent"][0]["purposeOfUse"][0]["coding"][0]["code"],
+        "TREAT"
+    );
+    assert!(read["agent"][0]["network"]["address"]
+        .as_str()
+        .unwrap()
+        .starts_with("127."));
+    assert!(read["entity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["what"]["reference"] == format!("Observation/{obs_id}")));
+
+    // append-only through the API, whatever the scope
+    let admin = token("user/*.cruds system/*.cruds", "root");
+    assert_eq!(
+        app.post("AuditEvent", &json!({"resourceType": "AuditEvent"}))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        405
+    );
+    let some_id = about_p1[0]["id"].as_str().unwrap();
+    assert_eq!(
+        app.delete(&format!("AuditEvent/{some_id}"))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        405
+    );
+    assert_eq!(
+        app.put(&format!("AuditEvent/{some_id}"), &about_p1[0])
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        405
+    );
+
+    // tamper-evident: the chain verifies, then breaks where a row was altered
+    let (_, report) = parts(app.get("$audit-verify").bearer_auth(&admin).send().unwrap());
+    assert_eq!(report["parameter"][1]["valueBoolean"], true, "{report}");
+    let verify_cli = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_chartroom"))
+            .args(["audit-verify", "--database-url", &app.database_url])
+            .env("CHARTROOM_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(verify_cli().status.success());
+    app.execute_sql("UPDATE audit_event SET content = REPLACE(content, 'clerk-7', 'someone-else') WHERE seq = 3");
+    let (_, report) = parts(app.get("$audit-verify").bearer_auth(&admin).send().unwrap());
+    assert_eq!(report["parameter"][1]["valueBoolean"], false);
+    assert_eq!(report["parameter"][2]["valueInteger"], 3);
+    let output = verify_cli();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("sequence 3"));
+}
+
+#[test]
+fn audit_trail_sqlite() {
+    trail(Backend::Sqlite)
+}
+
+#[test]
+fn audit_trail_postgres() {
+    trail(Backend::Postgres)
+}
