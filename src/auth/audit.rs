@@ -48,6 +48,7 @@ pub struct Who {
     pub address: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    pub break_glass_reason: Option<String>,
 }
 
 impl Who {
@@ -70,6 +71,7 @@ impl Who {
             patient,
             query: None,
             request_id: self.request_id.clone(),
+            break_glass_reason: self.break_glass_reason.clone(),
         }
     }
 }
@@ -89,6 +91,8 @@ pub struct AuditRecord {
     /// The search or operation query, when any.
     pub query: Option<String>,
     pub request_id: Option<String>,
+    /// The reason given for breaking the glass, when this access did.
+    pub break_glass_reason: Option<String>,
 }
 
 impl AuditRecord {
@@ -153,8 +157,16 @@ impl AuditRecord {
         if !entities.is_empty() {
             event["entity"] = Value::Array(entities);
         }
+        let mut description: Vec<String> = Vec::new();
+        if let Some(reason) = &self.break_glass_reason {
+            description.push(format!("break-the-glass: {reason}"));
+            event["purposeOfEvent"] = json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "BTG"}]}]);
+        }
         if let Some(request_id) = &self.request_id {
-            event["outcomeDesc"] = json!(format!("request {request_id}"));
+            description.push(format!("request {request_id}"));
+        }
+        if !description.is_empty() {
+            event["outcomeDesc"] = json!(description.join("; "));
         }
         event
     }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod principal;
+pub mod roles;
 pub mod scopes;
 pub mod token;
 

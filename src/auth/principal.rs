@@ -16,6 +16,8 @@ pub struct Principal {
     pub purpose_of_use: String,
     /// True only when authentication is switched off: every check passes.
     pub unrestricted: bool,
+    /// The stated reason when this request breaks the glass.
+    pub break_glass_reason: Option<String>,
 }
 
 impl Principal {
@@ -30,7 +32,24 @@ impl Principal {
             may_break_glass: false,
             purpose_of_use: "TREAT".into(),
             unrestricted: true,
+            break_glass_reason: None,
         }
+    }
+
+    /// Breaks the glass for this request: every sealed record becomes visible, and the
+    /// purpose of use becomes BTG. Refused unless the token carries `chartroom_btg` and a
+    /// reason is given.
+    pub fn break_glass(&mut self, reason: &str) -> Result<(), String> {
+        if !self.may_break_glass {
+            return Err("this token may not break the glass".into());
+        }
+        if reason.trim().is_empty() {
+            return Err("breaking the glass needs a reason (X-Break-Glass-Reason)".into());
+        }
+        self.clearances = vec!["*".into()];
+        self.purpose_of_use = "BTG".into();
+        self.break_glass_reason = Some(reason.trim().to_string());
+        Ok(())
     }
 
     /// True when some scope grants `action` on `res_type`.

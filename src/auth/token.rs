@@ -40,15 +40,25 @@ pub struct Claims {
 
 impl Claims {
     pub fn into_principal(self) -> Principal {
+        let scope = if self.scope.trim().is_empty() {
+            self.chartroom_roles
+                .iter()
+                .filter_map(|r| super::roles::default_scopes(r))
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            self.scope
+        };
         Principal {
             subject: self.sub,
-            scopes: parse_all(&self.scope),
+            scopes: parse_all(&scope),
             patient: self.patient,
             roles: self.chartroom_roles,
             clearances: self.chartroom_clearances,
             may_break_glass: self.chartroom_btg,
             purpose_of_use: self.purpose_of_use.unwrap_or_else(|| "TREAT".into()),
             unrestricted: false,
+            break_glass_reason: None,
         }
     }
 }

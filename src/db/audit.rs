@@ -123,6 +123,7 @@ pub fn verify(conn: &mut Conn) -> AppResult<ChainReport> {
 pub fn query(
     conn: &mut Conn,
     patient: Option<&str>,
+    purpose: Option<&str>,
     since: Option<i64>,
     until: Option<i64>,
     limit: usize,
@@ -130,6 +131,9 @@ pub fn query(
     let mut sql = Sql::new("SELECT seq, content, prev_hash, hash FROM audit_event WHERE 1 = 1");
     if let Some(patient) = patient {
         sql.push(" AND patient_id = ").bind(patient);
+    }
+    if let Some(purpose) = purpose {
+        sql.push(" AND purpose = ").bind(purpose);
     }
     if let Some(since) = since {
         sql.push(" AND recorded >= ").bind(since);

@@ -16,10 +16,12 @@ use serde_json::{json, Value};
 
 pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let format = format_of(&req)?;
-    let (mut patient, mut since, mut until, mut count) =
-        (None, None, None, state.store.config.default_count);
+    let (mut patient, mut purpose, mut since, mut until) = (None, None, None, None);
+    let mut count = state.store.config.default_count;
     for (name, value) in query_pairs(&req) {
         match name.as_str() {
+            // the privacy officer's report of broken glass: purpose=BTG
+            "purpose" => purpose = Some(value.rsplit('|').next().unwrap_or_default().to_string()),
             "patient" | "entity" => {
                 patient = Some(value.trim_start_matches("Patient/").to_string())
             }
@@ -49,7 +51,14 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
     let events = blocking(move || {
         sink.flush();
         let mut conn = db.read()?;
-        audit::query(&mut conn, patient.as_deref(), since, until, count.min(1000))
+        audit::query(
+            &mut conn,
+            patient.as_deref(),
+            purpose.as_deref(),
+            since,
+            until,
+            count.min(1000),
+        )
     })
     .await?;
     let base = state.base_url(&req);

@@ -67,13 +67,23 @@ fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principal, App
                 .or_else(|| h.strip_prefix("bearer "))
         })
         .ok_or_else(|| AppError::Unauthorized("a Bearer token is required".into()))?;
-    verifier
+    let mut principal = verifier
         .verify(token.trim())
         .map(|claims| claims.into_principal())
         .map_err(|e| {
             tracing::info!(reason = %e, "token refused");
             AppError::Unauthorized("invalid token".into())
-        })
+        })?;
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    match header("X-Purpose-Of-Use") {
+        Some("BTG") => {
+            let reason = header("X-Break-Glass-Reason").unwrap_or("");
+            principal.break_glass(reason).map_err(AppError::Forbidden)?;
+        }
+        Some(purpose) => principal.purpose_of_use = purpose.to_string(),
+        None => {}
+    }
+    Ok(principal)
 }
 
 fn authorize(principal: &Principal, method: &str, path: &str) -> Result<(), AppError> {
@@ -218,6 +228,7 @@ pub fn access(req: &actix_web::HttpRequest, res_type: &str, action: Action) -> c
 pub fn who(req: &actix_web::HttpRequest) -> crate::auth::audit::Who {
     let principal = principal(req);
     crate::auth::audit::Who {
+        break_glass_reason: principal.break_glass_reason.clone(),
         agent: principal.subject.clone(),
         purpose: Some(principal.purpose_of_use.clone()),
         address: req.peer_addr().map(|a| a.ip().to_string()),

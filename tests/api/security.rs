@@ -349,3 +349,88 @@ fn sealed_records_sqlite() {
 fn sealed_records_postgres() {
     sealed_records(Backend::Postgres)
 }
+
+fn break_the_glass_and_roles(backend: Backend) {
+    let app = secured(backend);
+    seed(&app);
+    let mut claims = Claims {
+        aud: Some("chartroom".into()),
+        exp: chrono::Utc::now().timestamp() + 600,
+        sub: "er-doc".into(),
+        scope: "user/*.rs".into(),
+        chartroom_btg: true,
+        ..Claims::default()
+    };
+    let may_break = mint(&claims, SECRET).unwrap();
+    claims.chartroom_btg = false;
+    let may_not = mint(&claims, SECRET).unwrap();
+    assert_eq!(
+        app.get("Condition/abuse")
+            .bearer_auth(&may_break)
+            .send()
+            .unwrap()
+            .status(),
+        404,
+        "sealed without breaking the glass"
+    );
+    let glass = |token: &str, reason: &str| {
+        app.get("Condition/abuse")
+            .bearer_auth(token)
+            .header("X-Purpose-Of-Use", "BTG")
+            .header("X-Break-Glass-Reason", reason)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(glass(&may_break, "unconscious patient in the ED"), 200);
+    assert_eq!(glass(&may_break, " "), 403, "a reason is required");
+    assert_eq!(
+        glass(&may_not, "curious"),
+        403,
+        "only tokens with chartroom_btg"
+    );
+    let officer = Claims {
+        aud: Some("chartroom".into()),
+        exp: chrono::Utc::now().timestamp() + 600,
+        sub: "privacy".into(),
+        chartroom_roles: vec!["privacy-officer".into()],
+        ..Claims::default()
+    };
+    let officer = mint(&officer, SECRET).unwrap();
+    let (status, report) = parts(
+        app.get("AuditEvent?purpose=BTG")
+            .bearer_auth(&officer)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        status, 200,
+        "the privacy-officer role reads AuditEvents: {report}"
+    );
+    let entries = report["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "one glass broken: {report}");
+    let event = &entries[0]["resource"];
+    assert_eq!(event["agent"][0]["who"]["identifier"]["value"], "er-doc");
+    assert!(event["outcomeDesc"]
+        .as_str()
+        .unwrap()
+        .contains("unconscious patient in the ED"));
+    assert_eq!(
+        app.delete("Patient/a")
+            .bearer_auth(&officer)
+            .send()
+            .unwrap()
+            .status(),
+        403,
+        "the role grants no delete"
+    );
+}
+
+#[test]
+fn break_the_glass_and_roles_sqlite() {
+    break_the_glass_and_roles(Backend::Sqlite)
+}
+#[test]
+fn break_the_glass_and_roles_postgres() {
+    break_the_glass_and_roles(Backend::Postgres)
+}
