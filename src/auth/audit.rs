@@ -72,6 +72,7 @@ impl Who {
             query: None,
             request_id: self.request_id.clone(),
             break_glass_reason: self.break_glass_reason.clone(),
+            disclosure: None,
         }
     }
 }
@@ -93,6 +94,18 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
     /// The reason given for breaking the glass, when this access did.
     pub break_glass_reason: Option<String>,
+    /// Set when this record is a disclosure to an outside party.
+    pub disclosure: Option<Disclosure>,
+}
+
+/// A release of records to an outside party (mandated report, insurer, registry).
+#[derive(Debug, Clone)]
+pub struct Disclosure {
+    /// Who received the records.
+    pub recipient: String,
+    /// Purpose of use (v3-ActReason: PUBHLTH, HLEGAL, HPAYMT ...).
+    pub purpose: String,
+    pub note: Option<String>,
 }
 
 impl AuditRecord {
@@ -157,7 +170,22 @@ impl AuditRecord {
         if !entities.is_empty() {
             event["entity"] = Value::Array(entities);
         }
+        if let Some(disclosure) = &self.disclosure {
+            event["type"] = json!({"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110106", "display": "Export"});
+            event["subtype"] = json!([{"system": "http://chartroom.dev/fhir/CodeSystem/audit-subtype", "code": "disclosure"}]);
+            event["purposeOfEvent"] = json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": disclosure.purpose}]}]);
+            if let Some(agents) = event["agent"].as_array_mut() {
+                agents.push(json!({
+                    "type": {"coding": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110152", "display": "Destination Role ID"}]},
+                    "who": {"display": disclosure.recipient},
+                    "requestor": false
+                }));
+            }
+        }
         let mut description: Vec<String> = Vec::new();
+        if let Some(note) = self.disclosure.as_ref().and_then(|d| d.note.as_ref()) {
+            description.push(note.clone());
+        }
         if let Some(reason) = &self.break_glass_reason {
             description.push(format!("break-the-glass: {reason}"));
             event["purposeOfEvent"] = json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "BTG"}]}]);

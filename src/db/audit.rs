@@ -62,19 +62,30 @@ pub fn append(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<(
         let content = record.to_resource(&id, now).to_string();
         let hash = link_hash(&prev, &content);
         let mut sql = Sql::new(
-            "INSERT INTO audit_event (recorded, patient_id, agent, action, outcome, purpose, content, prev_hash, hash) VALUES ",
+            "INSERT INTO audit_event (recorded, patient_id, agent, action, kind, outcome, purpose, content, prev_hash, hash) VALUES ",
         );
         sql.bind_list([
             now.into(),
             record.patient.clone().into(),
             record.agent.as_str().into(),
             record.action().into(),
+            (if record.disclosure.is_some() {
+                "disclosure"
+            } else {
+                "access"
+            })
+            .into(),
             record.outcome_code().into(),
-            record.purpose.clone().into(),
+            record
+                .disclosure
+                .as_ref()
+                .map(|d| d.purpose.clone())
+                .or_else(|| record.purpose.clone())
+                .into(),
             content.into(),
             prev.as_str().into(),
             hash.as_str().into(),
-        ] as [super::sql::SqlValue; 9]);
+        ] as [super::sql::SqlValue; 10]);
         conn.execute(&sql)?;
         prev = hash;
     }
@@ -122,6 +133,7 @@ pub fn verify(conn: &mut Conn) -> AppResult<ChainReport> {
 /// Events about `patient` (all when None) recorded in [since, until], newest first.
 pub fn query(
     conn: &mut Conn,
+    disclosures_only: bool,
     patient: Option<&str>,
     purpose: Option<&str>,
     since: Option<i64>,
@@ -131,6 +143,9 @@ pub fn query(
     let mut sql = Sql::new("SELECT seq, content, prev_hash, hash FROM audit_event WHERE 1 = 1");
     if let Some(patient) = patient {
         sql.push(" AND patient_id = ").bind(patient);
+    }
+    if disclosures_only {
+        sql.push(" AND kind = 'disclosure'");
     }
     if let Some(purpose) = purpose {
         sql.push(" AND purpose = ").bind(purpose);

@@ -53,6 +53,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
         let mut conn = db.read()?;
         audit::query(
             &mut conn,
+            false,
             patient.as_deref(),
             purpose.as_deref(),
             since,
@@ -61,7 +62,15 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
         )
     })
     .await?;
-    let base = state.base_url(&req);
+    Ok(fhir(
+        StatusCode::OK,
+        &events_bundle(&state.base_url(&req), events),
+        format,
+    ))
+}
+
+/// A searchset of stored AuditEvents.
+pub fn events_bundle(base: &str, events: Vec<audit::StoredEvent>) -> Value {
     let mut bundle = BundleBuilder::new("searchset");
     bundle.total(events.len() as i64);
     for event in events {
@@ -70,7 +79,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
             bundle.entry(json!({"fullUrl": format!("{base}/AuditEvent/{id}"), "resource": resource, "search": {"mode": "match"}}));
         }
     }
-    Ok(fhir(StatusCode::OK, &bundle.build(), format))
+    bundle.build()
 }
 
 pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {

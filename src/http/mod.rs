@@ -6,6 +6,7 @@ pub mod audit_trail;
 pub mod auth;
 mod create;
 mod delete;
+mod disclosures;
 pub mod errors;
 mod health;
 mod history;
@@ -63,6 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/$reindex").route(post().to(reindex::reindex)))
         .service(resource("/$audit-verify").route(get().to(audit_events::verify)))
         .service(resource("/AuditEvent").route(get().to(audit_events::search)))
+        .service(resource("/Patient/{id}/$disclose").route(post().to(disclosures::disclose)))
+        .service(resource("/Patient/{id}/$disclosures").route(get().to(disclosures::accounting)))
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("").route(get().to(search::system_search)))
         .service(resource("/").route(get().to(search::system_search)))

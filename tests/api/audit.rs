@@ -190,3 +190,93 @@ fn audit_trail_sqlite() {
 fn audit_trail_postgres() {
     trail(Backend::Postgres)
 }
+
+fn disclosures(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(SECRET.into());
+    });
+    let registrar = token("user/*.cruds", "registrar-2");
+    for id in ["p1", "p2"] {
+        app.put(
+            &format!("Patient/{id}"),
+            &json!({"resourceType": "Patient", "id": id}),
+        )
+        .bearer_auth(&registrar)
+        .send()
+        .unwrap();
+    }
+    let disclose = |patient: &str, recipient: &str, purpose: &str| {
+        let body = json!({"resourceType": "Parameters", "parameter": [
+            {"name": "recipient", "valueString": recipient},
+            {"name": "purpose", "valueCode": purpose},
+            {"name": "resource", "valueReference": {"reference": format!("Patient/{patient}")}},
+            {"name": "note", "valueString": "mandated report"}
+        ]});
+        app.client
+            .post(app.url(&format!("Patient/{patient}/$disclose")))
+            .bearer_auth(&registrar)
+            .header("Content-Type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(disclose("p1", "County Public Health", "PUBHLTH"), 201);
+    assert_eq!(disclose("p1", "Acme Insurance", "HPAYMT"), 201);
+    assert_eq!(disclose("p2", "District Court", "HLEGAL"), 201);
+    assert_eq!(disclose("p1", "Somebody", "GOSSIP"), 400);
+    assert_eq!(disclose("nobody", "County Public Health", "PUBHLTH"), 404);
+    let (status, accounting) = parts(
+        app.get("Patient/p1/$disclosures")
+            .bearer_auth(&registrar)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    let entries = accounting["entry"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        2,
+        "p1's accounting lists its two disclosures only: {accounting}"
+    );
+    let recipients: Vec<&str> = entries
+        .iter()
+        .map(|e| {
+            e["resource"]["agent"][1]["who"]["display"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(recipients.contains(&"County Public Health") && recipients.contains(&"Acme Insurance"));
+    let purposes: Vec<&str> = entries
+        .iter()
+        .map(|e| {
+            e["resource"]["purposeOfEvent"][0]["coding"][0]["code"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(purposes.contains(&"PUBHLTH") && purposes.contains(&"HPAYMT"));
+    let (_, later) = parts(
+        app.get("Patient/p1/$disclosures?period-start=2999-01-01")
+            .bearer_auth(&registrar)
+            .send()
+            .unwrap(),
+    );
+    assert!(later.get("entry").is_none());
+    let admin = token("system/*.cruds", "root");
+    let (_, report) = parts(app.get("$audit-verify").bearer_auth(&admin).send().unwrap());
+    assert_eq!(report["parameter"][1]["valueBoolean"], true);
+}
+
+#[test]
+fn disclosures_sqlite() {
+    disclosures(Backend::Sqlite)
+}
+
+#[test]
+fn disclosures_postgres() {
+    disclosures(Backend::Postgres)
+}

@@ -5,6 +5,8 @@ CREATE TABLE audit_event (
     patient_id TEXT,
     agent TEXT NOT NULL,
     action TEXT NOT NULL,
+    -- 'access' for interactions, 'disclosure' for releases to outside parties
+    kind TEXT NOT NULL DEFAULT 'access',
     outcome TEXT NOT NULL,
     purpose TEXT,
     content TEXT NOT NULL,
@@ -13,3 +15,4 @@ CREATE TABLE audit_event (
 );
 CREATE INDEX audit_event_patient ON audit_event (patient_id, recorded);
 CREATE INDEX audit_event_recorded ON audit_event (recorded);
+CREATE INDEX audit_event_kind ON audit_event (kind, patient_id, recorded);
