@@ -84,6 +84,10 @@ fn round_trip(app: &TestApp) {
         else {
             continue;
         };
+        if t == "AuditEvent" {
+            // append-only: the server writes AuditEvents itself; clients cannot
+            continue;
+        }
         parsed += 1;
         let (status, body) = parts(app.put(&format!("{t}/{id}"), &resource).send().unwrap());
         if status >= 400 {
