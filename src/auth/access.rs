@@ -41,6 +41,8 @@ pub struct Access {
     pub patient: Option<String>,
     /// Records carrying any of these labels are hidden.
     pub hidden_labels: Vec<String>,
+    /// Who asks and why, for patient-privacy Consents (None when auth is off).
+    pub requester: Option<crate::store::consent::Requester>,
 }
 
 impl Access {
@@ -59,9 +61,15 @@ impl Access {
             .filter(|l| !principal.cleared_for(l))
             .map(|l| l.to_string())
             .collect();
+        let requester = (!principal.unrestricted).then(|| crate::store::consent::Requester {
+            purpose: principal.purpose_of_use.clone(),
+            actors: principal.actors(),
+            broke_glass: principal.break_glass_reason.is_some(),
+        });
         Access {
             patient,
             hidden_labels,
+            requester,
         }
     }
 
@@ -72,7 +80,7 @@ impl Access {
 
     /// True when nothing is limited (no compartment, no hidden labels).
     pub fn is_unlimited(&self) -> bool {
-        self.patient.is_none() && self.hidden_labels.is_empty()
+        self.patient.is_none() && self.hidden_labels.is_empty() && self.requester.is_none()
     }
 
     pub fn is_shared_type(res_type: &str) -> bool {

@@ -14,6 +14,8 @@ pub struct Principal {
     pub clearances: Vec<String>,
     pub may_break_glass: bool,
     pub purpose_of_use: String,
+    /// The `fhirUser` claim (e.g. `Practitioner/123`).
+    pub fhir_user: Option<String>,
     /// True only when authentication is switched off: every check passes.
     pub unrestricted: bool,
     /// The stated reason when this request breaks the glass.
@@ -31,6 +33,7 @@ impl Principal {
             clearances: vec!["*".into()],
             may_break_glass: false,
             purpose_of_use: "TREAT".into(),
+            fhir_user: None,
             unrestricted: true,
             break_glass_reason: None,
         }
@@ -50,6 +53,15 @@ impl Principal {
         self.purpose_of_use = "BTG".into();
         self.break_glass_reason = Some(reason.trim().to_string());
         Ok(())
+    }
+
+    /// References naming the caller, for Consent actors: the `fhirUser` claim and the subject.
+    pub fn actors(&self) -> Vec<String> {
+        self.fhir_user
+            .iter()
+            .cloned()
+            .chain(std::iter::once(self.subject.clone()))
+            .collect()
     }
 
     /// True when some scope grants `action` on `res_type`.

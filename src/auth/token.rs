@@ -57,6 +57,7 @@ impl Claims {
             clearances: self.chartroom_clearances,
             may_break_glass: self.chartroom_btg,
             purpose_of_use: self.purpose_of_use.unwrap_or_else(|| "TREAT".into()),
+            fhir_user: self.fhir_user,
             unrestricted: false,
             break_glass_reason: None,
         }

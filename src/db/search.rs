@@ -140,6 +140,15 @@ impl Conditions {
                 ));
                 sql.append(inner_sql).push(")");
             }
+            ClauseKind::ExcludePatients(patients) => {
+                let f = self.alias("e");
+                sql.push(&format!(
+                    "NOT ({row}.res_type = 'Patient' AND {row}.res_id IN "
+                ));
+                sql.bind_list(patients.iter().map(String::as_str));
+                sql.push(&format!(") AND {row}.rk NOT IN (SELECT {f}.rk FROM idx_reference {f} WHERE {f}.target_type = 'Patient' AND {f}.target_id IN "));
+                sql.bind_list(patients.iter().map(String::as_str)).push(")");
+            }
             ClauseKind::WithoutLabels(labels) => {
                 let x = self.alias("l");
                 sql.push(&format!("{row}.rk NOT IN (SELECT {x}.rk FROM idx_token {x} WHERE {x}.param = '_security' AND {x}.code IN "));

@@ -41,6 +41,7 @@ async fn run(
     restrict_search(&mut request, &access)?;
     let include_access = super::auth::access(req, &searched, Action::Read);
     let result = blocking(move || {
+        store.restrict_by_consent(&mut request, &access)?;
         let mut result = store.search(&request)?;
         result.included =
             store.visible_rows(&include_access, std::mem::take(&mut result.included))?;

@@ -43,6 +43,8 @@ pub enum ClauseKind {
     },
     /// Resources in the compartment of `Patient/{patient_id}` (compartment search).
     PatientCompartment { patient_id: String },
+    /// Resources about none of these patients (a patient-privacy Consent denies the caller).
+    ExcludePatients(Vec<String>),
     /// Resources carrying none of these security labels (access control).
     WithoutLabels(Vec<String>),
 }

@@ -39,10 +39,56 @@ fn hidden() -> AppError {
 }
 
 impl Store {
+    /// Patients whose privacy Consent denies this caller.
+    pub fn denied_patients(&self, access: &Access) -> AppResult<Vec<String>> {
+        match &access.requester {
+            Some(requester) => {
+                let mut conn = self.db.read()?;
+                crate::store::consent::denying_patients(&mut conn, requester)
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Adds the Consent limits to a search (run where a connection is at hand).
+    pub fn restrict_by_consent(
+        &self,
+        search: &mut SearchRequest,
+        access: &Access,
+    ) -> AppResult<()> {
+        let denied = self.denied_patients(access)?;
+        if !denied.is_empty() {
+            search.clauses.push(Clause {
+                res_type: "Resource".into(),
+                kind: ClauseKind::ExcludePatients(denied),
+            });
+        }
+        Ok(())
+    }
+
     /// Refuses (as 404) a row the access limits do not let the caller see.
     pub fn check_visible(&self, access: &Access, row: &VersionRow) -> AppResult<()> {
         if access.is_unlimited() {
             return Ok(());
+        }
+        let denied = self.denied_patients(access)?;
+        self.check_visible_with(access, row, &denied)
+    }
+
+    /// `check_visible` with the Consent-denied patients already known.
+    fn check_visible_with(
+        &self,
+        access: &Access,
+        row: &VersionRow,
+        denied: &[String],
+    ) -> AppResult<()> {
+        if let Some(content) = row.content.as_deref().filter(|_| !denied.is_empty()) {
+            let patient = serde_json::from_str(content)
+                .ok()
+                .and_then(|v| crate::fhir::json::patient_of(&v));
+            if patient.is_some_and(|p| denied.contains(&p)) {
+                return Err(hidden());
+            }
         }
         if let Some(content) = &row.content {
             let labels = serde_json::from_str(content)
@@ -70,6 +116,7 @@ impl Store {
         if access.is_unlimited() {
             return Ok(rows);
         }
+        let denied = self.denied_patients(access)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let limits = if Access::is_shared_type(&row.res_type) {
@@ -80,7 +127,7 @@ impl Store {
             } else {
                 access.clone()
             };
-            match self.check_visible(&limits, &row) {
+            match self.check_visible_with(&limits, &row, &denied) {
                 Ok(()) => out.push(row),
                 Err(AppError::NotFound(_)) => {}
                 Err(other) => return Err(other),

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod conditional;
+pub mod consent;
 pub mod read;
 pub mod reindex;
 pub mod write;

@@ -434,3 +434,112 @@ fn break_the_glass_and_roles_sqlite() {
 fn break_the_glass_and_roles_postgres() {
     break_the_glass_and_roles(Backend::Postgres)
 }
+
+fn consents_are_enforced(backend: Backend) {
+    let app = secured(backend);
+    let admin = seed(&app);
+    let consent = json!({"resourceType": "Consent", "id": "c1", "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": "Patient/b"},
+        "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}]},
+        "provision": {"type": "deny", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HMARKT"}]}});
+    assert_eq!(
+        app.put("Consent/c1", &consent)
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        201
+    );
+    let reader = token("user/*.rs", None, &[]);
+    let as_purpose = |path: &str, purpose: &str| {
+        app.get(path)
+            .bearer_auth(&reader)
+            .header("X-Purpose-Of-Use", purpose)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(as_purpose("Patient/b", "TREAT"), 200);
+    assert_eq!(
+        as_purpose("Patient/b", "HMARKT"),
+        404,
+        "the Consent denies marketing"
+    );
+    assert_eq!(as_purpose("Observation/ob", "HMARKT"), 404);
+    assert_eq!(
+        as_purpose("Patient/a", "HMARKT"),
+        200,
+        "other patients are unaffected"
+    );
+    let (_, bundle) = parts(
+        app.get("Observation")
+            .bearer_auth(&reader)
+            .header("X-Purpose-Of-Use", "HMARKT")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        bundle["total"], 1,
+        "searches and totals leave the denied patient out: {bundle}"
+    );
+    // a deny by actor
+    let mut by_actor = consent.clone();
+    by_actor["provision"] = json!({"type": "deny", "actor": [{"role": {"text": "blocked"}, "reference": {"reference": "Practitioner/doc"}}]});
+    assert_eq!(
+        app.put("Consent/c1", &by_actor)
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    let doc = Claims {
+        aud: Some("chartroom".into()),
+        exp: chrono::Utc::now().timestamp() + 600,
+        sub: "doc".into(),
+        scope: "user/*.rs".into(),
+        fhir_user: Some("Practitioner/doc".into()),
+        chartroom_btg: true,
+        ..Claims::default()
+    };
+    let doc = mint(&doc, SECRET).unwrap();
+    assert_eq!(
+        app.get("Patient/b")
+            .bearer_auth(&doc)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get("Patient/a")
+            .bearer_auth(&doc)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    let glass = app
+        .get("Patient/b")
+        .bearer_auth(&doc)
+        .header("X-Purpose-Of-Use", "BTG")
+        .header("X-Break-Glass-Reason", "emergency")
+        .send()
+        .unwrap();
+    assert_eq!(
+        glass.status(),
+        200,
+        "breaking the glass overrides the Consent (and is audited)"
+    );
+}
+
+#[test]
+fn consents_are_enforced_sqlite() {
+    consents_are_enforced(Backend::Sqlite)
+}
+#[test]
+fn consents_are_enforced_postgres() {
+    consents_are_enforced(Backend::Postgres)
+}
