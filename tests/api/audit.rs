@@ -181,15 +181,7 @@ fn trail(backend: Backend) {
     assert!(String::from_utf8_lossy(&output.stderr).contains("sequence 3"));
 }
 
-#[test]
-fn audit_trail_sqlite() {
-    trail(Backend::Sqlite)
-}
-
-#[test]
-fn audit_trail_postgres() {
-    trail(Backend::Postgres)
-}
+crate::on_both_backends!(trail);
 
 fn disclosures(backend: Backend) {
     let app = spawn_with(backend, |c| {
@@ -271,12 +263,4 @@ fn disclosures(backend: Backend) {
     assert_eq!(report["parameter"][1]["valueBoolean"], true);
 }
 
-#[test]
-fn disclosures_sqlite() {
-    disclosures(Backend::Sqlite)
-}
-
-#[test]
-fn disclosures_postgres() {
-    disclosures(Backend::Postgres)
-}
+crate::on_both_backends!(disclosures);

@@ -121,12 +121,8 @@ fn round_trip(app: &TestApp) {
     assert!(stored > 4000, "too few examples stored: {stored}");
 }
 
-#[test]
-fn official_examples_round_trip_sqlite() {
-    round_trip(&spawn(Backend::Sqlite));
+fn official_examples_round_trip(backend: Backend) {
+    round_trip(&spawn(backend));
 }
 
-#[test]
-fn official_examples_round_trip_postgres() {
-    round_trip(&spawn(Backend::Postgres));
-}
+crate::on_both_backends!(official_examples_round_trip);

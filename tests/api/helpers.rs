@@ -239,3 +239,20 @@ pub fn issue_expressions(outcome: &Value) -> Vec<String> {
         .filter_map(|e| e.as_str().map(str::to_string))
         .collect()
 }
+
+/// Runs a test function taking a `Backend` against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres)
+            }
+        }
+    };
+}

@@ -137,12 +137,8 @@ fn run(app: &TestApp) {
     );
 }
 
-#[test]
-fn every_parameter_finds_its_example_sqlite() {
-    run(&spawn(Backend::Sqlite));
+fn every_parameter_finds_its_example(backend: Backend) {
+    run(&spawn(backend));
 }
 
-#[test]
-fn every_parameter_finds_its_example_postgres() {
-    run(&spawn(Backend::Postgres));
-}
+crate::on_both_backends!(every_parameter_finds_its_example);

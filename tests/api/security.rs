@@ -325,30 +325,9 @@ fn sealed_records(backend: Backend) {
     assert!(history.is_empty());
 }
 
-#[test]
-fn tokens_are_checked_sqlite() {
-    tokens_are_checked(Backend::Sqlite)
-}
-#[test]
-fn tokens_are_checked_postgres() {
-    tokens_are_checked(Backend::Postgres)
-}
-#[test]
-fn scopes_and_compartments_sqlite() {
-    scopes_and_compartments(Backend::Sqlite)
-}
-#[test]
-fn scopes_and_compartments_postgres() {
-    scopes_and_compartments(Backend::Postgres)
-}
-#[test]
-fn sealed_records_sqlite() {
-    sealed_records(Backend::Sqlite)
-}
-#[test]
-fn sealed_records_postgres() {
-    sealed_records(Backend::Postgres)
-}
+crate::on_both_backends!(tokens_are_checked);
+crate::on_both_backends!(scopes_and_compartments);
+crate::on_both_backends!(sealed_records);
 
 fn break_the_glass_and_roles(backend: Backend) {
     let app = secured(backend);
@@ -426,14 +405,7 @@ fn break_the_glass_and_roles(backend: Backend) {
     );
 }
 
-#[test]
-fn break_the_glass_and_roles_sqlite() {
-    break_the_glass_and_roles(Backend::Sqlite)
-}
-#[test]
-fn break_the_glass_and_roles_postgres() {
-    break_the_glass_and_roles(Backend::Postgres)
-}
+crate::on_both_backends!(break_the_glass_and_roles);
 
 fn consents_are_enforced(backend: Backend) {
     let app = secured(backend);
@@ -535,11 +507,4 @@ fn consents_are_enforced(backend: Backend) {
     );
 }
 
-#[test]
-fn consents_are_enforced_sqlite() {
-    consents_are_enforced(Backend::Sqlite)
-}
-#[test]
-fn consents_are_enforced_postgres() {
-    consents_are_enforced(Backend::Postgres)
-}
+crate::on_both_backends!(consents_are_enforced);
