@@ -297,7 +297,10 @@ fn import(args: ImportArgs) -> Result<(), String> {
     if summary.failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} resource(s) or file(s) failed", summary.failed.len()))
+        Err(format!(
+            "{} resource(s) or file(s) failed",
+            summary.failed.len()
+        ))
     }
 }
 

@@ -61,12 +61,17 @@ mod tests {
             "contained": [{"resourceType": "Condition", "subject": {"reference": "urn:uuid:1"}}],
             "diagnosis": [{"condition": {"reference": "urn:uuid:2"}}],
             "note": [{"text": "urn:uuid:1"}]});
-        rewrite(&mut r, &|s| (s == "urn:uuid:1").then(|| "Patient/a".to_string()));
+        rewrite(&mut r, &|s| {
+            (s == "urn:uuid:1").then(|| "Patient/a".to_string())
+        });
         let mut refs = Vec::new();
         collect(&r, &mut refs);
         assert_eq!(refs, vec!["Patient/a", "Patient/a", "urn:uuid:2"]);
         assert_eq!(r["note"][0]["text"], "urn:uuid:1");
-        assert_eq!(conditional("Patient?identifier=a|b"), Some(("Patient", "identifier=a|b")));
+        assert_eq!(
+            conditional("Patient?identifier=a|b"),
+            Some(("Patient", "identifier=a|b"))
+        );
         assert_eq!(conditional("http://x/y?z"), None);
     }
 }

@@ -95,7 +95,12 @@ fn entry_request(index: usize, entry: Value, base: &str) -> AppResult<EntryReque
         return Err(AppError::invalid("the entry is not an object"));
     };
     let request = entry.remove("request").unwrap_or(Value::Null);
-    let text = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_string);
+    let text = |name: &str| {
+        request
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let method = match text("method").as_deref() {
         Some("GET") | Some("HEAD") => Method::Get,
         Some("POST") => Method::Post,

@@ -6,7 +6,12 @@ use crate::fhir::transaction::{self, BundleKind};
 use crate::store::Store;
 use std::path::Path;
 
-pub(super) fn load(store: &Store, file: &Path, source: &Source, tally: &mut Tally<'_, '_>) -> Result<(), String> {
+pub(super) fn load(
+    store: &Store,
+    file: &Path,
+    source: &Source,
+    tally: &mut Tally<'_, '_>,
+) -> Result<(), String> {
     let text = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
     let bundle: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| format!("not JSON: {e}"))?;

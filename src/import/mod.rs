@@ -106,7 +106,9 @@ pub fn run(
             name: file.display().to_string(),
         };
         let result = match kind(&file) {
-            Some(Kind::Ndjson) => ndjson::load(store, &file, &source, progress, options, &mut tally),
+            Some(Kind::Ndjson) => {
+                ndjson::load(store, &file, &source, progress, options, &mut tally)
+            }
             _ => bundle_file::load(store, &file, &source, &mut tally),
         };
         if let Err(reason) = result {

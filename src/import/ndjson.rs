@@ -78,18 +78,25 @@ pub(super) fn load(
 
 /// The write one line asks for: PUT `Type/id` when it has an id, else POST.
 fn entry(line_no: usize, line: &str) -> AppResult<EntryRequest> {
-    let resource: Value = serde_json::from_str(line)
-        .map_err(|e| AppError::invalid(format!("not JSON: {e}")))?;
+    let resource: Value =
+        serde_json::from_str(line).map_err(|e| AppError::invalid(format!("not JSON: {e}")))?;
     let res_type = resource
         .get("resourceType")
         .and_then(Value::as_str)
         .filter(|t| crate::fhir::validate::is_resource_type(t))
         .ok_or_else(|| AppError::invalid("no known resourceType"))?
         .to_string();
-    let id = resource.get("id").and_then(Value::as_str).map(str::to_string);
+    let id = resource
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok(EntryRequest {
         index: line_no,
-        method: if id.is_some() { Method::Put } else { Method::Post },
+        method: if id.is_some() {
+            Method::Put
+        } else {
+            Method::Post
+        },
         full_url: None,
         res_type,
         id,

@@ -21,9 +21,7 @@ pub fn patch_in(
     resources::lock_current(conn, res_type, id)?;
     let row = match resources::read_current(conn, res_type, id)? {
         None => return Err(AppError::NotFound(format!("{what} is not known"))),
-        Some(row) if row.deleted != 0 => {
-            return Err(AppError::Gone(format!("{what} was deleted")))
-        }
+        Some(row) if row.deleted != 0 => return Err(AppError::Gone(format!("{what} was deleted"))),
         Some(row) => row,
     };
     if let Some(expected) = if_match.filter(|v| *v != row.version) {

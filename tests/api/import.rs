@@ -8,14 +8,19 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("import-{name}-{}", uuid::Uuid::new_v4().simple()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("import-{name}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn import(app: &TestApp, path: &std::path::Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chartroom"));
-    cmd.arg("import").arg(path).args(extra).env("CHARTROOM_DATABASE_URL", &app.database_url).env("CHARTROOM_LOG", "warn");
+    cmd.arg("import")
+        .arg(path)
+        .args(extra)
+        .env("CHARTROOM_DATABASE_URL", &app.database_url)
+        .env("CHARTROOM_LOG", "warn");
     cmd
 }
 
@@ -33,7 +38,11 @@ both!(ndjson_import_resumes_after_kill, |app| {
         .map(|i| format!("{}\n", json!({"resourceType": "Patient", "id": format!("imp-{i}"), "name": [{"family": format!("F{i}")}]})))
         .collect();
     std::fs::write(&file, text).unwrap();
-    let mut child = import(&app, &file, &["--batch-size", "50"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = import(&app, &file, &["--batch-size", "50"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     // kill once some batches are committed (progress lines on stderr)
     let mut stderr = child.stderr.take().unwrap();
     let mut seen = String::new();
@@ -50,14 +59,22 @@ both!(ndjson_import_resumes_after_kill, |app| {
     let partial = total(&app, "Patient/_history?_count=1");
     assert!(partial > 0, "the killed run committed nothing: {seen}");
     let output = import(&app, &file, &[]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     // every line exactly once: as many versions as lines, as many resources as lines
     assert_eq!(total(&app, "Patient/_history?_count=1"), lines);
     assert_eq!(total(&app, "Patient?_summary=count"), lines);
     // a third run skips the finished file
     let output = import(&app, &file, &[]).output().unwrap();
     assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("1 skipped"), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 skipped"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     assert_eq!(total(&app, "Patient/_history?_count=1"), lines);
     let _ = std::fs::remove_dir_all(dir);
 });
@@ -65,7 +82,11 @@ both!(ndjson_import_resumes_after_kill, |app| {
 both!(import_reports_failures_and_loads_bundles, |app| {
     let dir = scratch("mixed");
     let cfg = chartroom::synth::SynthConfig::new(2, 7);
-    std::fs::write(dir.join("0-providers.json"), chartroom::synth::provider_bundle(&cfg).to_string()).unwrap();
+    std::fs::write(
+        dir.join("0-providers.json"),
+        chartroom::synth::provider_bundle(&cfg).to_string(),
+    )
+    .unwrap();
     let mut resources = 0;
     for (i, p) in chartroom::synth::patients(&cfg).enumerate() {
         resources += p.bundle["entry"].as_array().unwrap().len() as i64;
@@ -80,7 +101,10 @@ both!(import_reports_failures_and_loads_bundles, |app| {
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     assert!(!output.status.success(), "{stdout}");
     assert!(stdout.contains("2 failed"), "{stdout}");
-    assert!(stdout.contains("2-extra.ndjson:2") && stdout.contains("2-extra.ndjson:3"), "{stdout}");
+    assert!(
+        stdout.contains("2-extra.ndjson:2") && stdout.contains("2-extra.ndjson:3"),
+        "{stdout}"
+    );
     assert!(stdout.contains("resources/s"), "{stdout}");
     assert_eq!(total(&app, "Observation?_id=o1,o2&_summary=count"), 2);
     let (status, _) = parts(app.get("Patient/bad").send().unwrap());

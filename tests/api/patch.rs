@@ -11,8 +11,15 @@ fn json_patch(app: &TestApp, path: &str, ops: Value) -> reqwest::blocking::Reque
         .body(ops.to_string())
 }
 
-fn fhirpath_patch(app: &TestApp, path: &str, parts: Vec<Value>) -> reqwest::blocking::RequestBuilder {
-    let operations: Vec<Value> = parts.into_iter().map(|p| json!({"name": "operation", "part": p})).collect();
+fn fhirpath_patch(
+    app: &TestApp,
+    path: &str,
+    parts: Vec<Value>,
+) -> reqwest::blocking::RequestBuilder {
+    let operations: Vec<Value> = parts
+        .into_iter()
+        .map(|p| json!({"name": "operation", "part": p}))
+        .collect();
     app.client
         .patch(app.url(path))
         .header("Content-Type", FHIR_JSON)
@@ -36,28 +43,75 @@ both!(json_patch_semantics, |app| {
         {"op": "move", "from": "/identifier/0", "path": "/identifier/1"},
         {"op": "remove", "path": "/birthDate"}
     ]);
-    let (status, body) = parts(json_patch(&app, "Patient/p1", ops).header("If-Match", "W/\"1\"").send().unwrap());
+    let (status, body) = parts(
+        json_patch(&app, "Patient/p1", ops)
+            .header("If-Match", "W/\"1\"")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["meta"]["versionId"], "2");
-    assert_eq!(body["name"][0], json!({"family": "New", "given": ["A", "B"]}));
+    assert_eq!(
+        body["name"][0],
+        json!({"family": "New", "given": ["A", "B"]})
+    );
     assert_eq!(body["gender"], "female");
-    assert_eq!(body["identifier"], json!([{"value": "b"}, {"value": "a"}, {"value": "a"}]));
+    assert_eq!(
+        body["identifier"],
+        json!([{"value": "b"}, {"value": "a"}, {"value": "a"}])
+    );
     assert!(body.get("birthDate").is_none());
     // a failing test op: 422, nothing written
-    let (status, outcome) = parts(json_patch(&app, "Patient/p1", json!([{"op": "test", "path": "/gender", "value": "male"},
-        {"op": "replace", "path": "/gender", "value": "male"}])).send().unwrap());
+    let (status, outcome) = parts(
+        json_patch(
+            &app,
+            "Patient/p1",
+            json!([{"op": "test", "path": "/gender", "value": "male"},
+        {"op": "replace", "path": "/gender", "value": "male"}]),
+        )
+        .send()
+        .unwrap(),
+    );
     assert_eq!(status, 422, "{outcome}");
     // a result that is not a valid Patient: 400, nothing written
-    let (status, _) = parts(json_patch(&app, "Patient/p1", json!([{"op": "replace", "path": "/gender", "value": "sometimes"}])).send().unwrap());
+    let (status, _) = parts(
+        json_patch(
+            &app,
+            "Patient/p1",
+            json!([{"op": "replace", "path": "/gender", "value": "sometimes"}]),
+        )
+        .send()
+        .unwrap(),
+    );
     assert_eq!(status, 400);
-    let (status, _) = parts(json_patch(&app, "Patient/p1", json!([{"op": "replace", "path": "/id", "value": "other"}])).send().unwrap());
+    let (status, _) = parts(
+        json_patch(
+            &app,
+            "Patient/p1",
+            json!([{"op": "replace", "path": "/id", "value": "other"}]),
+        )
+        .send()
+        .unwrap(),
+    );
     assert_eq!(status, 400);
     // stale If-Match: 412; unknown resource: 404; unsupported media type: 415
-    let (status, _) = parts(json_patch(&app, "Patient/p1", json!([])).header("If-Match", "W/\"1\"").send().unwrap());
+    let (status, _) = parts(
+        json_patch(&app, "Patient/p1", json!([]))
+            .header("If-Match", "W/\"1\"")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 412);
     let (status, _) = parts(json_patch(&app, "Patient/none", json!([])).send().unwrap());
     assert_eq!(status, 404);
-    let (status, _) = parts(app.client.patch(app.url("Patient/p1")).header("Content-Type", "text/plain").body("[]").send().unwrap());
+    let (status, _) = parts(
+        app.client
+            .patch(app.url("Patient/p1"))
+            .header("Content-Type", "text/plain")
+            .body("[]")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 415);
     let (_, current) = parts(app.get("Patient/p1").send().unwrap());
     assert_eq!(current["meta"]["versionId"], "2");
@@ -77,8 +131,14 @@ both!(fhirpath_patch_semantics, |app| {
     ]).send().unwrap());
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["gender"], "male");
-    assert_eq!(body["telecom"], json!([{"system": "phone", "value": "555"}]));
-    assert_eq!(body["identifier"], json!([{"value": "b"}, {"value": "z"}, {"value": "a"}]));
+    assert_eq!(
+        body["telecom"],
+        json!([{"system": "phone", "value": "555"}])
+    );
+    assert_eq!(
+        body["identifier"],
+        json!([{"value": "b"}, {"value": "z"}, {"value": "a"}])
+    );
     assert_eq!(body["name"][0]["family"], "Newer");
     assert!(body.get("birthDate").is_none());
     // several targets for replace: 422; an invalid result: 400
@@ -106,7 +166,14 @@ both!(patch_inside_transaction, |app| {
     assert_eq!(status, 404, "{outcome}");
     let (_, p1) = parts(app.get("Patient/p1").send().unwrap());
     assert_eq!(p1["birthDate"], "1970-01-01");
-    let (status, _) = parts(app.put("Patient/p2", &json!({"resourceType": "Patient", "id": "p2"})).send().unwrap());
+    let (status, _) = parts(
+        app.put(
+            "Patient/p2",
+            &json!({"resourceType": "Patient", "id": "p2"}),
+        )
+        .send()
+        .unwrap(),
+    );
     assert_eq!(status, 201);
     let (status, reply) = parts(app.post("", &bundle).send().unwrap());
     assert_eq!(status, 200, "{reply}");

@@ -66,7 +66,12 @@ struct Parts {
 impl Parts {
     fn read(op: &Value) -> AppResult<Parts> {
         let mut parts = Parts::default();
-        for part in op.get("part").and_then(Value::as_array).into_iter().flatten() {
+        for part in op
+            .get("part")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let name = part.get("name").and_then(Value::as_str).unwrap_or("");
             let text = || value_x(part).and_then(|v| v.as_str().map(str::to_string));
             let number = || {
@@ -106,7 +111,12 @@ fn part_value(part: &Value) -> Value {
         return v.clone();
     }
     let mut object = Map::new();
-    for child in part.get("part").and_then(Value::as_array).into_iter().flatten() {
+    for child in part
+        .get("part")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(name) = child.get("name").and_then(Value::as_str) else {
             continue;
         };
@@ -224,8 +234,11 @@ fn list_of(doc: &Value, targets: &[Vec<String>], path: &str) -> AppResult<(Vec<S
         .first()
         .and_then(|t| t.split_last())
         .map(|(_, parent)| parent.to_vec());
-    let Some(parent) = parent.filter(|p| targets.iter().all(|t| t.len() == p.len() + 1 && t.starts_with(p)))
-    else {
+    let Some(parent) = parent.filter(|p| {
+        targets
+            .iter()
+            .all(|t| t.len() == p.len() + 1 && t.starts_with(p))
+    }) else {
         return Err(unprocessable(format!("'{path}' does not select a list")));
     };
     match pointer::get(doc, &parent) {
@@ -258,10 +271,10 @@ fn delete(doc: &mut Value, at: &[String]) -> AppResult<()> {
 
 /// JSON Pointers of the elements `path` selects.
 fn locate(doc: &Value, path: &str) -> AppResult<Vec<Vec<String>>> {
-    let expr = fhirpath::compile(path)
-        .map_err(|e| AppError::invalid(format!("path '{path}': {e}")))?;
-    let items = fhirpath::evaluate(&expr, doc)
-        .map_err(|e| unprocessable(format!("path '{path}': {e}")))?;
+    let expr =
+        fhirpath::compile(path).map_err(|e| AppError::invalid(format!("path '{path}': {e}")))?;
+    let items =
+        fhirpath::evaluate(&expr, doc).map_err(|e| unprocessable(format!("path '{path}': {e}")))?;
     let mut index = HashMap::new();
     addresses(doc, &mut Vec::new(), &mut index);
     items
@@ -332,13 +345,19 @@ mod tests {
             {"name": "index", "valueInteger": 1}, {"name": "value", "valueIdentifier": {"value": "x"}}]))).unwrap();
         assert_eq!(inserted["identifier"][1]["value"], "x");
         let deleted = apply(&p, &op(json!([{"name": "type", "valueCode": "delete"}, {"name": "path", "valueString": "Patient.identifier.where(value = 'b')"}]))).unwrap();
-        assert_eq!(deleted["identifier"], json!([{"value": "a"}, {"value": "c"}]));
+        assert_eq!(
+            deleted["identifier"],
+            json!([{"value": "a"}, {"value": "c"}])
+        );
         let replaced = apply(&p, &op(json!([{"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.birthDate"},
             {"name": "value", "valueDate": "1980-02-02"}]))).unwrap();
         assert_eq!(replaced["birthDate"], "1980-02-02");
         let moved = apply(&p, &op(json!([{"name": "type", "valueCode": "move"}, {"name": "path", "valueString": "Patient.identifier"},
             {"name": "source", "valueInteger": 0}, {"name": "destination", "valueInteger": 2}]))).unwrap();
-        assert_eq!(moved["identifier"], json!([{"value": "b"}, {"value": "c"}, {"value": "a"}]));
+        assert_eq!(
+            moved["identifier"],
+            json!([{"value": "b"}, {"value": "c"}, {"value": "a"}])
+        );
         let nothing = apply(&p, &op(json!([{"name": "type", "valueCode": "delete"}, {"name": "path", "valueString": "Patient.gender"}]))).unwrap();
         assert_eq!(nothing, p);
     }
@@ -346,13 +365,28 @@ mod tests {
     #[test]
     fn refusals() {
         let p = patient();
-        let many = apply(&p, &op(json!([{"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.identifier"},
-            {"name": "value", "valueIdentifier": {"value": "x"}}])));
+        let many = apply(
+            &p,
+            &op(
+                json!([{"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.identifier"},
+            {"name": "value", "valueIdentifier": {"value": "x"}}]),
+            ),
+        );
         assert_eq!(many.unwrap_err().status(), 422);
-        let unknown = apply(&p, &op(json!([{"name": "type", "valueCode": "frob"}, {"name": "path", "valueString": "Patient"}])));
+        let unknown = apply(
+            &p,
+            &op(
+                json!([{"name": "type", "valueCode": "frob"}, {"name": "path", "valueString": "Patient"}]),
+            ),
+        );
         assert_eq!(unknown.unwrap_err().status(), 400);
-        let out_of_range = apply(&p, &op(json!([{"name": "type", "valueCode": "insert"}, {"name": "path", "valueString": "Patient.identifier"},
-            {"name": "index", "valueInteger": 9}, {"name": "value", "valueIdentifier": {"value": "x"}}])));
+        let out_of_range = apply(
+            &p,
+            &op(
+                json!([{"name": "type", "valueCode": "insert"}, {"name": "path", "valueString": "Patient.identifier"},
+            {"name": "index", "valueInteger": 9}, {"name": "value", "valueIdentifier": {"value": "x"}}]),
+            ),
+        );
         assert_eq!(out_of_range.unwrap_err().status(), 422);
     }
 }

@@ -143,11 +143,17 @@ mod tests {
     #[test]
     fn failures() {
         let doc = json!({"a": [1]});
-        let test = run(doc.clone(), json!([{"op": "test", "path": "/a/0", "value": 2}]));
+        let test = run(
+            doc.clone(),
+            json!([{"op": "test", "path": "/a/0", "value": 2}]),
+        );
         assert_eq!(test.unwrap_err().status(), 422);
         let missing = run(doc.clone(), json!([{"op": "remove", "path": "/b"}]));
         assert_eq!(missing.unwrap_err().status(), 422);
-        let leading_zero = run(doc.clone(), json!([{"op": "replace", "path": "/a/00", "value": 1}]));
+        let leading_zero = run(
+            doc.clone(),
+            json!([{"op": "replace", "path": "/a/00", "value": 1}]),
+        );
         assert_eq!(leading_zero.unwrap_err().status(), 422);
         let bad = run(doc.clone(), json!([{"op": "frob", "path": "/a"}]));
         assert_eq!(bad.unwrap_err().status(), 400);

@@ -106,9 +106,9 @@ pub fn remove(doc: &mut Value, tokens: &[String]) -> AppResult<Value> {
     };
     let removed = match get_mut(doc, parent) {
         Some(Value::Object(map)) => map.shift_remove(last),
-        Some(Value::Array(items)) => {
-            index(last).filter(|i| *i < items.len()).map(|i| items.remove(i))
-        }
+        Some(Value::Array(items)) => index(last)
+            .filter(|i| *i < items.len())
+            .map(|i| items.remove(i)),
         _ => None,
     };
     removed.ok_or_else(|| missing(tokens))

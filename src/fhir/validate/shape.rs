@@ -29,7 +29,11 @@ pub fn repeats_at(resource: &Value, path: &[&str], name: &str) -> Option<bool> {
 fn next_node(node: NodeId, name: &str, value: &Value) -> Option<NodeId> {
     let model = model().ok()?;
     let (child, variant) = model.nodes.get(node)?.find(name)?;
-    match model.nodes[node].children[child].variants.get(variant)?.kind {
+    match model.nodes[node].children[child]
+        .variants
+        .get(variant)?
+        .kind
+    {
         Kind::Complex(id) => Some(id),
         Kind::Resource => {
             let first = match value {

@@ -26,11 +26,21 @@ pub enum Action {
         method: &'static str,
     },
     /// A conditional create found its one match: nothing is written.
-    Exists { id: String },
+    Exists {
+        id: String,
+    },
     /// None: a conditional delete that matched nothing.
-    Delete { id: Option<String> },
-    Patch { id: String, patch: Patch },
-    Read { id: String, version: Option<i64> },
+    Delete {
+        id: Option<String>,
+    },
+    Patch {
+        id: String,
+        patch: Patch,
+    },
+    Read {
+        id: String,
+        version: Option<i64>,
+    },
 }
 
 /// One planned entry.
@@ -58,7 +68,11 @@ pub fn questions(entries: &[EntryRequest]) -> Vec<(Question, usize)> {
         }
     };
     for e in entries {
-        if let Some(c) = e.if_none_exist.as_ref().filter(|_| e.method == Method::Post) {
+        if let Some(c) = e
+            .if_none_exist
+            .as_ref()
+            .filter(|_| e.method == Method::Post)
+        {
             ask((e.res_type.clone(), c.clone()), e.index);
         }
         if let Some(c) = &e.criteria {
@@ -139,7 +153,8 @@ pub fn plan(entries: &[EntryRequest], answers: &Answers) -> AppResult<Vec<Step>>
                 }
             }
         }
-        let action = action(e, id, exists, &full_urls, answers).map_err(|err| at_entry(err, e.index))?;
+        let action =
+            action(e, id, exists, &full_urls, answers).map_err(|err| at_entry(err, e.index))?;
         steps.push(Step {
             index: e.index,
             order: e.method.order(),
