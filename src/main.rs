@@ -269,6 +269,8 @@ fn token(args: TokenArgs) -> Result<(), String> {
     };
     println!("{}", chartroom::auth::mint(&claims, &secret)?);
     Ok(())
+}
+
 fn import(args: ImportArgs) -> Result<(), String> {
     let config = load_config(&args.db)?;
     chartroom::telemetry::init(&config.log);

@@ -8,13 +8,17 @@ use crate::error::{AppError, AppResult};
 use crate::fhir::patch::Patch;
 use serde_json::Value;
 
-/// Patches `res_type/id` inside a caller's transaction.
+/// A check of the patched resource before it is written (access rules).
+pub type PatchCheck<'a> = &'a dyn Fn(&Value) -> AppResult<()>;
+
+/// Patches `res_type/id` inside a caller's transaction; `check` sees the patched resource.
 pub fn patch_in(
     conn: &mut Conn,
     res_type: &str,
     id: &str,
     patch: &Patch,
     if_match: Option<i64>,
+    check: PatchCheck<'_>,
 ) -> AppResult<Saved> {
     let what = format!("{res_type}/{id}");
     // lock first so no other writer patches the same version concurrently
@@ -33,6 +37,7 @@ pub fn patch_in(
     let current: Value = serde_json::from_str(row.content.as_deref().unwrap_or("null"))
         .map_err(AppError::internal)?;
     let patched = patch.apply(&current)?;
+    check(&patched)?;
     let prepared = prepare(res_type, Some(id), patched)?;
     put_in(conn, prepared, id, if_match, "PATCH")
 }
@@ -45,8 +50,9 @@ impl Store {
         id: &str,
         patch: &Patch,
         if_match: Option<i64>,
+        check: PatchCheck<'_>,
     ) -> AppResult<Saved> {
         self.db
-            .transaction(|conn| patch_in(conn, res_type, id, patch, if_match))
+            .transaction(|conn| patch_in(conn, res_type, id, patch, if_match, check))
     }
 }

@@ -52,8 +52,6 @@ pub struct TestApp {
     pub database_url: String,
     pub client: Client,
     pub backend: Backend,
-    /// The database this server uses (for tools run beside it).
-    pub database_url: String,
     handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<std::thread::JoinHandle<()>>,
     _db: TestDb,
@@ -132,7 +130,6 @@ pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp
             .build()
             .unwrap(),
         backend,
-        database_url: url,
         handle: Some(handle),
         thread: Some(thread),
         _db: guard,
