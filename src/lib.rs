@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod fhir;
 pub mod http;
+pub mod import;
 pub mod search;
 pub mod store;
 pub mod synth;

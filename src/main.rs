@@ -29,6 +29,9 @@ enum Command {
     Token(TokenArgs),
     /// Rebuild every search index and projection from the stored resources (resumable).
     Reindex(ReindexArgs),
+    /// Load transaction/batch Bundles (.json) and NDJSON files (.ndjson) from a file or
+    /// directory; resumable, prints a summary, exits non-zero if anything failed.
+    Import(ImportArgs),
 }
 
 #[derive(clap::Args)]
@@ -71,6 +74,17 @@ struct ReindexArgs {
     /// Resources per transaction.
     #[arg(long, default_value_t = 500)]
     batch: usize,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// A file, or a directory whose .json and .ndjson files load in lexical order.
+    path: std::path::PathBuf,
+    /// NDJSON lines per database transaction.
+    #[arg(long, default_value_t = 500)]
+    batch_size: usize,
 }
 
 #[derive(clap::Args)]
@@ -119,6 +133,7 @@ fn main() -> ExitCode {
         Command::Reindex(args) => reindex(args),
         Command::Token(args) => token(args),
         Command::AuditVerify(args) => audit_verify(args),
+        Command::Import(args) => import(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -254,6 +269,41 @@ fn token(args: TokenArgs) -> Result<(), String> {
     };
     println!("{}", chartroom::auth::mint(&claims, &secret)?);
     Ok(())
+}
+
+fn import(args: ImportArgs) -> Result<(), String> {
+    let config = load_config(&args.db)?;
+    chartroom::telemetry::init(&config.log);
+    let store = chartroom::open_store(config)?;
+    let options = chartroom::import::ImportOptions {
+        batch_size: args.batch_size,
+    };
+    let mut report = |line: &str| eprint!("\r\x1b[2K{line}");
+    let summary = chartroom::import::run(&store, &args.path, &options, &mut report)?;
+    eprintln!();
+    println!(
+        "imported {} resources from {} file(s) ({} skipped as already imported) in {:.1} s: {:.0} resources/s; {} failed",
+        summary.loaded,
+        summary.files,
+        summary.skipped,
+        summary.elapsed.as_secs_f64(),
+        summary.rate(),
+        summary.failed.len()
+    );
+    for (place, reason) in summary.failed.iter().take(100) {
+        println!("  failed: {place}: {reason}");
+    }
+    if summary.failed.len() > 100 {
+        println!("  ... and {} more failures", summary.failed.len() - 100);
+    }
+    if summary.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} resource(s) or file(s) failed",
+            summary.failed.len()
+        ))
+    }
 }
 
 fn audit_verify(args: DbArgs) -> Result<(), String> {

@@ -20,13 +20,14 @@ const TYPE_INTERACTIONS: &[&str] = &[
     "read",
     "vread",
     "update",
+    "patch",
     "delete",
     "history-instance",
     "history-type",
     "create",
 ];
 /// Interactions implemented at the system level.
-const SYSTEM_INTERACTIONS: &[&str] = &["history-system", "search-system"];
+const SYSTEM_INTERACTIONS: &[&str] = &["history-system", "search-system", "transaction", "batch"];
 
 pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
     let resources: Vec<Value> = inputs

@@ -8,8 +8,11 @@ pub mod index;
 pub mod json;
 pub mod model;
 pub mod outcome;
+pub mod patch;
+pub mod references;
 pub mod resource;
 pub mod search_params;
+pub mod transaction;
 pub mod validate;
 
 /// The official R4 examples for unit tests: `FHIR_EXAMPLES_DIR`, else the copy that

@@ -4,6 +4,7 @@
 mod audit_events;
 pub mod audit_trail;
 pub mod auth;
+mod bundle;
 mod create;
 mod delete;
 mod disclosures;
@@ -11,6 +12,7 @@ pub mod errors;
 mod health;
 mod history;
 mod metadata;
+mod patch;
 mod read;
 mod reindex;
 pub mod request;
@@ -56,7 +58,7 @@ fn resource(path: &str) -> actix_web::Resource {
 /// Routes: FHIR under `/fhir`, operations endpoints at the root. Fixed paths come before
 /// the `{type}`/`{id}` patterns they would otherwise match.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get, post, put};
+    use web::{delete, get, patch, post, put};
     let fhir = web::scope("/fhir")
         .service(resource("/metadata").route(get().to(metadata::capabilities)))
         .service(resource("/.well-known/smart-configuration").route(get().to(smart::configuration)))
@@ -67,8 +69,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/Patient/{id}/$disclose").route(post().to(disclosures::disclose)))
         .service(resource("/Patient/{id}/$disclosures").route(get().to(disclosures::accounting)))
         .service(resource("/AuditEvent/{tail:.*}"))
-        .service(resource("").route(get().to(search::system_search)))
-        .service(resource("/").route(get().to(search::system_search)))
+        .service(
+            resource("")
+                .route(get().to(search::system_search))
+                .route(post().to(bundle::process)),
+        )
+        .service(
+            resource("/")
+                .route(get().to(search::system_search))
+                .route(post().to(bundle::process)),
+        )
         .service(
             resource("/{type}")
                 .route(get().to(search::type_search))
@@ -82,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/{type}/{id}")
                 .route(get().to(read::read))
                 .route(put().to(update::update))
+                .route(patch().to(patch::patch))
                 .route(delete().to(delete::delete)),
         )
         .service(resource("/{type}/{id}/_history").route(get().to(history::instance)))

@@ -4,8 +4,10 @@
 
 pub mod access;
 pub mod audit;
+pub mod bundle;
 pub mod conditional;
 pub mod consent;
+pub mod patch;
 pub mod read;
 pub mod reindex;
 pub mod write;

@@ -4,10 +4,13 @@
 mod helpers;
 
 mod audit;
+mod bundles;
 mod concurrency;
 mod crud;
 mod examples;
 mod history;
+mod import;
+mod patch;
 mod protocol;
 mod reindex;
 mod search;

@@ -14,7 +14,10 @@ mod binding;
 mod model;
 mod path;
 mod primitive;
+mod shape;
 mod walker;
+
+pub use shape::repeats_at;
 
 #[cfg(test)]
 mod tests;

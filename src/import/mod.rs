@@ -1,0 +1,171 @@
+//! `chartroom import FILE|DIR`: transaction/batch Bundles (`.json`) and NDJSON files
+//! (`.ndjson`, one resource per line) written through the same services as the HTTP
+//! API. Progress is recorded per file in `import_progress`, in the same database
+//! transaction as the resources, so a rerun skips finished files and resumes NDJSON
+//! files after the last committed batch without writing anything twice.
+
+mod bundle_file;
+mod ndjson;
+
+use crate::db::import_progress::{self, Progress};
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Settings of one import run.
+pub struct ImportOptions {
+    /// NDJSON lines per transaction.
+    pub batch_size: usize,
+}
+
+/// What an import run did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub files: usize,
+    /// Files skipped because an earlier run finished them.
+    pub skipped: usize,
+    pub loaded: u64,
+    /// (where, why) for every resource or file that failed.
+    pub failed: Vec<(String, String)>,
+    pub elapsed: Duration,
+}
+
+impl ImportSummary {
+    /// Resources written per second.
+    pub fn rate(&self) -> f64 {
+        self.loaded as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Reports progress lines to the caller (the CLI prints them on stderr).
+pub type Report<'a> = &'a mut dyn FnMut(&str);
+
+/// The files `path` names: itself, or the `.json`/`.ndjson` files of a directory in
+/// lexical order.
+pub fn sources(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && kind(p).is_some())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bundle,
+    Ndjson,
+}
+
+fn kind(path: &Path) -> Option<Kind> {
+    match path.extension()?.to_str()? {
+        "json" => Some(Kind::Bundle),
+        "ndjson" => Some(Kind::Ndjson),
+        _ => None,
+    }
+}
+
+/// Imports every file `path` names.
+pub fn run(
+    store: &Store,
+    path: &Path,
+    options: &ImportOptions,
+    report: Report<'_>,
+) -> Result<ImportSummary, String> {
+    let started = Instant::now();
+    let mut summary = ImportSummary::default();
+    for file in sources(path)? {
+        summary.files += 1;
+        let key = std::fs::canonicalize(&file)
+            .unwrap_or_else(|_| file.clone())
+            .display()
+            .to_string();
+        let size = std::fs::metadata(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+            .len() as i64;
+        let source = Source { key, size };
+        let progress = store
+            .db
+            .read()
+            .and_then(|mut conn| import_progress::get(&mut conn, &source.key, size))
+            .map_err(|e| format!("cannot read import progress: {e}"))?
+            .unwrap_or_default();
+        if progress.done != 0 {
+            summary.skipped += 1;
+            report(&format!("{}: already imported, skipped", file.display()));
+            continue;
+        }
+        let mut tally = Tally {
+            summary: &mut summary,
+            started,
+            report: &mut *report,
+            name: file.display().to_string(),
+        };
+        let result = match kind(&file) {
+            Some(Kind::Ndjson) => {
+                ndjson::load(store, &file, &source, progress, options, &mut tally)
+            }
+            _ => bundle_file::load(store, &file, &source, &mut tally),
+        };
+        if let Err(reason) = result {
+            summary.failed.push((file.display().to_string(), reason));
+        }
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// The key a file's progress is recorded under.
+struct Source {
+    key: String,
+    size: i64,
+}
+
+impl Source {
+    fn save(&self, conn: &mut crate::db::Conn, progress: &Progress) -> crate::error::AppResult<()> {
+        import_progress::save(conn, &self.key, self.size, progress)
+    }
+}
+
+/// Running counts shared by the file loaders.
+struct Tally<'s, 'r> {
+    summary: &'s mut ImportSummary,
+    started: Instant,
+    report: Report<'r>,
+    name: String,
+}
+
+impl Tally<'_, '_> {
+    fn loaded(&mut self, n: u64) {
+        self.summary.loaded += n;
+        let rate = self.summary.loaded as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        let line = format!(
+            "{}: {} resources loaded, {} failed, {rate:.0}/s",
+            self.name,
+            self.summary.loaded,
+            self.summary.failed.len()
+        );
+        (self.report)(&line);
+    }
+
+    fn failed(&mut self, place: String, reason: String) {
+        self.summary.failed.push((place, reason));
+    }
+}
+
+/// The text of the first issue of an error.
+fn reason(err: &crate::error::AppError) -> String {
+    let issues = err.issues();
+    let mut text = issues
+        .first()
+        .map(|i| i.diagnostics.clone())
+        .unwrap_or_else(|| err.to_string());
+    if issues.len() > 1 {
+        text.push_str(&format!(" (and {} more issues)", issues.len() - 1));
+    }
+    text
+}
