@@ -4,6 +4,7 @@
 mod audit_events;
 pub mod audit_trail;
 pub mod auth;
+pub mod background;
 mod create;
 mod delete;
 mod disclosures;
