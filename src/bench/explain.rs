@@ -126,10 +126,22 @@ mod tests {
         let aliases = resource_aliases("SELECT r.rk FROM resources r JOIN resources c1 ON c1.rk = 1 WHERE r.rk IN (SELECT rk FROM idx_token t)");
         assert!(aliases.contains(&"r".to_string()) && aliases.contains(&"c1".to_string()));
         assert!(is_full_scan("SCAN r", &aliases));
-        assert!(is_full_scan("SCAN r USING INDEX resources_type_rk", &aliases));
-        assert!(!is_full_scan("SEARCH r USING INTEGER PRIMARY KEY (rowid=?)", &aliases));
+        assert!(is_full_scan(
+            "SCAN r USING INDEX resources_type_rk",
+            &aliases
+        ));
+        assert!(!is_full_scan(
+            "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)",
+            &aliases
+        ));
         assert!(!is_full_scan("SCAN t", &aliases));
-        assert!(is_full_scan("  ->  Seq Scan on resources r  (cost=0.00..1.00 rows=1 width=8)", &aliases));
-        assert!(!is_full_scan("Index Scan using resources_pkey on resources r", &aliases));
+        assert!(is_full_scan(
+            "  ->  Seq Scan on resources r  (cost=0.00..1.00 rows=1 width=8)",
+            &aliases
+        ));
+        assert!(!is_full_scan(
+            "Index Scan using resources_pkey on resources r",
+            &aliases
+        ));
     }
 }

@@ -84,7 +84,10 @@ impl Tally {
             req_per_s: self.requests as f64 / seconds,
             p50_ms: pct(0.50),
             p99_ms: pct(0.99),
-            max_ms: self.latencies_us.last().map_or(0.0, |&us| us as f64 / 1000.0),
+            max_ms: self
+                .latencies_us
+                .last()
+                .map_or(0.0, |&us| us as f64 / 1000.0),
             items: self.items,
             items_per_s: self.items as f64 / seconds,
         }

@@ -114,10 +114,8 @@ pub struct StoreResult {
 
 /// Runs every store in `opts` and writes the result files; returns their paths.
 pub fn run(opts: &Options) -> Result<Vec<PathBuf>, String> {
-    let scratch = std::env::temp_dir().join(format!(
-        "chartroom-bench-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let scratch =
+        std::env::temp_dir().join(format!("chartroom-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let result = run_in(opts, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
@@ -173,7 +171,12 @@ fn options(pool_size: u32, synchronous: &str) -> DbOptions {
     }
 }
 
-fn scratch_database(opts: &Options, kind: StoreKind, dir: &Path, name: &str) -> Result<Scratch, String> {
+fn scratch_database(
+    opts: &Options,
+    kind: StoreKind,
+    dir: &Path,
+    name: &str,
+) -> Result<Scratch, String> {
     match kind {
         StoreKind::Sqlite => {
             let file = dir.join(format!("{name}.db"));
@@ -253,7 +256,10 @@ fn run_store(
 
     eprintln!("raw store");
     let raw_scratch = scratch_database(opts, kind, dir, "raw")?;
-    let raw_db = Db::connect(&raw_scratch.url, &options(pool_size, &opts.sqlite_synchronous))?;
+    let raw_db = Db::connect(
+        &raw_scratch.url,
+        &options(pool_size, &opts.sqlite_synchronous),
+    )?;
     let raw_store = raw::run(&raw_db, population, duration).map_err(|e| e.to_string())?;
     drop(raw_db);
     drop(raw_scratch);

@@ -49,11 +49,11 @@ impl Population {
         let mut items = Vec::new();
         let mut counts = BTreeMap::new();
         for (kind, path) in files {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let value: serde_json::Value = serde_json::from_str(line)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let value: serde_json::Value =
+                    serde_json::from_str(line).map_err(|e| format!("{}: {e}", path.display()))?;
                 let id = value["id"]
                     .as_str()
                     .ok_or_else(|| format!("{}: a resource without id", path.display()))?

@@ -80,13 +80,15 @@ pub fn run(db: &Db, population: &Population, duration: Duration) -> AppResult<Ra
         ));
         sql.bind(ids[pick.below(ids.len())].as_str());
         match conn.first::<BodyRow>(&sql) {
-            Ok(Some(row)) => Ok(row.body.len() as u64),
+            Ok(Some(row)) if !row.body.is_empty() => Ok(1),
+            Ok(Some(_)) => Err("raw select found an empty body".to_string()),
             Ok(None) => Err("raw select found no row".to_string()),
             Err(e) => Err(e.to_string()),
         }
     });
     drop(conn);
-    db.write()?.batch(&format!("DROP TABLE IF EXISTS {TABLE}"))?;
+    db.write()?
+        .batch(&format!("DROP TABLE IF EXISTS {TABLE}"))?;
     Ok(RawStore {
         rows,
         insert_seconds,

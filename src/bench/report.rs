@@ -155,8 +155,16 @@ fn store_markdown(r: &StoreResult) -> String {
         &r.raw_store.select,
         None,
     ));
-    md.push_str(&stats_row("create Observation", &r.create, raw_at(r, r.connections)));
-    md.push_str(&stats_row("update Observation", &r.update, raw_at(r, r.connections)));
+    md.push_str(&stats_row(
+        "create Observation",
+        &r.create,
+        raw_at(r, r.connections),
+    ));
+    md.push_str(&stats_row(
+        "update Observation",
+        &r.update,
+        raw_at(r, r.connections),
+    ));
     if let Some((_, one)) = r.read.iter().find(|(c, _)| *c == 1) {
         let _ = writeln!(
             md,
@@ -169,9 +177,16 @@ fn store_markdown(r: &StoreResult) -> String {
     let _ = writeln!(md, "\n## Searches\n");
     md.push_str(STATS_HEAD);
     for s in &r.searches {
-        md.push_str(&stats_row(&format!("{} `{}`", s.name, s.query), &s.stats, raw_at(r, r.connections)));
+        md.push_str(&stats_row(
+            &format!("{} `{}`", s.name, s.query),
+            &s.stats,
+            raw_at(r, r.connections),
+        ));
     }
-    let _ = writeln!(md, "\nitems/s = matched resources per second. Plans: `search.md`.\n");
+    let _ = writeln!(
+        md,
+        "\nitems/s = matched resources per second. Plans: `search.md`.\n"
+    );
     let _ = writeln!(
         md,
         "## Size\n\nProcess RSS after the run {:.0} MB (peak {:.0} MB; server and load driver share the process). \
@@ -195,12 +210,18 @@ fn verdict(ok: bool) -> &'static str {
 
 /// Issue 11's targets (2 cores) against this run.
 fn targets(r: &StoreResult) -> String {
-    let mut md = String::from("## Targets of issue 11\n\n| # | target | measured | status |\n|---|---|---|---|\n");
+    let mut md = String::from(
+        "## Targets of issue 11\n\n| # | target | measured | status |\n|---|---|---|---|\n",
+    );
     let i = &r.ingest;
     let _ = writeln!(md, "| 1 | ingest > 1,270 resources/s (bundles) | {:.0} resources/s (single PUTs; transaction bundles not implemented yet) | {} |", i.resources_per_s, verdict(i.resources_per_s > 1270.0));
     let _ = writeln!(md, "| 2 | small transactions > 415 tx/s, median ≤ 11 ms | not measured (no transaction bundles yet) | — |");
     let best = r.read.iter().map(|(_, s)| s.req_per_s).fold(0.0, f64::max);
-    let one = r.read.iter().find(|(c, _)| *c == 1).map_or(0.0, |(_, s)| s.p50_ms);
+    let one = r
+        .read
+        .iter()
+        .find(|(c, _)| *c == 1)
+        .map_or(0.0, |(_, s)| s.p50_ms);
     let _ = writeln!(md, "| 3 | read > 4,070 req/s, 1-client median ≤ 0.5 ms | best {best:.0} req/s, 1-client median {one:.3} ms | {} |", verdict(best > 4070.0 && one <= 0.5));
     let _ = writeln!(md, "| 4 | CRUD mix > 945 req/s, p99 < 35 ms | not measured as a mix; create {:.0} req/s p99 {:.1} ms, update {:.0} req/s p99 {:.1} ms at {} connections | — |", r.create.req_per_s, r.create.p99_ms, r.update.req_per_s, r.update.p99_ms, r.connections);
     let find = |name: &str| r.searches.iter().find(|s| s.name.starts_with(name));
@@ -208,7 +229,12 @@ fn targets(r: &StoreResult) -> String {
         let _ = writeln!(md, "| 5 | `_summary=count` < 60 ms (~100k hits) | p50 {:.2} ms with far fewer hits at this N | {} |", s.stats.p50_ms, verdict(s.stats.p50_ms < 60.0));
     }
     if let Some(s) = find("_sort") {
-        let _ = writeln!(md, "| 6 | search download > 16,000 resources/s | {:.0} resources/s (`_count=100`) | {} |", s.stats.items_per_s, verdict(s.stats.items_per_s > 16000.0));
+        let _ = writeln!(
+            md,
+            "| 6 | search download > 16,000 resources/s | {:.0} resources/s (`_count=100`) | {} |",
+            s.stats.items_per_s,
+            verdict(s.stats.items_per_s > 16000.0)
+        );
     }
     if let Some(s) = find("Patient/$everything") {
         let _ = writeln!(md, "| 7 | `$everything` > 22 req/s, median < 15.7 ms | {:.0} req/s, median {:.2} ms at {} connections (first page) | {} |", s.stats.req_per_s, s.stats.p50_ms, r.connections, verdict(s.stats.req_per_s > 22.0 && s.stats.p50_ms < 15.7));
@@ -237,17 +263,27 @@ fn search_markdown(results: &[StoreResult]) -> String {
                 s.stats.p99_ms,
                 s.stats.items_per_s,
                 s.stats.errors,
-                raw_at(r, r.connections).map_or("n/a".into(), |raw| ratio(s.stats.req_per_s, raw.req_per_s)),
+                raw_at(r, r.connections)
+                    .map_or("n/a".into(), |raw| ratio(s.stats.req_per_s, raw.req_per_s)),
                 scan
             );
         }
         md.push_str("\n### Plans\n\n");
         for s in &r.searches {
             if let Some(p) = &s.plan {
-                let _ = writeln!(md, "`{}` ({} query):\n\n```\n{}\n```\n", s.query, p.statement, p.lines.join("\n"));
+                let _ = writeln!(
+                    md,
+                    "`{}` ({} query):\n\n```\n{}\n```\n",
+                    s.query,
+                    p.statement,
+                    p.lines.join("\n")
+                );
             }
         }
     }
-    let _ = writeln!(md, "Read sweep for reference: {READ_SWEEP:?} connections in the per-store files.");
+    let _ = writeln!(
+        md,
+        "Read sweep for reference: {READ_SWEEP:?} connections in the per-store files."
+    );
     md
 }

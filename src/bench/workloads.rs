@@ -142,8 +142,11 @@ pub fn update(t: &Target, connections: usize) -> Stats {
             let mut value: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| e.to_string())?;
             value["id"] = format!("bench-update-{worker}-{}", n % 8).into();
-            expect_ok(client.send("PUT", &path, Some(value.to_string().as_bytes())), &path)
-                .map(|_| 1u64)
+            expect_ok(
+                client.send("PUT", &path, Some(value.to_string().as_bytes())),
+                &path,
+            )
+            .map(|_| 1u64)
         }) as Step
     })
 }

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "chartroom-bench", about = "Benchmark chartroom against its raw limits")]
+#[command(
+    name = "chartroom-bench",
+    about = "Benchmark chartroom against its raw limits"
+)]
 struct Cli {
     /// Synthetic patients to generate and load.
     #[arg(long, default_value_t = 1000)]
@@ -23,7 +26,11 @@ struct Cli {
     #[arg(long, default_value = "sqlite,postgres", value_delimiter = ',')]
     stores: Vec<String>,
     /// PostgreSQL database the run adds a scratch schema to (dropped afterwards).
-    #[arg(long, env = "CHARTROOM_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    #[arg(
+        long,
+        env = "CHARTROOM_BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
     pg_url: String,
     /// Directory for the result files.
     #[arg(long, default_value = "bench/results")]

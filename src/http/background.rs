@@ -76,11 +76,7 @@ pub fn spawn_fixed_body(body: Vec<u8>, content_type: String) -> io::Result<Backg
             App::new().default_service(web::to(move || {
                 let body = body.clone();
                 let content_type = content_type.clone();
-                async move {
-                    HttpResponse::Ok()
-                        .content_type(content_type)
-                        .body(body)
-                }
+                async move { HttpResponse::Ok().content_type(content_type).body(body) }
             }))
         })
         .listen(l)?
