@@ -21,6 +21,17 @@ pub struct Plan {
     pub full_scans: Vec<String>,
 }
 
+impl Plan {
+    /// A plan that could not be taken, with the reason as its only line.
+    pub fn failed(reason: &str) -> Plan {
+        Plan {
+            statement: "none".into(),
+            lines: vec![format!("EXPLAIN failed: {reason}")],
+            full_scans: Vec::new(),
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct SqliteLine {
     #[diesel(sql_type = Text)]

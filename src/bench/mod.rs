@@ -293,14 +293,14 @@ fn run_store(
     let mut searches = Vec::new();
     for case in workloads::SEARCHES {
         eprintln!("search: {}", case.name);
-        let stats = workloads::search(&target, case, opts.connections);
-        let plan = if case.explain {
+        // Plans first, while every pooled connection is free.
+        let plan = case.explain.then(|| {
             let query = case.query.replace("{patient}", &patients[0]);
-            let mut conn = db.read().map_err(|e| e.to_string())?;
-            Some(explain::explain(&mut conn, &query).map_err(|e| format!("EXPLAIN {query}: {e}"))?)
-        } else {
-            None
-        };
+            db.read()
+                .and_then(|mut conn| explain::explain(&mut conn, &query))
+                .unwrap_or_else(|e| explain::Plan::failed(&e.to_string()))
+        });
+        let stats = workloads::search(&target, case, opts.connections);
         searches.push(SearchResult {
             name: case.name.to_string(),
             query: case.query.to_string(),
