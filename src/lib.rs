@@ -2,6 +2,7 @@
 //! `start` builds the HTTP server on a listener; `main.rs` and the tests both use it.
 
 pub mod auth;
+pub mod bench;
 pub mod coding;
 pub mod config;
 pub mod db;

@@ -32,6 +32,8 @@ enum Command {
     /// Load transaction/batch Bundles (.json) and NDJSON files (.ndjson) from a file or
     /// directory; resumable, prints a summary, exits non-zero if anything failed.
     Import(ImportArgs),
+    /// Write a deterministic synthetic population (bundles, NDJSON, ground truth).
+    Synth(SynthArgs),
 }
 
 #[derive(clap::Args)]
@@ -88,6 +90,22 @@ struct ImportArgs {
 }
 
 #[derive(clap::Args)]
+struct SynthArgs {
+    /// Number of patient records (seeded duplicates included).
+    #[arg(long, default_value_t = 1000)]
+    patients: usize,
+    /// Seed; equal seeds give byte-identical output.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// Rate of seeded coding errors and documentation gaps (0 to 1).
+    #[arg(long)]
+    error_rate: Option<f64>,
+}
+
+#[derive(clap::Args)]
 struct DbArgs {
     /// Database URL: sqlite://path.db (embedded, created if missing) or postgres://user@host:port/db.
     #[arg(long, env = "CHARTROOM_DATABASE_URL")]
@@ -134,6 +152,7 @@ fn main() -> ExitCode {
         Command::Token(args) => token(args),
         Command::AuditVerify(args) => audit_verify(args),
         Command::Import(args) => import(args),
+        Command::Synth(args) => synth(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -321,4 +340,31 @@ fn audit_verify(args: DbArgs) -> Result<(), String> {
             report.events
         )),
     }
+}
+fn synth(args: SynthArgs) -> Result<(), String> {
+    let mut cfg = chartroom::synth::SynthConfig::new(args.patients, args.seed);
+    if let Some(rate) = args.error_rate {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!("--error-rate {rate} is not between 0 and 1"));
+        }
+        cfg.error_rate = rate;
+    }
+    let truth = chartroom::synth::write_population(&cfg, &args.out)
+        .map_err(|e| format!("cannot write to {}: {e}", args.out.display()))?;
+    println!(
+        "ground truth: {}",
+        args.out.join("ground-truth.json").display()
+    );
+    println!(
+        "patients {}, seeded errors {}, documentation gaps {}, duplicate pairs {}, sensitive records {}",
+        truth.patients,
+        truth.seeded_errors.len(),
+        truth.documentation_gaps.len(),
+        truth.duplicate_pairs.len(),
+        truth.sensitive_records.len()
+    );
+    for (kind, n) in &truth.resources {
+        println!("{kind:<20} {n}");
+    }
+    Ok(())
 }

@@ -179,6 +179,12 @@ type SqlValueOpt = Option<SqlValue>;
 
 /// One page of matches (at most `limit` rows) after `req.cursor`.
 pub fn page(conn: &mut Conn, req: &SearchRequest, limit: usize) -> AppResult<Vec<SearchRow>> {
+    let sql = page_sql(req, conn.backend(), limit)?;
+    conn.load(&sql)
+}
+
+/// The statement [`page`] runs (text and binds), e.g. for `EXPLAIN`.
+pub fn page_sql(req: &SearchRequest, backend: Backend, limit: usize) -> AppResult<Sql> {
     let mut sql = Sql::new("SELECT r.rk AS rk");
     for i in 0..3 {
         match req.sort.get(i) {
@@ -202,7 +208,7 @@ pub fn page(conn: &mut Conn, req: &SearchRequest, limit: usize) -> AppResult<Vec
         }
     }
     sql.push(" FROM resources r")
-        .append(where_clause(req, conn.backend())?);
+        .append(where_clause(req, backend)?);
     if let Some(cursor) = &req.cursor {
         sql.push(" AND ").append(after_cursor(req, cursor)?);
     }
@@ -216,17 +222,23 @@ pub fn page(conn: &mut Conn, req: &SearchRequest, limit: usize) -> AppResult<Vec
         sql.push(if key.descending { " DESC, " } else { " ASC, " });
     }
     sql.push("r.rk ASC LIMIT ").bind(limit as i64);
-    conn.load(&sql)
+    Ok(sql)
 }
 
 /// The number of matches.
 pub fn count(conn: &mut Conn, req: &SearchRequest) -> AppResult<i64> {
-    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM resources r");
-    sql.append(where_clause(req, conn.backend())?);
+    let sql = count_sql(req, conn.backend())?;
     Ok(conn
         .first::<super::rows::CountRow>(&sql)?
         .map(|r| r.n)
         .unwrap_or(0))
+}
+
+/// The statement [`count`] runs.
+pub fn count_sql(req: &SearchRequest, backend: Backend) -> AppResult<Sql> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM resources r");
+    sql.append(where_clause(req, backend)?);
+    Ok(sql)
 }
 
 #[derive(QueryableByName)]

@@ -5,6 +5,7 @@ mod audit_events;
 pub mod audit_trail;
 pub mod auth;
 mod bundle;
+pub mod background;
 mod create;
 mod delete;
 mod disclosures;

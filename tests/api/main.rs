@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit;
+mod bench_smoke;
 mod bundles;
 mod concurrency;
 mod crud;
