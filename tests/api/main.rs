@@ -4,6 +4,9 @@
 mod helpers;
 
 mod audit;
+mod coding_audit;
+mod coding_ops;
+mod coding_write;
 mod concurrency;
 mod crud;
 mod examples;
