@@ -305,3 +305,86 @@ fn timing() {
         percentile(&mut audits, 0.99)
     );
 }
+
+mod secured {
+    use super::*;
+    use chartroom::auth::{mint, Claims};
+
+    const SECRET: &str = "coding-test-secret";
+
+    fn token(scope: &str, patient: Option<&str>) -> String {
+        let claims = Claims {
+            exp: chrono::Utc::now().timestamp() + 600,
+            sub: "coder".into(),
+            scope: scope.into(),
+            patient: patient.map(str::to_string),
+            ..Claims::default()
+        };
+        mint(&claims, SECRET).unwrap()
+    }
+
+    fn run(backend: Backend) {
+        let app = crate::helpers::spawn_with(backend, |c| {
+            c.auth = "on".into();
+            c.jwt_hs256_secret = Some(SECRET.into());
+        });
+        let admin = token("user/*.cruds", None);
+        for resource in [
+            json!({"resourceType": "Patient", "id": "a", "gender": "male", "birthDate": "1950-01-01"}),
+            json!({"resourceType": "Patient", "id": "b", "gender": "female", "birthDate": "1960-01-01"}),
+            json!({"resourceType": "Condition", "id": "ca", "subject": {"reference": "Patient/a"},
+                   "code": {"coding": [{"system": CM, "code": "G63"}]}}),
+            {
+                let mut e = encounter_json("Patient/a", vec![diagnosis("Condition/ca", 1)]);
+                e["id"] = json!("ea");
+                e
+            },
+        ] {
+            let path = format!(
+                "{}/{}",
+                resource["resourceType"].as_str().unwrap(),
+                resource["id"].as_str().unwrap()
+            );
+            let (status, body) = parts(
+                app.put(&path, &resource)
+                    .bearer_auth(&admin)
+                    .send()
+                    .unwrap(),
+            );
+            assert_eq!(status, 201, "{path}: {body}");
+        }
+        let audit = |token: Option<&str>| {
+            let mut request = app.get("Encounter/ea/$audit-coding");
+            if let Some(t) = token {
+                request = request.bearer_auth(t);
+            }
+            parts(request.send().unwrap())
+        };
+        assert_eq!(audit(None).0, 401);
+        let (status, o) = audit(Some(&token("patient/*.rs", Some("a"))));
+        assert_eq!(status, 200, "{o}");
+        assert!(issue(&o, "manifestation-as-principal").is_some());
+        // another patient's token does not learn that the encounter exists
+        assert_eq!(audit(Some(&token("patient/*.rs", Some("b")))).0, 404);
+        // terminology needs a token too, any read scope will do
+        let lookup = format!("CodeSystem/$lookup?system={CM}&code=G63");
+        assert_eq!(parts(app.get(&lookup).send().unwrap()).0, 401);
+        let (status, _) = parts(
+            app.get(&lookup)
+                .bearer_auth(token("user/*.rs", None))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200);
+    }
+
+    #[test]
+    fn sqlite() {
+        run(Backend::Sqlite);
+    }
+
+    #[test]
+    fn postgres() {
+        run(Backend::Postgres);
+    }
+}
