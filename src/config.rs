@@ -37,6 +37,9 @@ pub struct Config {
     pub pool_size: u32,
     /// SQLite `synchronous` pragma: FULL (default: an acknowledged write survives power loss) or NORMAL.
     pub sqlite_synchronous: String,
+    /// ICD-10-CM/PCS codes on write: `off`, `warn` (default: stored, warnings reported) or
+    /// `strict` (unknown codes refused with 422).
+    pub coding_validation: String,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             max_count: 1000,
             pool_size: 8,
             sqlite_synchronous: "FULL".into(),
+            coding_validation: "warn".into(),
         }
     }
 }
@@ -76,6 +80,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("max_count", "1000"),
     ("pool_size", "8"),
     ("sqlite_synchronous", "FULL"),
+    ("coding_validation", "warn"),
 ];
 
 impl Config {
@@ -129,6 +134,7 @@ impl Config {
             "max_count" => self.max_count = number(value)?,
             "pool_size" => self.pool_size = number(value)? as u32,
             "sqlite_synchronous" => self.sqlite_synchronous = value.to_uppercase(),
+            "coding_validation" => self.coding_validation = value.to_lowercase(),
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()
@@ -140,6 +146,9 @@ impl Config {
         }
         if !matches!(self.sqlite_synchronous.as_str(), "FULL" | "NORMAL") {
             return Err("sqlite_synchronous must be FULL or NORMAL".into());
+        }
+        if !matches!(self.coding_validation.as_str(), "off" | "warn" | "strict") {
+            return Err("coding_validation must be off, warn or strict".into());
         }
         Ok(())
     }

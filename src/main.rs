@@ -34,6 +34,29 @@ enum Command {
     Import(ImportArgs),
     /// Write a deterministic synthetic population (bundles, NDJSON, ground truth).
     Synth(SynthArgs),
+    /// ICD-10-CM/PCS and MCE tables.
+    #[command(subcommand)]
+    Codes(CodesCommand),
+    /// Run the coding audit over every encounter discharged since a date and print a summary.
+    Audit(AuditArgs),
+}
+
+#[derive(Subcommand)]
+enum CodesCommand {
+    /// Load and verify a directory of the official files; print the table sizes.
+    Load {
+        /// Directory holding the files named in data/coding/PROVENANCE (gzip-compressed).
+        dir: std::path::PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// First discharge date to audit (YYYY-MM-DD).
+    #[arg(long)]
+    since: chrono::NaiveDate,
 }
 
 #[derive(clap::Args)]
@@ -153,6 +176,8 @@ fn main() -> ExitCode {
         Command::AuditVerify(args) => audit_verify(args),
         Command::Import(args) => import(args),
         Command::Synth(args) => synth(args),
+        Command::Codes(CodesCommand::Load { dir }) => chartroom_cli::codes_load(&dir),
+        Command::Audit(args) => audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -178,6 +203,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let listen = config.listen.clone();
     let store = chartroom::open_store(config)?;
+    std::thread::spawn(chartroom::coding::shared::warm_up);
     tracing::info!(listen = %listen, base = %format!("http://{listen}/fhir"), "chartroom serving");
     actix_web::rt::System::new()
         .block_on(async move { chartroom::start(store, listener)?.await })
@@ -341,6 +367,7 @@ fn audit_verify(args: DbArgs) -> Result<(), String> {
         )),
     }
 }
+
 fn synth(args: SynthArgs) -> Result<(), String> {
     let mut cfg = chartroom::synth::SynthConfig::new(args.patients, args.seed);
     if let Some(rate) = args.error_rate {
@@ -367,4 +394,66 @@ fn synth(args: SynthArgs) -> Result<(), String> {
         println!("{kind:<20} {n}");
     }
     Ok(())
+}
+
+fn audit(args: AuditArgs) -> Result<(), String> {
+    let config = load_config(&args.db)?;
+    chartroom::telemetry::init(&config.log);
+    let store = chartroom::open_store(config)?;
+    chartroom_cli::audit_sweep(&store, args.since)
+}
+
+/// Output of the coding subcommands.
+mod chartroom_cli {
+    use chartroom::coding::{encounter, shared, Terminology};
+
+    pub fn codes_load(dir: &std::path::Path) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let terms = Terminology::load_dir(dir).map_err(|e| e.to_string())?;
+        let s = terms.stats();
+        println!(
+            "loaded {} in {:.1} s",
+            dir.display(),
+            started.elapsed().as_secs_f64()
+        );
+        for (name, n) in [
+            ("ICD-10-CM chapters", s.cm_chapters),
+            ("ICD-10-CM sections", s.cm_sections),
+            ("ICD-10-CM tabular codes (<diag>)", s.cm_diags),
+            ("ICD-10-CM codes with 7th-character expansions", s.cm_codes),
+            ("ICD-10-CM billable codes", s.cm_billable),
+            ("ICD-10-PCS tables", s.pcs_tables),
+            ("ICD-10-PCS valid codes", s.pcs_codes),
+            ("MCE rows", s.mce_rows),
+        ] {
+            println!("{n:>9}  {name}");
+        }
+        Ok(())
+    }
+
+    pub fn audit_sweep(
+        store: &chartroom::store::Store,
+        since: chrono::NaiveDate,
+    ) -> Result<(), String> {
+        let terms = shared::terminology().map_err(|e| e.to_string())?;
+        let report = encounter::sweep(store, &terms, since).map_err(|e| e.to_string())?;
+        println!("{:<30} {:<12} {:>8}", "edit", "severity", "findings");
+        for (edit, (severity, count)) in &report.by_edit {
+            println!(
+                "{edit:<30} {:<12} {count:>8}",
+                format!("{severity:?}").to_lowercase()
+            );
+        }
+        let rate = if report.seconds > 0.0 {
+            report.encounters as f64 / report.seconds
+        } else {
+            0.0
+        };
+        println!(
+            "{} encounter(s) discharged since {since} audited ({} with errors, {} skipped without a birth date) in {:.2} s: {rate:.0} encounters/s",
+            report.encounters, report.with_errors, report.skipped, report.seconds
+        );
+        println!("(findings are not yet written as records-room work items)");
+        Ok(())
+    }
 }

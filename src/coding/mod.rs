@@ -1,7 +1,8 @@
 //! Coding: the official ICD-10-CM, ICD-10-PCS and Medicare Code Editor tables (loaded
 //! once, held in an `Arc<Terminology>`), code look-ups and checks, hierarchy and
-//! value-set helpers, and the coding-audit edits. Pure: no HTTP, no database; the only
-//! I/O is [`Terminology::load_dir`].
+//! value-set helpers, and the coding-audit edits. The tables and edits are pure; the
+//! services on top ([`ops`] terminology operations, [`on_write`] validation, [`encounter`]
+//! audit input from the store or a Bundle) never import HTTP.
 
 pub mod audit;
 mod cm_check;
@@ -10,10 +11,14 @@ mod cm_hierarchy;
 mod cm_parse;
 mod cm_table;
 pub mod codes;
+pub mod encounter;
 pub mod mce;
 pub mod note_refs;
+pub mod on_write;
+pub mod ops;
 mod pcs;
 mod pcs_check;
+pub mod shared;
 mod terminology;
 
 #[cfg(test)]

@@ -213,7 +213,18 @@ impl PcsData {
         (total, page)
     }
 
-    fn concept(&self, at: usize) -> PcsConcept {
+    /// Indices of the codes starting with `prefix` (all codes for an empty prefix).
+    pub(crate) fn prefix_range(&self, prefix: &str) -> std::ops::Range<usize> {
+        let bytes = prefix.as_bytes();
+        let start = self
+            .codes
+            .partition_point(|entry| entry.0.as_slice() < bytes);
+        let len = self.codes[start..].partition_point(|entry| entry.0.starts_with(bytes));
+        start..start + len
+    }
+
+    /// The code at an index of [`PcsData::prefix_range`].
+    pub(crate) fn concept(&self, at: usize) -> PcsConcept {
         let (code, t, r) = &self.codes[at];
         let table = &self.tables[*t as usize];
         let row = &table.rows[*r as usize];

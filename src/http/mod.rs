@@ -1,11 +1,12 @@
 //! HTTP: actix route wiring and thin handlers (parse request → call a service → render).
 //! The only module that imports actix.
 
+mod audit_coding;
 mod audit_events;
 pub mod audit_trail;
 pub mod auth;
-mod bundle;
 pub mod background;
+mod bundle;
 mod create;
 mod delete;
 mod disclosures;
@@ -20,6 +21,7 @@ pub mod request;
 pub mod response;
 mod search;
 mod smart;
+mod terminology;
 mod update;
 
 use crate::error::{AppError, AppResult};
@@ -70,6 +72,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/Patient/{id}/$disclose").route(post().to(disclosures::disclose)))
         .service(resource("/Patient/{id}/$disclosures").route(get().to(disclosures::accounting)))
         .service(resource("/AuditEvent/{tail:.*}"))
+        .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
+        .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
+    let fhir = terminology::routes(fhir)
         .service(
             resource("")
                 .route(get().to(search::system_search))

@@ -131,19 +131,21 @@ pub fn return_pref(req: &HttpRequest) -> ReturnPref {
     }
 }
 
-/// The body of a successful write, as `Prefer` asks.
+/// The body of a successful write, as `Prefer` asks (`warnings` join the OperationOutcome).
 pub fn write_body(
     pref: ReturnPref,
     content: Option<&str>,
     message: &str,
+    warnings: &[Issue],
     format: Format,
 ) -> Option<String> {
     match pref {
         ReturnPref::Minimal => None,
         ReturnPref::Representation => content.map(|c| stored_body(c, format)),
-        ReturnPref::OperationOutcome => Some(json_body(
-            &operation_outcome(&[Issue::new(Severity::Information, "informational", message)]),
-            format,
-        )),
+        ReturnPref::OperationOutcome => {
+            let mut issues = vec![Issue::new(Severity::Information, "informational", message)];
+            issues.extend(warnings.iter().cloned());
+            Some(json_body(&operation_outcome(&issues), format))
+        }
     }
 }

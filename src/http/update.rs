@@ -105,7 +105,13 @@ pub fn write_response(
         .insert_header(("Last-Modified", http_date(saved.last_updated)))
         .insert_header(("Location", location.clone()))
         .insert_header(("Content-Location", location));
-    match write_body(pref, saved.content.as_deref(), &message, format) {
+    match write_body(
+        pref,
+        saved.content.as_deref(),
+        &message,
+        &saved.warnings,
+        format,
+    ) {
         Some(body) => response.content_type(FHIR_JSON).body(body),
         None => response.finish(),
     }

@@ -53,7 +53,7 @@ impl Store {
         body: Value,
         criteria: &str,
     ) -> AppResult<ConditionalCreate> {
-        let prepared = prepare(res_type, None, body)?;
+        let prepared = prepare(res_type, None, body, self.coding_validation())?;
         self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             match found.as_slice() {
@@ -95,7 +95,12 @@ impl Store {
                 _ => return Err(too_many(res_type, criteria)),
             };
             body["id"] = Value::String(id.clone());
-            let prepared = prepare(res_type, Some(&id), std::mem::take(&mut body))?;
+            let prepared = prepare(
+                res_type,
+                Some(&id),
+                std::mem::take(&mut body),
+                self.coding_validation(),
+            )?;
             let saved = put_in(conn, prepared, &id, if_match, "PUT")?;
             audit_write(conn, who, put_kind(&saved), &saved)?;
             Ok(saved)

@@ -35,4 +35,6 @@ pub struct Saved {
     pub content: Option<String>,
     /// True when this write created the resource (or brought a deleted one back).
     pub created: bool,
+    /// Warnings about the content (coding validation) for `Prefer: return=OperationOutcome`.
+    pub warnings: Vec<crate::fhir::outcome::Issue>,
 }

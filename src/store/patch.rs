@@ -3,6 +3,7 @@
 
 use super::write::{prepare, put_in};
 use super::{Saved, Store};
+use crate::coding::on_write::CodingValidation;
 use crate::db::{resources, Conn};
 use crate::error::{AppError, AppResult};
 use crate::fhir::patch::Patch;
@@ -19,6 +20,7 @@ pub fn patch_in(
     patch: &Patch,
     if_match: Option<i64>,
     check: PatchCheck<'_>,
+    coding: CodingValidation,
 ) -> AppResult<Saved> {
     let what = format!("{res_type}/{id}");
     // lock first so no other writer patches the same version concurrently
@@ -38,7 +40,7 @@ pub fn patch_in(
         .map_err(AppError::internal)?;
     let patched = patch.apply(&current)?;
     check(&patched)?;
-    let prepared = prepare(res_type, Some(id), patched)?;
+    let prepared = prepare(res_type, Some(id), patched, coding)?;
     put_in(conn, prepared, id, if_match, "PATCH")
 }
 
@@ -52,7 +54,16 @@ impl Store {
         if_match: Option<i64>,
         check: PatchCheck<'_>,
     ) -> AppResult<Saved> {
-        self.db
-            .transaction(|conn| patch_in(conn, res_type, id, patch, if_match, check))
+        self.db.transaction(|conn| {
+            patch_in(
+                conn,
+                res_type,
+                id,
+                patch,
+                if_match,
+                check,
+                self.coding_validation(),
+            )
+        })
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{Saved, Store};
 use crate::auth::audit::{AuditKind, AuditOutcome, Who};
+use crate::coding::on_write::{self, CodingValidation};
 use crate::db::resources::{self, NewVersion};
 use crate::db::{audit, indexes, projections, Conn};
 use crate::error::{AppError, AppResult};
@@ -16,10 +17,18 @@ pub struct Prepared {
     pub res_type: String,
     pub resource: Value,
     pub entries: Vec<IndexEntry>,
+    /// Coding warnings to report with the write (validation on write, `warn` mode).
+    pub warnings: Vec<crate::fhir::outcome::Issue>,
 }
 
-/// Validates and extracts index values (CPU work kept outside the transaction).
-pub fn prepare(res_type: &str, url_id: Option<&str>, body: Value) -> AppResult<Prepared> {
+/// Validates (FHIR rules, then ICD-10 codes per `coding`) and extracts index values
+/// (CPU work kept outside the transaction).
+pub fn prepare(
+    res_type: &str,
+    url_id: Option<&str>,
+    body: Value,
+    coding: CodingValidation,
+) -> AppResult<Prepared> {
     let resource = resource::prepare(
         body,
         &resource::Expect {
@@ -27,12 +36,14 @@ pub fn prepare(res_type: &str, url_id: Option<&str>, body: Value) -> AppResult<P
             id: url_id,
         },
     )?;
+    let warnings = on_write::check(coding, res_type, &resource)?;
     let entries = index::extract(&resource)
         .map_err(|e| AppError::internal(format!("index extraction failed for {res_type}: {e}")))?;
     Ok(Prepared {
         res_type: res_type.to_string(),
         resource,
         entries,
+        warnings,
     })
 }
 
@@ -61,6 +72,7 @@ pub fn put_in(
         res_type,
         mut resource,
         entries,
+        warnings,
     } = prepared;
     let now = now_ms();
     let what = format!("{res_type}/{id}");
@@ -120,6 +132,7 @@ pub fn put_in(
         last_updated,
         content: Some(content),
         created,
+        warnings,
     })
 }
 
@@ -161,6 +174,7 @@ pub fn delete_in(
         last_updated,
         content: None,
         created: false,
+        warnings: Vec::new(),
     }))
 }
 
@@ -186,9 +200,14 @@ pub fn put_kind(saved: &Saved) -> AuditKind {
 }
 
 impl Store {
+    /// The `coding_validation` setting.
+    pub fn coding_validation(&self) -> CodingValidation {
+        CodingValidation::from_setting(&self.config.coding_validation)
+    }
+
     /// `POST [type]`: stores the body under a new server-assigned id.
     pub fn create(&self, who: &Who, res_type: &str, body: Value) -> AppResult<Saved> {
-        let prepared = prepare(res_type, None, body)?;
+        let prepared = prepare(res_type, None, body, self.coding_validation())?;
         let id = resource::new_id();
         self.db.transaction(|conn| {
             let saved = put_in(conn, prepared, &id, None, "POST")?;
@@ -212,7 +231,7 @@ impl Store {
                 format!("{res_type}.id"),
             ));
         }
-        let prepared = prepare(res_type, Some(id), body)?;
+        let prepared = prepare(res_type, Some(id), body, self.coding_validation())?;
         self.db.transaction(|conn| {
             let saved = put_in(conn, prepared, id, if_match, "PUT")?;
             audit_write(conn, who, put_kind(&saved), &saved)?;

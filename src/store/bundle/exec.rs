@@ -1,6 +1,7 @@
 //! Executing planned entries inside the database transaction, in processing order.
 
 use super::plan::{Action, Step};
+use crate::coding::on_write::CodingValidation;
 use crate::db::resources;
 use crate::db::rows::VersionRow;
 use crate::db::Conn;
@@ -16,17 +17,23 @@ pub fn execute(
     conn: &mut Conn,
     steps: Vec<Step>,
     minimal: bool,
+    coding: CodingValidation,
 ) -> AppResult<Vec<(usize, EntryResponse)>> {
     let mut out = Vec::with_capacity(steps.len());
     for step in steps {
         let index = step.index;
-        let response = run(conn, step, minimal).map_err(|e| at_entry(e, index))?;
+        let response = run(conn, step, minimal, coding).map_err(|e| at_entry(e, index))?;
         out.push((index, response));
     }
     Ok(out)
 }
 
-fn run(conn: &mut Conn, step: Step, minimal: bool) -> AppResult<EntryResponse> {
+fn run(
+    conn: &mut Conn,
+    step: Step,
+    minimal: bool,
+    coding: CodingValidation,
+) -> AppResult<EntryResponse> {
     let t = step.res_type;
     match step.action {
         Action::Write {
@@ -39,7 +46,7 @@ fn run(conn: &mut Conn, step: Step, minimal: bool) -> AppResult<EntryResponse> {
             Ok(written(status, &saved, minimal))
         }
         Action::Patch { id, patch } => {
-            let saved = patch_in(conn, &t, &id, &patch, step.if_match, &|_| Ok(()))?;
+            let saved = patch_in(conn, &t, &id, &patch, step.if_match, &|_| Ok(()), coding)?;
             Ok(written(200, &saved, minimal))
         }
         Action::Exists { id } => {

@@ -63,12 +63,12 @@ impl Store {
             } else {
                 plan::answer(&mut self.db.read()?, &questions)?
             };
-            let steps = plan::plan(entries, &answers)?;
+            let steps = plan::plan(entries, &answers, self.coding_validation())?;
             let done = self.db.transaction(|conn| {
                 if !questions.is_empty() && plan::answer(conn, &questions)? != answers {
                     return Ok(None);
                 }
-                let out = exec::execute(conn, steps, minimal)?;
+                let out = exec::execute(conn, steps, minimal, self.coding_validation())?;
                 hook(conn)?;
                 Ok(Some(out))
             })?;

@@ -2,6 +2,7 @@
 //! entries ask, ids for new resources, `urn:uuid:`/`urn:oid:` and conditional references
 //! rewritten in every resource, and each write validated and indexed.
 
+use crate::coding::on_write::CodingValidation;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::fhir::patch::Patch;
@@ -121,7 +122,11 @@ fn one(answers: &Answers, res_type: &str, query: &str) -> AppResult<Option<Strin
 }
 
 /// Target ids for every entry, then rewritten and prepared resources.
-pub fn plan(entries: &[EntryRequest], answers: &Answers) -> AppResult<Vec<Step>> {
+pub fn plan(
+    entries: &[EntryRequest],
+    answers: &Answers,
+    coding: CodingValidation,
+) -> AppResult<Vec<Step>> {
     let mut targets: Vec<(Option<String>, bool)> = Vec::with_capacity(entries.len());
     let mut full_urls: HashMap<&str, String> = HashMap::new();
     for e in entries {
@@ -153,8 +158,8 @@ pub fn plan(entries: &[EntryRequest], answers: &Answers) -> AppResult<Vec<Step>>
                 }
             }
         }
-        let action =
-            action(e, id, exists, &full_urls, answers).map_err(|err| at_entry(err, e.index))?;
+        let action = action(coding, e, id, exists, &full_urls, answers)
+            .map_err(|err| at_entry(err, e.index))?;
         steps.push(Step {
             index: e.index,
             order: e.method.order(),
@@ -205,6 +210,7 @@ fn target(e: &EntryRequest, answers: &Answers) -> AppResult<(Option<String>, boo
 }
 
 fn action(
+    coding: CodingValidation,
     e: &EntryRequest,
     id: Option<String>,
     exists: bool,
@@ -230,7 +236,7 @@ fn action(
                     patch: Patch::from_entry_resource(body)?,
                 }),
                 Method::Post => Ok(Action::Write {
-                    prepared: prepare(t, None, body)?,
+                    prepared: prepare(t, None, body, coding)?,
                     id,
                     method: "POST",
                 }),
@@ -247,7 +253,7 @@ fn action(
                         body["id"] = Value::String(id.clone());
                     }
                     Ok(Action::Write {
-                        prepared: prepare(t, Some(&id), body)?,
+                        prepared: prepare(t, Some(&id), body, coding)?,
                         id,
                         method: "PUT",
                     })

@@ -1,0 +1,45 @@
+//! `GET [base]/Encounter/{id}/$audit-coding` and `POST [base]/$audit-coding` (a Bundle
+//! with a not-yet-stored Encounter): the coding audit as an OperationOutcome, one issue
+//! per finding, `details.coding` = the edit id. The stored form needs read access to the
+//! Encounter (patient compartment and security labels as for a read).
+
+use super::request::{blocking, read_body, require_json_body};
+use super::response::{fhir, format_of};
+use super::AppState;
+use crate::coding::encounter::{audit_bundle, audit_encounter};
+use crate::coding::shared::terminology;
+use crate::error::AppResult;
+use crate::fhir::resource::parse_json;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub async fn stored(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let id = path.into_inner();
+    let access = super::auth::access(&req, "Encounter", crate::auth::Action::Read);
+    let store = state.store.clone();
+    let outcome = blocking(move || {
+        let row = store.read("Encounter", &id)?;
+        store.check_visible(&access, &row)?;
+        audit_encounter(&store, &*terminology()?, &id)
+    })
+    .await?;
+    Ok(fhir(StatusCode::OK, &outcome, format))
+}
+
+pub async fn bundle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    require_json_body(&req)?;
+    let body = read_body(payload, state.store.config.max_body_bytes).await?;
+    let bundle = parse_json(&body)?;
+    let outcome = blocking(move || audit_bundle(&*terminology()?, &bundle)).await?;
+    Ok(fhir(StatusCode::OK, &outcome, format))
+}
