@@ -51,6 +51,8 @@ CREATE TABLE idx_date (
     low BIGINT NOT NULL, high BIGINT NOT NULL
 );
 CREATE INDEX idx_date_lookup ON idx_date (res_type, param, low, high);
+-- ge/gt/sa compare the upper bound: a range scan needs it leading
+CREATE INDEX idx_date_high ON idx_date (res_type, param, high);
 CREATE INDEX idx_date_rk ON idx_date (rk);
 
 CREATE TABLE idx_number (
