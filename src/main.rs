@@ -198,6 +198,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::warn!(
             "authentication is OFF (CHARTROOM_AUTH=off): every request is served without a token"
         );
+    } else if config.jwt_hs256_secret.is_none() && config.jwt_jwks.is_none() {
+        let (secret, path) = dev_secret(&config)?;
+        config.jwt_hs256_secret = Some(secret);
+        tracing::warn!(
+            secret_file = %path,
+            "no JWT key configured: using a development HS256 secret; mint tokens with `chartroom token --scope ...`"
+        );
     }
     let listener = TcpListener::bind(&config.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod bench_smoke;
 mod bundles;
+mod cli;
 mod coding_audit;
 mod coding_ops;
 mod coding_write;
