@@ -212,11 +212,13 @@ fn run_store(
 ) -> Result<StoreResult, String> {
     let duration = Duration::from_secs_f64(opts.seconds.max(0.1));
     let scratch = scratch_database(opts, kind, dir, "chartroom")?;
-    let mut config = Config::default();
-    config.database_url = scratch.url.clone();
-    config.auth = "off".into();
-    config.log = "error".into();
-    config.sqlite_synchronous = opts.sqlite_synchronous.clone();
+    let config = Config {
+        database_url: scratch.url.clone(),
+        auth: "off".into(),
+        log: "error".into(),
+        sqlite_synchronous: opts.sqlite_synchronous.clone(),
+        ..Config::default()
+    };
     let pool_size = config.pool_size;
     let store = crate::open_store(config)?;
     let db = store.db.clone();

@@ -246,7 +246,7 @@ fn targets(r: &StoreResult) -> String {
 fn search_markdown(results: &[StoreResult]) -> String {
     let mut md = String::from("# Search benchmark (issue 4)\n\n");
     for r in results {
-        md.push_str(&header(r, &format!("{}", r.store.name())).replacen("# ", "## ", 1));
+        md.push_str(&header(r, r.store.name()).replacen("# ", "## ", 1));
         md.push_str("| query | req/s | p50 ms | p99 ms | resources/s | errors | req/s ÷ raw HTTP | full scan |\n|---|---|---|---|---|---|---|---|\n");
         for s in &r.searches {
             let scan = match &s.plan {

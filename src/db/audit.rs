@@ -11,7 +11,7 @@ use diesel::QueryableByName;
 use sha2::{Digest, Sha256};
 
 /// Key of the PostgreSQL transaction lock that keeps the chain linear.
-const CHAIN_LOCK: i64 = 0x6175_6469_74;
+const CHAIN_LOCK: i64 = 0x61_7564_6974;
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(QueryableByName)]

@@ -361,8 +361,7 @@ pub fn patient_compartment(
         }
         if registry
             .patient_compartment_params(&row.res_type)
-            .iter()
-            .any(|p| *p == row.param)
+            .contains(&row.param)
         {
             out.push(row.rk);
             if out.len() >= limit {

@@ -100,9 +100,9 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
         ]
     });
     if let Some(seq) = report.first_broken {
-        parameters["parameter"]
-            .as_array_mut()
-            .map(|p| p.push(json!({"name": "firstBrokenSequence", "valueInteger": seq})));
+        if let Some(p) = parameters["parameter"].as_array_mut() {
+            p.push(json!({"name": "firstBrokenSequence", "valueInteger": seq}))
+        }
     }
     Ok(fhir(StatusCode::OK, &parameters, format))
 }

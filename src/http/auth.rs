@@ -184,6 +184,32 @@ pub fn principal(req: &actix_web::HttpRequest) -> Principal {
         })
 }
 
+/// The data limits of this request for `action` on `res_type`.
+pub fn access(req: &actix_web::HttpRequest, res_type: &str, action: Action) -> crate::auth::Access {
+    crate::auth::Access::for_request(&principal(req), res_type, action)
+}
+
+/// The caller side of this request's audit records.
+pub fn who(req: &actix_web::HttpRequest) -> crate::auth::audit::Who {
+    let principal = principal(req);
+    crate::auth::audit::Who {
+        break_glass_reason: principal.break_glass_reason.clone(),
+        agent: principal.subject.clone(),
+        purpose: Some(principal.purpose_of_use.clone()),
+        address: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get("User-Agent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        request_id: req
+            .headers()
+            .get("X-Request-Id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,31 +242,5 @@ mod tests {
         );
         assert_eq!(requirement("POST", "/fhir"), None);
         assert_eq!(requirement("GET", "/fhir/_history"), None);
-    }
-}
-
-/// The data limits of this request for `action` on `res_type`.
-pub fn access(req: &actix_web::HttpRequest, res_type: &str, action: Action) -> crate::auth::Access {
-    crate::auth::Access::for_request(&principal(req), res_type, action)
-}
-
-/// The caller side of this request's audit records.
-pub fn who(req: &actix_web::HttpRequest) -> crate::auth::audit::Who {
-    let principal = principal(req);
-    crate::auth::audit::Who {
-        break_glass_reason: principal.break_glass_reason.clone(),
-        agent: principal.subject.clone(),
-        purpose: Some(principal.purpose_of_use.clone()),
-        address: req.peer_addr().map(|a| a.ip().to_string()),
-        user_agent: req
-            .headers()
-            .get("User-Agent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        request_id: req
-            .headers()
-            .get("X-Request-Id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
     }
 }

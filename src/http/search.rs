@@ -61,7 +61,7 @@ pub async fn type_search(
     let res_type = path.into_inner();
     known_type(&res_type)?;
     let search = parse(
-        &[res_type.clone()],
+        std::slice::from_ref(&res_type),
         &query_pairs(&req),
         &limits(&req, &state),
     )?;
@@ -87,7 +87,11 @@ pub async fn post_search(
     let body = read_body(payload, state.store.config.max_body_bytes).await?;
     let mut pairs = query_pairs(&req);
     pairs.extend(url::form_urlencoded::parse(&body).into_owned());
-    let search = parse(&[res_type.clone()], &pairs, &limits(&req, &state))?;
+    let search = parse(
+        std::slice::from_ref(&res_type),
+        &pairs,
+        &limits(&req, &state),
+    )?;
     run(&req, &state, search, &format!("/{res_type}")).await
 }
 
@@ -116,7 +120,11 @@ pub async fn compartment(
         return everything(req, id, state).await;
     }
     known_type(&target)?;
-    let mut search = parse(&[target.clone()], &query_pairs(&req), &limits(&req, &state))?;
+    let mut search = parse(
+        std::slice::from_ref(&target),
+        &query_pairs(&req),
+        &limits(&req, &state),
+    )?;
     search.clauses.push(Clause {
         res_type: target.clone(),
         kind: ClauseKind::PatientCompartment {

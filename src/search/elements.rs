@@ -17,6 +17,9 @@ static SUMMARY: Lazy<HashMap<String, Vec<String>>> = Lazy::new(|| {
 
 const ALWAYS: &[&str] = &["resourceType", "id", "meta"];
 
+/// Decides whether a top-level element stays.
+type KeepElement = Box<dyn Fn(&str) -> bool>;
+
 /// True when an element `key` (JSON name, `valueQuantity` etc.) is one of `names`.
 fn named(key: &str, names: &[String]) -> bool {
     let key = key.trim_start_matches('_');
@@ -37,7 +40,7 @@ pub fn subset(resource: Value, summary: Summary, elements: &[String]) -> Value {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let keep: Option<Box<dyn Fn(&str) -> bool>> = match summary {
+    let keep: Option<KeepElement> = match summary {
         Summary::True => {
             let names = SUMMARY.get(&res_type).cloned().unwrap_or_default();
             Some(Box::new(move |k: &str| named(k, &names)))

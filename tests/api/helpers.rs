@@ -104,11 +104,13 @@ fn fresh_database(backend: Backend) -> (String, TestDb) {
 /// Starts a server with `adjust` applied to its configuration.
 pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (url, guard) = fresh_database(backend);
-    let mut config = Config::default();
-    config.database_url = url.clone();
-    config.auth = "off".into();
-    config.pool_size = 4;
-    config.sqlite_synchronous = "NORMAL".into();
+    let mut config = Config {
+        database_url: url.clone(),
+        auth: "off".into(),
+        pool_size: 4,
+        sqlite_synchronous: "NORMAL".into(),
+        ..Config::default()
+    };
     adjust(&mut config);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port();

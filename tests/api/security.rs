@@ -284,7 +284,7 @@ fn scopes_and_compartments(backend: Backend) {
     );
     let (_, total) = parts(
         app.get("Observation?_summary=count")
-            .bearer_auth(&token("user/*.rs", None, &[]))
+            .bearer_auth(token("user/*.rs", None, &[]))
             .send()
             .unwrap(),
     );
