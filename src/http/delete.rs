@@ -21,11 +21,7 @@ pub async fn delete(
     let who = super::auth::who(&req);
     let store = state.store.clone();
     let saved = blocking(move || {
-        if !access.is_unlimited() {
-            if let Ok(current) = store.read(&res_type, &id) {
-                store.check_visible(&access, &current)?;
-            }
-        }
+        store.check_current_visible(&access, &res_type, &id)?;
         store.delete(&who, &res_type, &id, expected)
     })
     .await?;

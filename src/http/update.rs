@@ -26,9 +26,7 @@ pub async fn update(
     let store = state.store.clone();
     let saved = blocking(move || {
         if access.patient.is_some() {
-            if let Ok(current) = store.read(&res_type, &id) {
-                store.check_visible(&access, &current)?;
-            }
+            store.check_current_visible(&access, &res_type, &id)?;
         }
         store.update(&who, &res_type, &id, resource, expected)
     })

@@ -82,19 +82,15 @@ impl Store {
         row: &VersionRow,
         denied: &[String],
     ) -> AppResult<()> {
-        if let Some(content) = row.content.as_deref().filter(|_| !denied.is_empty()) {
-            let patient = serde_json::from_str(content)
-                .ok()
-                .and_then(|v| crate::fhir::json::patient_of(&v));
-            if patient.is_some_and(|p| denied.contains(&p)) {
-                return Err(hidden());
-            }
-        }
-        if let Some(content) = &row.content {
-            let labels = serde_json::from_str(content)
-                .map(|v| security_codes(&v))
-                .unwrap_or_default();
-            if !access.label_allows(&labels) {
+        if let Some(resource) = row
+            .content
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        {
+            let patient = crate::fhir::json::patient_of(&resource);
+            if patient.is_some_and(|p| denied.contains(&p))
+                || !access.label_allows(&security_codes(&resource))
+            {
                 return Err(hidden());
             }
         }
@@ -105,6 +101,19 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Refuses (as 404) a write to an existing resource the caller may not see.
+    pub fn check_current_visible(
+        &self,
+        access: &Access,
+        res_type: &str,
+        id: &str,
+    ) -> AppResult<()> {
+        match self.read(res_type, id) {
+            Ok(current) => self.check_visible(access, &current),
+            Err(_) => Ok(()),
+        }
     }
 
     /// Keeps only the rows the caller may see (for includes and history).
