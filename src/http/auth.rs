@@ -19,6 +19,10 @@ const PUBLIC: &[&str] = &[
     "/openapi.json",
 ];
 
+/// System-level operations (`[base]/$name`) that need only a read or search scope on one
+/// resource type rather than an unrestricted one. Each area adds its own here.
+const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[];
+
 /// The resource type and action an interaction needs; None for admin/system-wide ones,
 /// which need a wildcard scope with every action.
 pub fn requirement(method: &str, path: &str) -> Option<(String, Action)> {
@@ -33,7 +37,10 @@ pub fn requirement(method: &str, path: &str) -> Option<(String, Action)> {
     };
     match segments.as_slice() {
         [] | ["_history"] => None,
-        [op] if op.starts_with('$') => None,
+        [op] if op.starts_with('$') => SYSTEM_OPERATIONS
+            .iter()
+            .find(|(name, _, _)| name == op)
+            .map(|(_, res_type, action)| (res_type.to_string(), *action)),
         [t] => Some((
             t.to_string(),
             if method == "GET" {

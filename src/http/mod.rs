@@ -11,6 +11,7 @@ mod create;
 mod delete;
 mod disclosures;
 pub mod errors;
+pub mod op_doc;
 mod health;
 mod history;
 mod metadata;
