@@ -56,6 +56,20 @@ impl CodeSpec {
         normalize(code).is_some_and(|key| self.contains_key(&key))
     }
 
+    /// The spec as undotted key prefixes (a code and everything below it) and inclusive
+    /// key ranges (each end compared on its own length), for building SQL.
+    pub fn prefixes_and_ranges(&self) -> (Vec<String>, Vec<(String, String)>) {
+        let mut prefixes = Vec::new();
+        let mut ranges = Vec::new();
+        for item in &self.items {
+            match item {
+                SpecItem::Below(prefix) => prefixes.push(prefix.clone()),
+                SpecItem::Range(first, last) => ranges.push((first.clone(), last.clone())),
+            }
+        }
+        (prefixes, ranges)
+    }
+
     pub(crate) fn contains_key(&self, key: &str) -> bool {
         self.items.iter().any(|item| match item {
             SpecItem::Below(prefix) => key.starts_with(prefix.as_str()),

@@ -9,6 +9,7 @@ use crate::fhir::json::reference_parts;
 use crate::fhir::search_params::{registry, ParamKind, SearchParamDef};
 use crate::search::parse::{Clause, ClauseKind};
 use crate::search::prefix::{self, Prefix};
+use crate::search::value_set::{CodeFilter, Membership};
 
 /// Builds conditions; `next_alias` keeps nested aliases unique.
 pub struct Conditions {
@@ -90,6 +91,24 @@ impl Conditions {
                     if negate { "NOT " } else { "" }
                 ));
                 sql.append(inner).push(")");
+            }
+            ClauseKind::InValueSet { def, negate, sets } => {
+                let x = self.alias("v");
+                sql.push(&format!(
+                    "{row}.rk {}IN (SELECT {x}.rk FROM idx_token {x} WHERE ",
+                    if *negate { "NOT " } else { "" }
+                ));
+                self.type_filter(&mut sql, &x, &clause.res_type, row);
+                sql.push(&format!("{x}.param = "))
+                    .bind(def.code.as_str())
+                    .push(" AND (");
+                for (i, set) in sets.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    sql.append(membership_condition(&x, set));
+                }
+                sql.push("))");
             }
             ClauseKind::Missing { def, missing } => {
                 let x = self.alias("m");
@@ -343,6 +362,78 @@ impl Conditions {
     }
 }
 
+/// A token row `x` whose code is in the value set `set`.
+fn membership_condition(x: &str, set: &Membership) -> Sql {
+    let any_of = |filters: &[CodeFilter]| {
+        let mut sql = Sql::new("(");
+        if filters.is_empty() {
+            sql.push("1 = 0");
+        }
+        for (i, filter) in filters.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.append(code_filter_condition(x, filter));
+        }
+        sql.push(")");
+        sql
+    };
+    let mut sql = any_of(&set.include);
+    if !set.exclude.is_empty() {
+        sql.push(" AND NOT ").append(any_of(&set.exclude));
+    }
+    let mut wrapped = Sql::new("(");
+    wrapped.append(sql).push(")");
+    wrapped
+}
+
+fn code_filter_condition(x: &str, filter: &CodeFilter) -> Sql {
+    let mut sql = Sql::new("(");
+    match filter {
+        CodeFilter::System(system) => {
+            sql.push(&format!("{x}.system = ")).bind(system.as_str());
+        }
+        CodeFilter::Codes { system, codes } => {
+            if let Some(system) = system {
+                sql.push(&format!("{x}.system = "))
+                    .bind(system.as_str())
+                    .push(" AND ");
+            }
+            sql.push(&format!("{x}.code IN "))
+                .bind_list(codes.iter().map(String::as_str));
+        }
+        CodeFilter::Keys {
+            system,
+            prefixes,
+            ranges,
+        } => {
+            // ICD keys are the code upper-cased without its dot.
+            let key = format!("UPPER(REPLACE({x}.code, '.', ''))");
+            sql.push(&format!("{x}.system = "))
+                .bind(system.as_str())
+                .push(" AND (1 = 0");
+            for prefix in prefixes {
+                sql.push(&format!(" OR {key} LIKE "))
+                    .bind(format!("{}%", like_escape(prefix)))
+                    .push(" ESCAPE '\\'");
+            }
+            for (first, last) in ranges {
+                sql.push(&format!(" OR (SUBSTR({key}, 1, {}) >= ", first.len()))
+                    .bind(first.as_str())
+                    .push(&format!(" AND SUBSTR({key}, 1, {}) <= ", last.len()))
+                    .bind(last.as_str())
+                    .push(")");
+            }
+            sql.push(")");
+        }
+        CodeFilter::Within(inner) => {
+            sql.append(membership_condition(x, inner));
+        }
+    }
+    sql.push(")");
+    sql
+}
+
 fn token_condition(x: &str, modifier: Option<&str>, value: &str) -> AppResult<Sql> {
     let mut sql = Sql::default();
     match modifier {
@@ -366,8 +457,8 @@ fn token_condition(x: &str, modifier: Option<&str>, value: &str) -> AppResult<Sq
             return Ok(sql);
         }
         Some("in") | Some("not-in") => {
-            return Err(bad(
-                ":in and :not-in need value-set expansion, not supported yet".into(),
+            return Err(AppError::internal(
+                ":in / :not-in reached the SQL builder unresolved",
             ));
         }
         _ => {}

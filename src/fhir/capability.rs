@@ -29,6 +29,78 @@ const TYPE_INTERACTIONS: &[&str] = &[
 /// Interactions implemented at the system level.
 const SYSTEM_INTERACTIONS: &[&str] = &["history-system", "search-system", "transaction", "batch"];
 
+/// FHIR operations, as (resource type or None for system level, name, definition).
+const OPERATIONS: &[(Option<&str>, &str, &str)] = &[
+    (
+        Some("CodeSystem"),
+        "lookup",
+        "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
+    ),
+    (
+        Some("CodeSystem"),
+        "validate-code",
+        "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code",
+    ),
+    (
+        Some("CodeSystem"),
+        "subsumes",
+        "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes",
+    ),
+    (
+        Some("ValueSet"),
+        "expand",
+        "http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
+    ),
+    (
+        Some("ValueSet"),
+        "validate-code",
+        "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code",
+    ),
+    (
+        Some("Patient"),
+        "everything",
+        "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+    ),
+    (
+        Some("Patient"),
+        "disclose",
+        "http://chartroom.dev/fhir/OperationDefinition/Patient-disclose",
+    ),
+    (
+        Some("Patient"),
+        "disclosures",
+        "http://chartroom.dev/fhir/OperationDefinition/Patient-disclosures",
+    ),
+    (
+        Some("Encounter"),
+        "audit-coding",
+        "http://chartroom.dev/fhir/OperationDefinition/Encounter-audit-coding",
+    ),
+    (
+        None,
+        "audit-coding",
+        "http://chartroom.dev/fhir/OperationDefinition/audit-coding",
+    ),
+    (
+        None,
+        "audit-verify",
+        "http://chartroom.dev/fhir/OperationDefinition/audit-verify",
+    ),
+    (
+        None,
+        "reindex",
+        "http://chartroom.dev/fhir/OperationDefinition/reindex",
+    ),
+];
+
+fn operations_of(res_type: Option<&str>) -> Vec<Value> {
+    OPERATIONS
+        .iter()
+        .filter(|(t, _, _)| *t == res_type)
+        .map(|(_, name, definition)| json!({ "name": name, "definition": definition }))
+        .collect()
+}
+
 pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
     let resources: Vec<Value> = inputs
         .resource_types
@@ -55,6 +127,10 @@ pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
             if !params.is_empty() {
                 resource["searchParam"] = Value::Array(params);
             }
+            let operations = operations_of(Some(t));
+            if !operations.is_empty() {
+                resource["operation"] = Value::Array(operations);
+            }
             resource
         })
         .collect();
@@ -76,7 +152,8 @@ pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
                 { "name": "_lastUpdated", "type": "date" },
                 { "name": "_type", "type": "token" }
             ],
-            "documentation": "Search: all R4 search parameters of every type (string, token, date, number, quantity, reference, uri, composite), modifiers :missing :exact :contains :text :not :of-type :below :above :identifier :[type], prefixes eq ne gt lt ge le sa eb ap, chaining, _has, _include/_revinclude (:iterate), _sort (up to 3 keys), _count with keyset paging, _total, _summary, _elements. Not supported: _text, _content, _list, _filter, _query, :in/:not-in, token :above/:below on non-hierarchical systems beyond code prefixes, quantity unit conversion.",
+            "documentation": "Search: all R4 search parameters of every type (string, token, date, number, quantity, reference, uri, composite), modifiers :missing :exact :contains :text :not :of-type :below :above :in :not-in :identifier :[type] (:in/:not-in with the implicit ICD-10-CM/PCS value sets and stored ValueSets: concept lists, whole systems, excludes, nested value sets, ICD is-a filters, stored expansions), prefixes eq ne gt lt ge le sa eb ap, chaining, _has, _include/_revinclude (:iterate), _sort (up to 3 keys), _count with keyset paging, _total, _summary, _elements. Not supported: _text, _content, _list, _filter, _query, token :above/:below on non-hierarchical systems beyond code prefixes, quantity unit conversion.",
+            "operation": operations_of(None),
             "interaction": SYSTEM_INTERACTIONS.iter().map(|i| json!({ "code": i })).collect::<Vec<_>>()
         }]
     })

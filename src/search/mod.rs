@@ -7,5 +7,6 @@ pub mod elements;
 pub mod parse;
 pub mod prefix;
 pub mod run;
+pub mod value_set;
 
 pub use parse::{parse, Clause, ClauseKind, SearchRequest};

@@ -47,6 +47,12 @@ pub enum ClauseKind {
     ExcludePatients(Vec<String>),
     /// Resources carrying none of these security labels (access control).
     WithoutLabels(Vec<String>),
+    /// Token `:in` / `:not-in`, the value sets resolved (OR list of sets).
+    InValueSet {
+        def: &'static SearchParamDef,
+        negate: bool,
+        sets: Vec<super::value_set::Membership>,
+    },
 }
 
 /// `_sort` key.

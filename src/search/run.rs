@@ -1,6 +1,7 @@
 //! Executes a parsed search against the store: page, total, includes.
 
 use super::parse::{Include, SearchRequest, Summary, Total};
+use super::value_set;
 use crate::db::resources::read_many;
 use crate::db::rows::VersionRow;
 use crate::db::search_page::{self, SearchRow};
@@ -34,7 +35,8 @@ impl Store {
         req: &SearchRequest,
         limit: usize,
     ) -> AppResult<Vec<String>> {
-        let rows = search_page::page(conn, req, limit)?;
+        let req = value_set::resolve(conn, req)?;
+        let rows = search_page::page(conn, &req, limit)?;
         let keys: Vec<i64> = rows.iter().map(|r| r.rk).collect();
         Ok(read_many(conn, &keys)?
             .into_iter()
@@ -45,6 +47,7 @@ impl Store {
 
 /// Runs `req` on `conn`.
 pub fn search_in(conn: &mut Conn, req: &SearchRequest) -> AppResult<SearchResult> {
+    let req = &*value_set::resolve(conn, req)?;
     let total = match (req.summary, req.total) {
         (Summary::Count, _) | (_, Total::Accurate) | (_, Total::Estimate) => {
             Some(search_page::count(conn, req)?)

@@ -331,3 +331,33 @@ both!(value_set_validate_code, |app| {
     assert_eq!(status, 200, "{p}");
     assert!(result(&p));
 });
+
+both!(capability_statement_lists_operations, |app| {
+    let (status, cs) = parts(app.get("metadata").send().unwrap());
+    assert_eq!(status, 200);
+    let resource = |t: &str| {
+        cs["rest"][0]["resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == t)
+            .cloned()
+            .unwrap()
+    };
+    let names = |r: &serde_json::Value| -> Vec<String> {
+        r["operation"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| o["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&resource("CodeSystem")),
+        ["lookup", "validate-code", "subsumes"]
+    );
+    assert_eq!(names(&resource("ValueSet")), ["expand", "validate-code"]);
+    assert!(names(&resource("Encounter")).contains(&"audit-coding".to_string()));
+    assert!(names(&cs["rest"][0]).contains(&"audit-verify".to_string()));
+    assert!(resource("Observation").get("operation").is_none());
+});

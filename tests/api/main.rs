@@ -20,5 +20,6 @@ mod protocol;
 mod reindex;
 mod search;
 mod search_examples;
+mod search_value_sets;
 mod security;
 mod validation;

@@ -7,7 +7,7 @@ mod expand;
 mod lookup;
 mod params;
 mod validate;
-mod value_set;
+pub mod value_set;
 
 use serde_json::{json, Value};
 
