@@ -1,17 +1,21 @@
 //! `GET [base]/Encounter/{id}/$audit-coding` and `POST [base]/$audit-coding` (a Bundle
-//! with a not-yet-stored Encounter): the coding audit as an OperationOutcome, one issue
+//! with a not-yet-stored Encounter or Claim, or a bare Claim): the coding audit as an OperationOutcome, one issue
 //! per finding, `details.coding` = the edit id. The stored form needs read access to the
 //! Encounter (patient compartment and security labels as for a read).
 
 use super::request::{blocking, read_body, require_json_body};
 use super::response::{fhir, format_of};
 use super::AppState;
+use crate::auth::{Access, Action, Principal};
 use crate::coding::encounter::{audit_bundle, audit_encounter};
 use crate::coding::shared::terminology;
 use crate::error::AppResult;
+use crate::fhir::json::reference_parts;
 use crate::fhir::resource::parse_json;
+use crate::store::Store;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
 
 pub async fn stored(
     req: HttpRequest,
@@ -40,6 +44,24 @@ pub async fn bundle(
     require_json_body(&req)?;
     let body = read_body(payload, state.store.config.max_body_bytes).await?;
     let bundle = parse_json(&body)?;
-    let outcome = blocking(move || audit_bundle(&*terminology()?, &bundle)).await?;
+    let principal = super::auth::principal(&req);
+    let store = state.store.clone();
+    let outcome = blocking(move || {
+        let stored = |reference: &str| readable(&store, &principal, reference);
+        audit_bundle(&*terminology()?, &bundle, &stored)
+    })
+    .await?;
     Ok(fhir(StatusCode::OK, &outcome, format))
+}
+
+/// A stored resource the body references, when the caller may read it (else as unknown).
+fn readable(store: &Store, principal: &Principal, reference: &str) -> Option<Value> {
+    let (res_type, id) = reference_parts(reference)?;
+    if !principal.may(&res_type, Action::Read) {
+        return None;
+    }
+    let access = Access::for_request(principal, &res_type, Action::Read);
+    let row = store.read(&res_type, &id).ok()?;
+    store.check_visible(&access, &row).ok()?;
+    serde_json::from_str(row.content.as_deref()?).ok()
 }

@@ -388,3 +388,106 @@ mod secured {
         run(Backend::Postgres);
     }
 }
+
+fn claim_diagnosis(sequence: u32, code: &str, principal: bool, poa: Option<&str>) -> Value {
+    let mut d = json!({"sequence": sequence,
+        "diagnosisCodeableConcept": {"coding": [{"system": CM, "code": code}]}});
+    if principal {
+        d["type"] = json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-diagnosistype", "code": "principal"}]}]);
+    }
+    if let Some(poa) = poa {
+        d["onAdmission"] = json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-diagnosis-on-admission", "code": poa}]});
+    }
+    d
+}
+
+fn claim_json(patient_ref: &str, diagnoses: Vec<Value>) -> Value {
+    json!({
+        "resourceType": "Claim", "status": "draft", "use": "claim",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
+        "patient": {"reference": patient_ref},
+        "created": "2026-01-20", "priority": {"coding": [{"code": "normal"}]},
+        "provider": {"display": "General Hospital"},
+        "insurance": [{"sequence": 1, "focal": true, "coverage": {"display": "Medicare"}}],
+        "billablePeriod": {"start": "2026-01-10", "end": "2026-01-14"},
+        "diagnosis": diagnoses,
+        "procedure": [{"sequence": 1, "date": "2026-02-01",
+            "procedureCodeableConcept": {"coding": [{"system": PCS, "code": "0DTJ4ZZ"}]}}]
+    })
+}
+
+both!(audit_claims, |app| {
+    // a bare Claim with a contained patient: G63 typed principal though sequenced second
+    let mut claim = claim_json(
+        "#pat",
+        vec![
+            claim_diagnosis(1, "E11.9", false, Some("y")),
+            claim_diagnosis(2, "G63", true, Some("y")),
+        ],
+    );
+    claim["contained"] = json!([{"resourceType": "Patient", "id": "pat", "gender": "male", "birthDate": "1950-03-02"}]);
+    let (status, o) = parts(app.post("$audit-coding", &claim).send().unwrap());
+    assert_eq!(status, 200, "{o}");
+    let m = issue(&o, "manifestation-as-principal").unwrap_or_else(|| panic!("{o:#}"));
+    assert_eq!(m["expression"][0], "Claim.diagnosis[1]");
+    let px = issue(&o, "procedure-date-outside-stay").unwrap_or_else(|| panic!("{o:#}"));
+    assert_eq!(px["expression"][0], "Claim.procedure[0]");
+
+    // the same Claim resequenced is clean of the principal edit
+    let mut fixed = claim.clone();
+    fixed["diagnosis"] = json!([
+        claim_diagnosis(1, "E11.9", true, Some("y")),
+        claim_diagnosis(2, "G63", false, Some("y"))
+    ]);
+    fixed["procedure"][0]["date"] = json!("2026-01-11");
+    let (_, o) = parts(app.post("$audit-coding", &fixed).send().unwrap());
+    assert!(issue(&o, "manifestation-as-principal").is_none(), "{o:#}");
+    assert!(issue(&o, "procedure-date-outside-stay").is_none(), "{o:#}");
+
+    // a Claim referencing a stored patient: an obstetric code on a 76-year-old man
+    let pid = patient(&app);
+    let stored = claim_json(
+        &format!("Patient/{pid}"),
+        vec![claim_diagnosis(1, "O80", true, Some("y"))],
+    );
+    let (_, o) = parts(app.post("$audit-coding", &stored).send().unwrap());
+    assert!(issue(&o, "age-conflict").is_some(), "{o:#}");
+
+    // inside a Bundle, with a stored inpatient Encounter through item.encounter: POA edits apply
+    let enc = app.create(&json!({"resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": format!("Patient/{pid}")},
+        "period": {"start": "2026-01-10", "end": "2026-01-14"}}));
+    let mut in_bundle = claim_json(
+        "urn:uuid:00000000-0000-0000-0000-000000000001",
+        vec![claim_diagnosis(1, "I10", true, None)],
+    );
+    in_bundle["item"] = json!([{"sequence": 1, "productOrService": {"text": "room"},
+        "encounter": [{"reference": format!("Encounter/{}", enc["id"].as_str().unwrap())}]}]);
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:00000000-0000-0000-0000-000000000001",
+         "resource": {"resourceType": "Patient", "gender": "female", "birthDate": "1980-05-05"}},
+        {"fullUrl": "urn:uuid:00000000-0000-0000-0000-000000000002", "resource": in_bundle}]});
+    let (status, o) = parts(app.post("$audit-coding", &bundle).send().unwrap());
+    assert_eq!(status, 200, "{o}");
+    let poa = issue(&o, "poa-missing").unwrap_or_else(|| panic!("{o:#}"));
+    assert_eq!(
+        poa["expression"][0],
+        "Bundle.entry[1].resource.diagnosis[0]"
+    );
+
+    // a Claim whose patient cannot be found: 422, the age edits need a birth date
+    let orphan = claim_json(
+        "Patient/nobody",
+        vec![claim_diagnosis(1, "I10", true, None)],
+    );
+    let (status, o) = parts(app.post("$audit-coding", &orphan).send().unwrap());
+    assert_eq!(status, 422, "{o}");
+    // anything else: 400
+    let (status, _) = parts(
+        app.post("$audit-coding", &json!({"resourceType": "Patient"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400);
+});

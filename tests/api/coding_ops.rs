@@ -189,6 +189,24 @@ both!(validate_code, |app| {
     assert!(!result(&p));
     assert!(message(&p).contains("0DT"), "{p}");
     assert!(!result(&validate(&app, &format!("url={PCS}&code=ZZZZZZZ"))));
+    // PCS displays: the CMS long description (labels reordered, words added) is accepted,
+    // a display describing another procedure is not
+    let long = "Resection%20of%20Appendix,%20Percutaneous%20Endoscopic%20Approach";
+    assert!(result(&validate(
+        &app,
+        &format!("url={PCS}&code=0DTJ4ZZ&display={long}")
+    )));
+    let knee = "Replacement%20of%20Right%20Knee%20Joint%20with%20Synthetic%20Substitute,%20Cemented,%20Open%20Approach";
+    assert!(result(&validate(
+        &app,
+        &format!("url={PCS}&code=0SRC0J9&display={knee}")
+    )));
+    let p = validate(
+        &app,
+        &format!("url={PCS}&code=0DTJ4ZZ&display=Excision%20of%20Gallbladder"),
+    );
+    assert!(!result(&p), "{p}");
+    assert!(message(&p).contains("does not describe"), "{p}");
     // an unknown code system: result false, not an error
     let p = validate(&app, "url=http://example.org/cs&code=1");
     assert!(!result(&p));

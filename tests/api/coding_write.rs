@@ -117,6 +117,23 @@ fn strict(backend: Backend) {
     );
     let (status, _) = post_oo(&app, &condition("E11.9", None));
     assert_eq!(status, 201);
+    // an ICD-10-PCS display describing another procedure: stored, with a warning
+    let procedure = json!({
+        "resourceType": "Procedure", "status": "completed",
+        "subject": {"reference": "Patient/p1"}, "performedDateTime": "2026-01-15",
+        "code": {"coding": [{"system": PCS, "code": "0DTJ4ZZ", "display": "Excision of Gallbladder"}]}
+    });
+    let (status, o) = post_oo(&app, &procedure);
+    assert_eq!(status, 201, "{o}");
+    let w = warnings(&o);
+    assert_eq!(w.len(), 1, "{o}");
+    assert!(
+        w[0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("does not describe"),
+        "{o}"
+    );
 }
 
 fn warn(backend: Backend) {

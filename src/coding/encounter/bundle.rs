@@ -1,11 +1,14 @@
 //! Audit input of a not-yet-stored encounter sent as a Bundle (transaction, batch or
 //! collection) holding the Encounter, its Patient, the Conditions its diagnoses reference
-//! and its Procedures. References resolve by `fullUrl` or `Type/id` within the Bundle.
+//! and its Procedures — or holding a Claim instead of the Encounter, or a bare Claim.
+//! References resolve by `fullUrl` or `Type/id` within the Bundle, then through the
+//! caller's resolver (stored resources).
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::claim::{self, Resolve};
 use super::facts::{day, DxFact, EncounterFacts, PxFact};
 use crate::coding::{audit, Terminology, ICD10CM_SYSTEM, ICD10PCS_SYSTEM};
 use crate::error::{AppError, AppResult};
@@ -49,7 +52,10 @@ impl<'a> Entries<'a> {
     }
 
     fn resolve(&self, reference: Option<&Value>) -> Option<(usize, &'a Value)> {
-        let text = reference?.get("reference")?.as_str()?;
+        self.resolve_text(reference?.get("reference")?.as_str()?)
+    }
+
+    fn resolve_text(&self, text: &str) -> Option<(usize, &'a Value)> {
         self.by_ref.get(text).copied().or_else(|| {
             let (t, id) = reference_parts(text)?;
             self.by_ref.get(&format!("{t}/{id}")).copied()
@@ -71,18 +77,36 @@ fn coding_of(resource: &Value, system: &str) -> Option<(String, String)> {
         .map(|(s, c, _)| (s, c))
 }
 
-/// Gathers the facts of the first Encounter of the Bundle (400 when there is none).
-fn facts_of(bundle: &Value) -> AppResult<EncounterFacts> {
-    if str_at(bundle, &["resourceType"]).as_deref() != Some("Bundle") {
-        return Err(AppError::invalid(
-            "$audit-coding takes a Bundle holding an Encounter, its Patient, Conditions and Procedures",
-        ));
+/// Gathers the facts of a bare Claim, or of the first Encounter of a Bundle, or of its
+/// first Claim when it holds no Encounter (400 otherwise).
+fn facts_of(body: &Value, stored: &Resolve<'_>) -> AppResult<EncounterFacts> {
+    match str_at(body, &["resourceType"]).as_deref() {
+        Some("Claim") => return Ok(claim::facts_of(body, "Claim", stored)),
+        Some("Bundle") => {}
+        _ => {
+            return Err(AppError::invalid(
+                "$audit-coding takes a Claim, or a Bundle holding an Encounter (or a Claim), its Patient, Conditions and Procedures",
+            ))
+        }
     }
-    let entries = Entries::new(bundle);
-    let (enc_at, encounter) = entries
-        .of_type("Encounter")
-        .next()
-        .ok_or_else(|| AppError::invalid("the Bundle holds no Encounter"))?;
+    let entries = Entries::new(body);
+    let Some((enc_at, encounter)) = entries.of_type("Encounter").next() else {
+        let (at, claim) = entries
+            .of_type("Claim")
+            .next()
+            .ok_or_else(|| AppError::invalid("the Bundle holds no Encounter and no Claim"))?;
+        let resolver = |text: &str| {
+            entries
+                .resolve_text(text)
+                .map(|(_, r)| r.clone())
+                .or_else(|| stored(text))
+        };
+        return Ok(claim::facts_of(
+            claim,
+            &format!("Bundle.entry[{at}].resource"),
+            &resolver,
+        ));
+    };
     let patient = entries
         .resolve(encounter.get("subject"))
         .or_else(|| entries.of_type("Patient").next())
@@ -94,7 +118,7 @@ fn facts_of(bundle: &Value) -> AppResult<EncounterFacts> {
         .flatten()
         .enumerate()
         .map(|(ordinal, d)| DxFact {
-            ordinal,
+            expression: format!("Encounter.diagnosis[{ordinal}]"),
             rank: d.get("rank").and_then(Value::as_i64),
             poa: poa_indicator(d),
             coding: entries
@@ -128,9 +152,10 @@ fn facts_of(bundle: &Value) -> AppResult<EncounterFacts> {
     })
 }
 
-/// `POST $audit-coding` with a Bundle: the OperationOutcome of the audit.
-pub fn audit_bundle(terms: &Terminology, bundle: &Value) -> AppResult<Value> {
-    let facts = facts_of(bundle)?;
+/// `POST $audit-coding` with a Bundle or a Claim: the OperationOutcome of the audit.
+/// `stored` resolves references to stored resources the caller may read.
+pub fn audit_bundle(terms: &Terminology, body: &Value, stored: &Resolve<'_>) -> AppResult<Value> {
+    let facts = facts_of(body, stored)?;
     let (input, notes) = facts.to_input()?;
     let findings = audit(&input, terms);
     Ok(super::findings_outcome(&facts.label, &findings, notes))

@@ -14,8 +14,8 @@ use crate::fhir::outcome::{self, operation_outcome, Issue};
 /// One `Encounter.diagnosis` entry with the code of the Condition it references.
 #[derive(Debug, Clone, Default)]
 pub struct DxFact {
-    /// Position in `Encounter.diagnosis`.
-    pub ordinal: usize,
+    /// Where the diagnosis is (FHIRPath, e.g. `Encounter.diagnosis[0]`), echoed in findings.
+    pub expression: String,
     /// `rank` (1 = principal).
     pub rank: Option<i64>,
     /// Present-on-admission indicator.
@@ -97,7 +97,7 @@ impl EncounterFacts {
             .diagnoses
             .iter()
             .filter_map(|d| {
-                let expression = format!("Encounter.diagnosis[{}]", d.ordinal);
+                let expression = d.expression.clone();
                 match &d.coding {
                     Some((system, code)) if system == ICD10CM_SYSTEM => Some(AuditDx {
                         code: code.clone(),

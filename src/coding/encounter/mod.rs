@@ -4,11 +4,13 @@
 //! OperationOutcome issues. Also the sweep over all encounters discharged since a date.
 
 mod bundle;
+mod claim;
 mod facts;
 mod stored;
 mod sweep;
 
 pub use bundle::audit_bundle;
+pub use claim::Resolve;
 pub use facts::{findings_outcome, DxFact, EncounterFacts, PxFact};
 pub use stored::audit_encounter;
 pub use sweep::{sweep, SweepReport};

@@ -78,7 +78,7 @@ pub(super) fn facts_of(conn: &mut Conn, enc: &EncounterRow) -> AppResult<Encount
         .load::<DxRow>(&sql)?
         .into_iter()
         .map(|d| DxFact {
-            ordinal: usize::try_from(d.ordinal).unwrap_or_default(),
+            expression: format!("Encounter.diagnosis[{}]", d.ordinal),
             rank: d.rank,
             poa: d.poa,
             coding: d.code_system.zip(d.code),

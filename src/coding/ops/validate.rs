@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::value_set::ImplicitValueSet;
 use super::{param, parameters, CodeSystem, OpParams};
 use crate::coding::codes::cm_display_form;
-use crate::coding::{CmCheck, PcsCheck, Terminology};
+use crate::coding::{CmCheck, PcsCheck, PcsConcept, Terminology};
 use crate::error::AppResult;
 
 /// How a code fares on a date.
@@ -39,7 +39,7 @@ pub fn verdict(
 ) -> Verdict {
     match system {
         CodeSystem::Cm => cm_verdict(terms, code, display, date),
-        CodeSystem::Pcs => pcs_verdict(terms, code, date),
+        CodeSystem::Pcs => pcs_verdict(terms, code, display, date),
     }
 }
 
@@ -131,10 +131,43 @@ fn cm_verdict(terms: &Terminology, code: &str, display: Option<&str>, date: Naiv
     }
 }
 
-fn pcs_verdict(terms: &Terminology, code: &str, date: NaiveDate) -> Verdict {
+/// True when `given` names the code's root operation and body part (axes 3 and 4): every
+/// word of their labels occurs in it. CMS long descriptions reorder labels ("Knee Joint,
+/// Right" → "Right Knee Joint") and add words ("Approach"), so exact text is not required.
+fn pcs_display_matches(concept: &PcsConcept, given: &str) -> bool {
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let given = words(given);
+    concept
+        .axes
+        .iter()
+        .filter(|a| matches!(a.position, 3 | 4))
+        .flat_map(|a| words(&a.label))
+        .all(|w| given.contains(&w))
+}
+
+fn pcs_verdict(terms: &Terminology, code: &str, display: Option<&str>, date: NaiveDate) -> Verdict {
     let shown = code.trim().to_uppercase();
+    let concept = terms.pcs_lookup(code);
+    let mut wrong_display = false;
     let (result, message) = match terms.check_pcs(code, date) {
-        PcsCheck::Valid => (true, None),
+        PcsCheck::Valid => match (display, &concept) {
+            (Some(given), Some(concept)) if !pcs_display_matches(concept, given) => {
+                wrong_display = true;
+                (
+                    false,
+                    Some(format!(
+                        "the display '{given}' does not describe ICD-10-PCS {shown}; expected '{}'",
+                        concept.display
+                    )),
+                )
+            }
+            _ => (true, None),
+        },
         PcsCheck::NotFound => (false, Some(format!("{shown} is not an ICD-10-PCS code"))),
         PcsCheck::Incomplete { sample } => (
             false,
@@ -152,12 +185,12 @@ fn pcs_verdict(terms: &Terminology, code: &str, date: NaiveDate) -> Verdict {
         ),
     };
     Verdict {
-        edit: (!result).then_some("invalid-procedure-code"),
+        edit: (!result && !wrong_display).then_some("invalid-procedure-code"),
         result,
         advice: false,
         message,
-        display: terms.pcs_lookup(code).map(|c| c.display),
-        wrong_display: false,
+        display: concept.map(|c| c.display),
+        wrong_display,
     }
 }
 
