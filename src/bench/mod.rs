@@ -5,6 +5,7 @@
 //! asserts: no figure here fails anything.
 
 pub mod client;
+pub mod coding;
 pub mod explain;
 pub mod load;
 pub mod population;
@@ -105,6 +106,7 @@ pub struct StoreResult {
     pub create: Stats,
     pub update: Stats,
     pub searches: Vec<SearchResult>,
+    pub coding: coding::CodingFigures,
     /// Resident memory of the process (server and load driver together), MB.
     pub rss_mb: f64,
     pub peak_rss_mb: f64,
@@ -222,6 +224,7 @@ fn run_store(
     let pool_size = config.pool_size;
     let store = crate::open_store(config)?;
     let db = store.db.clone();
+    let coding_store = store.clone();
     let server = background::spawn(store).map_err(|e| format!("start server: {e}"))?;
     let addr = server.addr;
 
@@ -313,6 +316,9 @@ fn run_store(
     eprintln!("create, update");
     let create = workloads::create(&target, opts.connections);
     let update = workloads::update(&target, opts.connections);
+    eprintln!("coding: validation on write, $lookup, $audit-coding, sweep");
+    let coding = coding::run(&target, &coding_store, opts.connections)?;
+    drop(coding_store);
     let (rss_mb, peak_rss_mb) = report::rss_mb();
     drop(server);
     drop(db);
@@ -332,6 +338,7 @@ fn run_store(
         create,
         update,
         searches,
+        coding,
         rss_mb,
         peak_rss_mb,
         db_bytes,

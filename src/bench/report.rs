@@ -62,6 +62,7 @@ pub fn write_all(dir: &Path, results: &[StoreResult]) -> Result<Vec<PathBuf>, St
         write(format!("{stem}.md"), store_markdown(r))?;
     }
     write("search.md".into(), search_markdown(results))?;
+    write("coding.md".into(), coding_markdown(results))?;
     Ok(paths)
 }
 
@@ -285,5 +286,32 @@ fn search_markdown(results: &[StoreResult]) -> String {
         md,
         "Read sweep for reference: {READ_SWEEP:?} connections in the per-store files."
     );
+    md
+}
+
+fn coding_markdown(results: &[StoreResult]) -> String {
+    let mut md = String::from("# Coding benchmark (issue 7)\n\n");
+    for r in results {
+        let c = &r.coding;
+        md.push_str(&header(r, r.store.name()).replacen("# ", "## ", 1));
+        md.push_str(STATS_HEAD);
+        md.push_str(&stats_row("POST Condition, validation off", &c.create_validation_off, raw_at(r, r.connections)));
+        md.push_str(&stats_row("POST Condition, validation warn", &c.create_validation_on, raw_at(r, r.connections)));
+        md.push_str(&stats_row("CodeSystem/$lookup (ICD-10-CM)", &c.lookup, raw_at(r, 1)));
+        md.push_str(&stats_row("Encounter/$audit-coding (15 dx, 6 px)", &c.audit_encounter, raw_at(r, 1)));
+        let _ = writeln!(
+            md,
+            "\n- validate-on-write overhead (create req/s off ÷ on, alternated off/on/off/on in one run): **{:.3}×** (goal ≤ 1.1×: {})\n\
+             - `$lookup` p99 {:.2} ms (goal ≤ 1 ms: {})\n\
+             - audit sweep (`chartroom audit`, every loaded encounter, read from the projections): {} encounters in {:.2} s = **{:.0} encounters/s**\n",
+            c.validation_overhead,
+            verdict(c.validation_overhead <= 1.1),
+            c.lookup.p99_ms,
+            verdict(c.lookup.p99_ms <= 1.0),
+            c.sweep_encounters,
+            c.sweep_seconds,
+            c.sweep_encounters_per_s,
+        );
+    }
     md
 }
