@@ -56,7 +56,12 @@ fn condition_body(patient: &str, code: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn create_conditions(addr: std::net::SocketAddr, t: &Target, connections: usize, duration: Duration) -> Stats {
+fn create_conditions(
+    addr: std::net::SocketAddr,
+    t: &Target,
+    connections: usize,
+    duration: Duration,
+) -> Stats {
     run_for(addr, connections, duration, |worker| {
         let mut pick = Pick::new(worker + 7000);
         Box::new(move |client: &mut Client| {
@@ -95,7 +100,10 @@ fn stored_encounter(client: &mut Client, patient: &str) -> Result<String, String
     let mut diagnoses = Vec::new();
     for (i, code) in DIAGNOSES.iter().enumerate() {
         let body = condition_body(patient, code);
-        let reply = expect_ok(client.send("POST", "/fhir/Condition", Some(&body)), "POST Condition")?;
+        let reply = expect_ok(
+            client.send("POST", "/fhir/Condition", Some(&body)),
+            "POST Condition",
+        )?;
         let created: Value = serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
         diagnoses.push(json!({"condition": {"reference": format!("Condition/{}", created["id"].as_str().unwrap_or(""))},
             "rank": i + 1,
@@ -106,7 +114,11 @@ fn stored_encounter(client: &mut Client, patient: &str) -> Result<String, String
         "subject": {"reference": format!("Patient/{patient}")},
         "period": {"start": "2026-01-10", "end": "2026-01-15"}, "diagnosis": diagnoses});
     let reply = expect_ok(
-        client.send("POST", "/fhir/Encounter", Some(encounter.to_string().as_bytes())),
+        client.send(
+            "POST",
+            "/fhir/Encounter",
+            Some(encounter.to_string().as_bytes()),
+        ),
         "POST Encounter",
     )?;
     let created: Value = serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
@@ -172,7 +184,8 @@ pub fn run(t: &Target, store: &Store, connections: usize) -> Result<CodingFigure
 
     let terms = crate::coding::shared::terminology().map_err(|e| e.to_string())?;
     let since = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
-    let report = crate::coding::encounter::sweep(store, &terms, since).map_err(|e| e.to_string())?;
+    let report =
+        crate::coding::encounter::sweep(store, &terms, since).map_err(|e| e.to_string())?;
     Ok(CodingFigures {
         create_validation_off,
         create_validation_on,

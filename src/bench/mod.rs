@@ -8,6 +8,7 @@ pub mod client;
 pub mod coding;
 pub mod explain;
 pub mod load;
+pub mod mixes;
 pub mod population;
 pub mod raw;
 pub mod report;
@@ -61,6 +62,13 @@ pub struct Options {
     pub sqlite_synchronous: String,
 }
 
+/// Connections of the CRUD mix (issue 11's workload shape).
+pub const CRUD_CONNECTIONS: usize = 300;
+/// Arrival rate of the fixed-rate Patient search, requests/s.
+pub const FIXED_RATE: f64 = 2000.0;
+/// Senders of the fixed-rate search.
+pub const FIXED_RATE_SENDERS: usize = 64;
+
 /// Connections of the read-by-id sweep.
 pub const READ_SWEEP: &[usize] = &[1, 16, 64];
 
@@ -107,6 +115,12 @@ pub struct StoreResult {
     pub update: Stats,
     pub searches: Vec<SearchResult>,
     pub coding: coding::CodingFigures,
+    /// (clients, figures) of 1 Patient + 1 Observation transactions.
+    pub small_transactions: Vec<(usize, Stats)>,
+    /// create → read → update → delete over nine types at `CRUD_CONNECTIONS`.
+    pub crud_mix: Stats,
+    /// `Patient?name=` at a fixed arrival rate.
+    pub fixed_rate_search: mixes::FixedRate,
     /// Resident memory of the process (server and load driver together), MB.
     pub rss_mb: f64,
     pub peak_rss_mb: f64,
@@ -242,6 +256,7 @@ fn run_store(
         latencies = (latencies.0.max(stats.p50_ms), latencies.1.max(stats.p99_ms));
     }
     let seconds = started.elapsed().as_secs_f64();
+    db.analyze().map_err(|e| format!("ANALYZE: {e}"))?;
     let ingest = Ingest {
         resources: population.items.len(),
         bytes: population.bytes(),
@@ -316,6 +331,16 @@ fn run_store(
     eprintln!("create, update");
     let create = workloads::create(&target, opts.connections);
     let update = workloads::update(&target, opts.connections);
+    let mut small_transactions = Vec::new();
+    for &c in mixes::TRANSACTION_SWEEP {
+        eprintln!("small transactions, {c} clients");
+        small_transactions.push((c, mixes::small_transactions(&target, c)));
+    }
+    eprintln!("CRUD mix, {CRUD_CONNECTIONS} connections");
+    let crud_mix = mixes::crud_mix(&target, CRUD_CONNECTIONS);
+    eprintln!("Patient search at {FIXED_RATE} req/s");
+    let fixed_rate_search =
+        mixes::fixed_rate_patient_search(&target, FIXED_RATE, FIXED_RATE_SENDERS);
     eprintln!("coding: validation on write, $lookup, $audit-coding, sweep");
     let coding = coding::run(&target, &coding_store, opts.connections)?;
     drop(coding_store);
@@ -339,6 +364,9 @@ fn run_store(
         update,
         searches,
         coding,
+        small_transactions,
+        crud_mix,
+        fixed_rate_search,
         rss_mb,
         peak_rss_mb,
         db_bytes,

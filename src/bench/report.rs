@@ -175,6 +175,28 @@ fn store_markdown(r: &StoreResult) -> String {
             raw_at(r, 1).map_or(0.0, |s| s.p50_ms)
         );
     }
+    let _ = writeln!(md, "\n## Transactions, CRUD mix, fixed-rate search\n");
+    md.push_str(STATS_HEAD);
+    for (c, s) in &r.small_transactions {
+        md.push_str(&stats_row(
+            "transaction: 1 Patient + 1 Observation",
+            s,
+            raw_at(r, *c),
+        ));
+    }
+    md.push_str(&stats_row(
+        "CRUD mix (create → read → update → delete, 9 types)",
+        &r.crud_mix,
+        raw_at(r, r.crud_mix.connections),
+    ));
+    md.push_str(&stats_row(
+        &format!(
+            "`Patient?name=` at a fixed {:.0} req/s (latency from the scheduled send)",
+            r.fixed_rate_search.target_per_s
+        ),
+        &r.fixed_rate_search.stats,
+        None,
+    ));
     let _ = writeln!(md, "\n## Searches\n");
     md.push_str(STATS_HEAD);
     for s in &r.searches {
@@ -216,7 +238,13 @@ fn targets(r: &StoreResult) -> String {
     );
     let i = &r.ingest;
     let _ = writeln!(md, "| 1 | ingest > 1,270 resources/s (bundles) | {:.0} resources/s (single PUTs; transaction bundles not implemented yet) | {} |", i.resources_per_s, verdict(i.resources_per_s > 1270.0));
-    let _ = writeln!(md, "| 2 | small transactions > 415 tx/s, median ≤ 11 ms | not measured (no transaction bundles yet) | — |");
+    if let Some((c, best)) = r
+        .small_transactions
+        .iter()
+        .max_by(|a, b| a.1.req_per_s.total_cmp(&b.1.req_per_s))
+    {
+        let _ = writeln!(md, "| 2 | small transactions > 415 tx/s, median ≤ 11 ms | best {:.0} tx/s at {c} clients, median {:.2} ms there (sweep {:?}) | {} |", best.req_per_s, best.p50_ms, crate::bench::mixes::TRANSACTION_SWEEP, verdict(best.req_per_s > 415.0 && best.p50_ms <= 11.0));
+    }
     let best = r.read.iter().map(|(_, s)| s.req_per_s).fold(0.0, f64::max);
     let one = r
         .read
@@ -224,7 +252,8 @@ fn targets(r: &StoreResult) -> String {
         .find(|(c, _)| *c == 1)
         .map_or(0.0, |(_, s)| s.p50_ms);
     let _ = writeln!(md, "| 3 | read > 4,070 req/s, 1-client median ≤ 0.5 ms | best {best:.0} req/s, 1-client median {one:.3} ms | {} |", verdict(best > 4070.0 && one <= 0.5));
-    let _ = writeln!(md, "| 4 | CRUD mix > 945 req/s, p99 < 35 ms | not measured as a mix; create {:.0} req/s p99 {:.1} ms, update {:.0} req/s p99 {:.1} ms at {} connections | — |", r.create.req_per_s, r.create.p99_ms, r.update.req_per_s, r.update.p99_ms, r.connections);
+    let m = &r.crud_mix;
+    let _ = writeln!(md, "| 4 | CRUD mix > 945 req/s, p99 < 35 ms | {:.0} req/s, p99 {:.1} ms at {} connections ({} errors) | {} |", m.req_per_s, m.p99_ms, m.connections, m.errors, verdict(m.req_per_s > 945.0 && m.p99_ms < 35.0));
     let find = |name: &str| r.searches.iter().find(|s| s.name.starts_with(name));
     if let Some(s) = find("_summary") {
         let _ = writeln!(md, "| 5 | `_summary=count` < 60 ms (~100k hits) | p50 {:.2} ms with far fewer hits at this N | {} |", s.stats.p50_ms, verdict(s.stats.p50_ms < 60.0));
@@ -240,7 +269,8 @@ fn targets(r: &StoreResult) -> String {
     if let Some(s) = find("Patient/$everything") {
         let _ = writeln!(md, "| 7 | `$everything` > 22 req/s, median < 15.7 ms | {:.0} req/s, median {:.2} ms at {} connections (first page) | {} |", s.stats.req_per_s, s.stats.p50_ms, r.connections, verdict(s.stats.req_per_s > 22.0 && s.stats.p50_ms < 15.7));
     }
-    let _ = writeln!(md, "| 8 | Patient search at 2,000 req/s fixed rate, p99 < 3.6 ms | not measured (closed-loop driver only) | — |");
+    let f = &r.fixed_rate_search;
+    let _ = writeln!(md, "| 8 | Patient search at 2,000 req/s fixed rate, p99 < 3.6 ms | achieved {:.0} of {:.0} req/s, p99 {:.2} ms from the scheduled send ({} senders) | {} |", f.achieved_per_s, f.target_per_s, f.stats.p99_ms, f.stats.connections, verdict(f.achieved_per_s >= 0.95 * f.target_per_s && f.stats.p99_ms < 3.6));
     md
 }
 
@@ -295,10 +325,26 @@ fn coding_markdown(results: &[StoreResult]) -> String {
         let c = &r.coding;
         md.push_str(&header(r, r.store.name()).replacen("# ", "## ", 1));
         md.push_str(STATS_HEAD);
-        md.push_str(&stats_row("POST Condition, validation off", &c.create_validation_off, raw_at(r, r.connections)));
-        md.push_str(&stats_row("POST Condition, validation warn", &c.create_validation_on, raw_at(r, r.connections)));
-        md.push_str(&stats_row("CodeSystem/$lookup (ICD-10-CM)", &c.lookup, raw_at(r, 1)));
-        md.push_str(&stats_row("Encounter/$audit-coding (15 dx, 6 px)", &c.audit_encounter, raw_at(r, 1)));
+        md.push_str(&stats_row(
+            "POST Condition, validation off",
+            &c.create_validation_off,
+            raw_at(r, r.connections),
+        ));
+        md.push_str(&stats_row(
+            "POST Condition, validation warn",
+            &c.create_validation_on,
+            raw_at(r, r.connections),
+        ));
+        md.push_str(&stats_row(
+            "CodeSystem/$lookup (ICD-10-CM)",
+            &c.lookup,
+            raw_at(r, 1),
+        ));
+        md.push_str(&stats_row(
+            "Encounter/$audit-coding (15 dx, 6 px)",
+            &c.audit_encounter,
+            raw_at(r, 1),
+        ));
         let _ = writeln!(
             md,
             "\n- validate-on-write overhead (create req/s off ÷ on, alternated off/on/off/on in one run): **{:.3}×** (goal ≤ 1.1×: {})\n\

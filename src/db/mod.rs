@@ -24,6 +24,25 @@ use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 use sql::{Sql, SqlValue};
 use std::time::Duration;
 
+/// Tables whose statistics matter to search plans.
+const ANALYZED_TABLES: &[&str] = &[
+    "resources",
+    "resource_versions",
+    "idx_string",
+    "idx_token",
+    "idx_date",
+    "idx_number",
+    "idx_quantity",
+    "idx_reference",
+    "idx_uri",
+    "patient",
+    "encounter",
+    "encounter_diagnosis",
+    "condition",
+    "procedure_",
+    "observation",
+    "medication_request",
+];
 /// Which store a connection talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -113,6 +132,17 @@ impl Db {
             Db::Sqlite { .. } => Backend::Sqlite,
             Db::Pg { .. } => Backend::Postgres,
         }
+    }
+
+    /// Refreshes the planner's statistics of the resource, index and projection tables
+    /// (after a bulk load, before autovacuum gets to it).
+    pub fn analyze(&self) -> AppResult<()> {
+        let mut conn = self.write()?;
+        let sql = match self.backend() {
+            Backend::Sqlite => "ANALYZE".to_string(),
+            Backend::Postgres => format!("ANALYZE {}", ANALYZED_TABLES.join(", ")),
+        };
+        conn.batch(&sql).map_err(AppError::internal)
     }
 
     /// A connection for reads.

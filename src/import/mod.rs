@@ -115,6 +115,12 @@ pub fn run(
             summary.failed.push((file.display().to_string(), reason));
         }
     }
+    if summary.loaded > 0 {
+        // fresh planner statistics, so searches after a bulk load use the indexes well
+        if let Err(e) = store.db.analyze() {
+            report(&format!("ANALYZE after the import failed: {e}"));
+        }
+    }
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

@@ -68,12 +68,41 @@ fn bench_smoke_run_writes_results_for_both_stores() {
             explained, 7,
             "{store}: every search but $everything has a plan"
         );
+        for (name, stats) in [
+            ("crud mix", &result["crud_mix"]),
+            ("fixed-rate search", &result["fixed_rate_search"]["stats"]),
+            (
+                "create, validation off",
+                &result["coding"]["create_validation_off"],
+            ),
+            (
+                "create, validation on",
+                &result["coding"]["create_validation_on"],
+            ),
+            ("$lookup", &result["coding"]["lookup"]),
+            ("$audit-coding", &result["coding"]["audit_encounter"]),
+        ] {
+            assert_eq!(stats["errors"], 0, "{store} {name}: {stats}");
+            assert!(
+                stats["requests"].as_u64().unwrap_or(0) > 0,
+                "{store} {name}"
+            );
+        }
+        for tx in result["small_transactions"]
+            .as_array()
+            .expect("transactions")
+        {
+            assert_eq!(tx[1]["errors"], 0, "{store} transactions: {tx}");
+        }
+        assert!(result["coding"]["sweep_encounters"].as_u64().unwrap_or(0) > 100);
         let md = std::fs::read_to_string(out.join(format!("2000-01-01-{store}.md")))
             .expect("markdown results");
         assert!(md.contains("## Targets of issue 11"));
     }
     let search = std::fs::read_to_string(out.join("search.md")).expect("search.md");
     assert!(search.contains("## sqlite") && search.contains("## postgres"));
+    let coding = std::fs::read_to_string(out.join("coding.md")).expect("coding.md");
+    assert!(coding.contains("validate-on-write overhead"));
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -239,7 +239,6 @@ both!(audit_bundle, |app| {
     assert_eq!(status, 422, "{o}");
 });
 
-
 mod secured {
     use super::*;
     use chartroom::auth::{mint, Claims};
