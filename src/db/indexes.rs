@@ -6,7 +6,8 @@ use super::Conn;
 use crate::error::AppResult;
 use crate::fhir::index::{IndexEntry, IndexValue};
 
-const TABLES: &[&str] = &[
+/// The search index tables.
+pub const TABLES: &[&str] = &[
     "idx_string",
     "idx_token",
     "idx_date",

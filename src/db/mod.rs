@@ -24,25 +24,6 @@ use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 use sql::{Sql, SqlValue};
 use std::time::Duration;
 
-/// Tables whose statistics matter to search plans.
-const ANALYZED_TABLES: &[&str] = &[
-    "resources",
-    "resource_versions",
-    "idx_string",
-    "idx_token",
-    "idx_date",
-    "idx_number",
-    "idx_quantity",
-    "idx_reference",
-    "idx_uri",
-    "patient",
-    "encounter",
-    "encounter_diagnosis",
-    "condition",
-    "procedure_",
-    "observation",
-    "medication_request",
-];
 /// Which store a connection talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -140,7 +121,11 @@ impl Db {
         let mut conn = self.write()?;
         let sql = match self.backend() {
             Backend::Sqlite => "ANALYZE".to_string(),
-            Backend::Postgres => format!("ANALYZE {}", ANALYZED_TABLES.join(", ")),
+            Backend::Postgres => format!(
+                "ANALYZE resources, resource_versions, {}, {}",
+                indexes::TABLES.join(", "),
+                projections::tables().join(", ")
+            ),
         };
         conn.batch(&sql).map_err(AppError::internal)
     }

@@ -32,6 +32,15 @@ fn table_of(res_type: &str) -> &'static [&'static str] {
     }
 }
 
+/// Every projection table.
+pub fn tables() -> Vec<&'static str> {
+    PROJECTED
+        .iter()
+        .flat_map(|t| table_of(t))
+        .copied()
+        .collect()
+}
+
 /// Removes the projection rows of `rk` (on delete, and before rewriting).
 pub fn clear(conn: &mut Conn, res_type: &str, rk: i64) -> AppResult<()> {
     for table in table_of(res_type) {

@@ -219,6 +219,34 @@ impl TestApp {
     }
 }
 
+/// Writes each resource with `PUT [type]/[id]` (asserting 200 or 201).
+pub fn put_all(app: &TestApp, resources: Vec<Value>) {
+    for resource in resources {
+        let path = format!(
+            "{}/{}",
+            resource["resourceType"].as_str().unwrap(),
+            resource["id"].as_str().unwrap()
+        );
+        let (status, body) = parts(app.put(&path, &resource).send().unwrap());
+        assert!(status == 201 || status == 200, "{path}: {body}");
+    }
+}
+
+/// Ids of the resources a search matched (`search.mode = match`), sorted.
+pub fn match_ids(app: &TestApp, query: &str) -> Vec<String> {
+    let (status, bundle) = parts(app.get(query).send().unwrap());
+    assert_eq!(status, 200, "{query}: {bundle}");
+    let mut ids: Vec<String> = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["search"]["mode"] == "match")
+        .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// Status and parsed JSON body (Null when empty).
 pub fn parts(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();

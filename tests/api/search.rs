@@ -2,7 +2,7 @@
 //! `_has`, includes, sorting, paging while writing, result parameters, compartments.
 
 use crate::both;
-use crate::helpers::{parts, TestApp};
+use crate::helpers::{match_ids as ids, parts, put_all, TestApp};
 use serde_json::{json, Value};
 
 fn seed(app: &TestApp) {
@@ -33,30 +33,7 @@ fn seed(app: &TestApp) {
         json!({"resourceType": "RiskAssessment", "id": "risk1", "status": "final", "subject": {"reference": "Patient/peter"}, "prediction": [{"probabilityDecimal": 0.35}]}),
         json!({"resourceType": "ValueSet", "id": "vs1", "status": "active", "url": "http://example.org/fhir/ValueSet/sub/vs1"}),
     ];
-    for resource in resources {
-        let path = format!(
-            "{}/{}",
-            resource["resourceType"].as_str().unwrap(),
-            resource["id"].as_str().unwrap()
-        );
-        let (status, body) = parts(app.put(&path, &resource).send().unwrap());
-        assert!(status == 201 || status == 200, "{path}: {body}");
-    }
-}
-
-/// Ids found by `query` (matches only), sorted unless `keep_order`.
-fn ids(app: &TestApp, query: &str) -> Vec<String> {
-    let (status, bundle) = parts(app.get(query).send().unwrap());
-    assert_eq!(status, 200, "{query}: {bundle}");
-    let mut ids: Vec<String> = bundle["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["search"]["mode"] == "match")
-        .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
+    put_all(app, resources);
 }
 
 fn check(app: &TestApp, cases: &[(&str, &[&str])]) {

@@ -2,7 +2,7 @@
 //! (concept lists, whole systems, excludes, nested value sets, expansions, ICD is-a filters).
 
 use crate::both;
-use crate::helpers::{parts, TestApp};
+use crate::helpers::{match_ids as ids, parts, put_all, TestApp};
 use serde_json::{json, Value};
 
 const CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
@@ -48,29 +48,7 @@ fn seed(app: &TestApp) {
                "url": "http://example.org/fhir/ValueSet/all-snomed",
                "compose": {"include": [{"system": SCT}]}}),
     ];
-    for resource in resources {
-        let path = format!(
-            "{}/{}",
-            resource["resourceType"].as_str().unwrap(),
-            resource["id"].as_str().unwrap()
-        );
-        let (status, body) = parts(app.put(&path, &resource).send().unwrap());
-        assert!(status == 201 || status == 200, "{path}: {body}");
-    }
-}
-
-fn ids(app: &TestApp, query: &str) -> Vec<String> {
-    let (status, bundle) = parts(app.get(query).send().unwrap());
-    assert_eq!(status, 200, "{query}: {bundle}");
-    let mut ids: Vec<String> = bundle["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["search"]["mode"] == "match")
-        .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
+    put_all(app, resources);
 }
 
 fn enc(url: &str) -> String {
