@@ -1,0 +1,185 @@
+//! The rules on write. The store reports every version it writes or deletes
+//! ([`touched`]); while a write transaction is open the affected records are collected
+//! (per thread: diesel runs a transaction on one thread), and [`OnWrite`] — the store's
+//! transaction hook, registered when `deficiency_rules = on` — judges each of them once,
+//! after all of the transaction's entries are written and before it commits. A Bundle
+//! that carries an Encounter with its Conditions is therefore judged as a whole.
+
+use super::evaluate::evaluate;
+use super::facts;
+use super::query;
+use super::task::Focus;
+use crate::db::{resources, Conn, TxHook};
+use crate::error::AppResult;
+use crate::fhir::json::now_ms;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+/// Resource types whose writes can open or close a deficiency (or answer a query).
+const WATCHED: &[&str] = &[
+    "Patient",
+    "Encounter",
+    "Condition",
+    "Procedure",
+    "DocumentReference",
+    "Communication",
+];
+
+#[derive(Default)]
+struct Pending {
+    /// Records to re-judge.
+    foci: BTreeSet<Focus>,
+    /// Encounters whose documents changed: the encounter and its records are re-judged.
+    documented: BTreeSet<String>,
+    /// CommunicationRequests a Communication answered.
+    answered: BTreeSet<String>,
+}
+
+thread_local! {
+    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+}
+
+/// Notes a written (`content` Some) or deleted version of `res_type/id` for the open
+/// transaction's judgement. Costs nothing outside a hooked transaction or for other types.
+pub fn touched(
+    conn: &mut Conn,
+    res_type: &str,
+    id: &str,
+    version: i64,
+    content: Option<&Value>,
+) -> AppResult<()> {
+    if !WATCHED.contains(&res_type) || !PENDING.with(|p| p.borrow().is_some()) {
+        return Ok(());
+    }
+    let mut add = Pending::default();
+    match res_type {
+        "Encounter" => {
+            add.foci.insert(Focus::new(res_type, id));
+            // the patient's demographic Tasks may now get an owner
+            if let Some(patient) = content.and_then(|c| facts::context_of(c).1) {
+                add.foci.insert(Focus::new("Patient", &patient));
+            }
+        }
+        "DocumentReference" => {
+            let mut versions: Vec<Value> = content.into_iter().cloned().collect();
+            // the version before this one may have pointed elsewhere (or been deleted now)
+            if version > 1 {
+                if let Some(previous) = resources::read_version(conn, res_type, id, version - 1)?
+                    .and_then(|row| row.content)
+                    .and_then(|c| serde_json::from_str(&c).ok())
+                {
+                    versions.push(previous);
+                }
+            }
+            for doc in &versions {
+                let context = doc.get("context");
+                let refs = |key: &str| -> Vec<Value> {
+                    context
+                        .and_then(|c| c.get(key))
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                for enc in refs("encounter") {
+                    if let Some(e) = facts::reference_of(Some(&enc), "Encounter") {
+                        add.documented.insert(e);
+                    }
+                }
+                for related in refs("related") {
+                    if let Some(p) = facts::reference_of(Some(&related), "Procedure") {
+                        add.foci.insert(Focus::new("Procedure", &p));
+                    }
+                }
+            }
+        }
+        "Communication" => {
+            for based in content
+                .and_then(|c| c.get("basedOn"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(cr) = facts::reference_of(Some(based), "CommunicationRequest") {
+                    add.answered.insert(cr);
+                }
+            }
+        }
+        _ => {
+            add.foci.insert(Focus::new(res_type, id));
+        }
+    }
+    PENDING.with(|p| {
+        if let Some(pending) = p.borrow_mut().as_mut() {
+            pending.foci.extend(add.foci);
+            pending.documented.extend(add.documented);
+            pending.answered.extend(add.answered);
+        }
+    });
+    Ok(())
+}
+
+/// Collecting for one transaction; restores the previous state when dropped.
+struct Scope {
+    previous: Option<Option<Pending>>,
+}
+
+impl Scope {
+    fn open() -> Scope {
+        let previous = PENDING.with(|p| p.replace(Some(Pending::default())));
+        Scope {
+            previous: Some(previous),
+        }
+    }
+
+    /// Stops collecting and returns what was collected.
+    fn close(mut self) -> Pending {
+        let previous = self.previous.take().flatten();
+        PENDING.with(|p| p.replace(previous)).unwrap_or_default()
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            PENDING.with(|p| *p.borrow_mut() = previous);
+        }
+    }
+}
+
+/// The store's transaction hook: collect during the work, judge before commit.
+pub struct OnWrite;
+
+impl TxHook for OnWrite {
+    fn around(
+        &self,
+        conn: &mut Conn,
+        work: &mut dyn FnMut(&mut Conn) -> AppResult<()>,
+    ) -> AppResult<()> {
+        let scope = Scope::open();
+        work(conn)?;
+        let pending = scope.close();
+        judge(conn, pending)
+    }
+}
+
+fn judge(conn: &mut Conn, pending: Pending) -> AppResult<()> {
+    if pending.foci.is_empty() && pending.documented.is_empty() && pending.answered.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let mut foci = pending.foci;
+    for enc in &pending.documented {
+        foci.insert(Focus::new("Encounter", enc));
+        for (res_type, id) in facts::records_of_encounter(conn, enc)? {
+            foci.insert(Focus::new(res_type, &id));
+        }
+    }
+    for focus in &foci {
+        evaluate(conn, focus, now)?;
+    }
+    for cr in &pending.answered {
+        query::answered(conn, cr)?;
+    }
+    Ok(())
+}
