@@ -31,7 +31,11 @@ async fn deficiency_report(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req);
-    let format = if csv { Default::default() } else { format_of(&req)? };
+    let format = if csv {
+        Default::default()
+    } else {
+        format_of(&req)?
+    };
     let store = state.store.clone();
     let report = blocking(move || report::deficiency_report(&store, now_ms())).await?;
     if csv {
@@ -104,9 +108,7 @@ pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
     scope
         .service(super::resource("/$deficiency-report").route(web::get().to(deficiency_report)))
         .service(super::resource("/$record-completion").route(web::get().to(record_completion)))
-        .service(
-            super::resource("/$sweep-deficiencies").route(web::post().to(sweep_deficiencies)),
-        )
+        .service(super::resource("/$sweep-deficiencies").route(web::post().to(sweep_deficiencies)))
         .service(
             super::resource("/Task/{id}/$query-practitioner")
                 .route(web::post().to(query_practitioner)),
@@ -174,7 +176,8 @@ pub const OPERATIONS: &[OperationDoc] = &[
         responses: &[ResponseDoc {
             status: 200,
             body: "Parameters",
-            description: "discharged, complete, incomplete, completion-rate, median-days-to-complete",
+            description:
+                "discharged, complete, incomplete, completion-rate, median-days-to-complete",
         }],
     },
     OperationDoc {
@@ -201,7 +204,10 @@ pub const OPERATIONS: &[OperationDoc] = &[
                       its owner, payload = text). Answer with a Communication whose basedOn \
                       names the request; the request then becomes completed.",
         tag: "records",
-        scopes: &["user/CommunicationRequest.c", "user/CommunicationRequest.write"],
+        scopes: &[
+            "user/CommunicationRequest.c",
+            "user/CommunicationRequest.write",
+        ],
         params: &[ParamDoc {
             name: "id",
             location: ParamIn::Path,

@@ -46,7 +46,10 @@ fn put(app: &TestApp, resource: &Value) -> Value {
         resource["id"].as_str().unwrap()
     );
     let (status, body) = parts(app.put(&path, resource).send().unwrap());
-    assert!(status == 200 || status == 201, "PUT {path}: {status} {body}");
+    assert!(
+        status == 200 || status == 201,
+        "PUT {path}: {status} {body}"
+    );
     body
 }
 
@@ -169,7 +172,10 @@ fn admission_to_complete_record(app: TestApp) {
         assert!(t["executionPeriod"]["start"].is_string());
         assert!(t["executionPeriod"].get("end").is_none());
     }
-    assert_eq!(task(&app, "Condition/c1", "diagnosis-undocumented").unwrap()["encounter"]["reference"], "Encounter/e1");
+    assert_eq!(
+        task(&app, "Condition/c1", "diagnosis-undocumented").unwrap()["encounter"]["reference"],
+        "Encounter/e1"
+    );
     // met requirements open nothing; the principal rule waits for discharge
     for (focus, kind) in [
         ("Condition/c1", "condition-missing-verification"),
@@ -185,7 +191,11 @@ fn admission_to_complete_record(app: TestApp) {
     let worklist = search(
         &app,
         "Task",
-        &[("owner", "Practitioner/dr1"), ("status", "requested"), ("code", &format!("{SYSTEM}|"))],
+        &[
+            ("owner", "Practitioner/dr1"),
+            ("status", "requested"),
+            ("code", &format!("{SYSTEM}|")),
+        ],
     );
     assert_eq!(worklist.len(), 6);
 
@@ -195,13 +205,21 @@ fn admission_to_complete_record(app: TestApp) {
     let onset = task(&app, "Condition/c1", "condition-missing-onset").unwrap();
     assert_eq!(onset["status"], "completed");
     assert!(onset["executionPeriod"]["end"].is_string());
-    assert_eq!(status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(), Some("requested"));
+    assert_eq!(
+        status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(),
+        Some("requested")
+    );
 
-    app.create(&json!({"resourceType": "DocumentReference", "status": "current",
+    app.create(
+        &json!({"resourceType": "DocumentReference", "status": "current",
         "type": {"coding": [{"system": "http://loinc.org", "code": "11506-3"}]},
         "content": [{"attachment": {"contentType": "text/plain", "data": "bm90ZQ=="}}],
-        "context": {"encounter": [{"reference": "Encounter/e1"}]}}));
-    assert_eq!(status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(), Some("completed"));
+        "context": {"encounter": [{"reference": "Encounter/e1"}]}}),
+    );
+    assert_eq!(
+        status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(),
+        Some("completed")
+    );
     assert_eq!(
         status_of(&app, "Procedure/pr1", "procedure-missing-note").as_deref(),
         Some("requested"),
@@ -213,15 +231,30 @@ fn admission_to_complete_record(app: TestApp) {
     proc["performer"] = json!([{"actor": {"reference": "Practitioner/dr1"}}]);
     proc["report"] = json!([{"reference": "DiagnosticReport/op1"}]);
     put(&app, &proc);
-    for kind in ["procedure-missing-note", "procedure-missing-performer", "procedure-missing-date"] {
-        assert_eq!(status_of(&app, "Procedure/pr1", kind).as_deref(), Some("completed"), "{kind}");
+    for kind in [
+        "procedure-missing-note",
+        "procedure-missing-performer",
+        "procedure-missing-date",
+    ] {
+        assert_eq!(
+            status_of(&app, "Procedure/pr1", kind).as_deref(),
+            Some("completed"),
+            "{kind}"
+        );
     }
 
     put(&app, &patient("p1"));
-    assert_eq!(status_of(&app, "Patient/p1", "patient-missing-address").as_deref(), Some("completed"));
+    assert_eq!(
+        status_of(&app, "Patient/p1", "patient-missing-address").as_deref(),
+        Some("completed")
+    );
 
     // discharge: a principal diagnosis is there, the discharge summary is not
-    let discharged = finished(encounter("e1", "p1", "in-progress", "IMP", "dr1"), "2026-01-09T12:00:00Z", Some("c1"));
+    let discharged = finished(
+        encounter("e1", "p1", "in-progress", "IMP", "dr1"),
+        "2026-01-09T12:00:00Z",
+        Some("c1"),
+    );
     put(&app, &discharged);
     assert_eq!(task(&app, "Encounter/e1", "missing-principal"), None);
     let missing = task(&app, "Encounter/e1", "discharge-summary-missing").expect("summary missing");
@@ -229,11 +262,27 @@ fn admission_to_complete_record(app: TestApp) {
     assert_eq!(owner(&missing), "Practitioner/dr1");
 
     put(&app, &document("ds1", "e1", "18842-5", false));
-    assert_eq!(status_of(&app, "Encounter/e1", "discharge-summary-missing").as_deref(), Some("completed"));
-    assert_eq!(status_of(&app, "Encounter/e1", "discharge-summary-unsigned").as_deref(), Some("requested"));
+    assert_eq!(
+        status_of(&app, "Encounter/e1", "discharge-summary-missing").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(
+        status_of(&app, "Encounter/e1", "discharge-summary-unsigned").as_deref(),
+        Some("requested")
+    );
     put(&app, &document("ds1", "e1", "18842-5", true));
-    assert_eq!(status_of(&app, "Encounter/e1", "discharge-summary-unsigned").as_deref(), Some("completed"));
-    let open = search(&app, "Task", &[("code", &format!("{SYSTEM}|")), ("status", "requested,in-progress")]);
+    assert_eq!(
+        status_of(&app, "Encounter/e1", "discharge-summary-unsigned").as_deref(),
+        Some("completed")
+    );
+    let open = search(
+        &app,
+        "Task",
+        &[
+            ("code", &format!("{SYSTEM}|")),
+            ("status", "requested,in-progress"),
+        ],
+    );
     assert!(open.is_empty(), "complete record: {open:?}");
 
     // a gap that comes back re-opens its Task (same Task, new episode)
@@ -246,11 +295,17 @@ fn admission_to_complete_record(app: TestApp) {
     // deleting the summary re-opens "missing"; the "unsigned" rule no longer applies
     let (status, _) = parts(app.delete("DocumentReference/ds1").send().unwrap());
     assert_eq!(status, 204);
-    assert_eq!(status_of(&app, "Encounter/e1", "discharge-summary-missing").as_deref(), Some("requested"));
+    assert_eq!(
+        status_of(&app, "Encounter/e1", "discharge-summary-missing").as_deref(),
+        Some("requested")
+    );
     // deleting a record cancels its open deficiencies
     let (status, _) = parts(app.delete("Condition/c1").send().unwrap());
     assert_eq!(status, 204);
-    assert_eq!(status_of(&app, "Condition/c1", "condition-missing-onset").as_deref(), Some("cancelled"));
+    assert_eq!(
+        status_of(&app, "Condition/c1", "condition-missing-onset").as_deref(),
+        Some("cancelled")
+    );
 }
 crate::both!(admission_bundle, admission_to_complete_record);
 
@@ -259,14 +314,27 @@ crate::both!(admission_bundle, admission_to_complete_record);
 fn bundle_judged_as_a_whole(app: TestApp) {
     let mut cond = condition("c1", "p1", Some("e1"));
     cond["onsetDateTime"] = json!("2026-01-02");
-    let enc = finished(encounter("e1", "p1", "in-progress", "IMP", "dr1"), "2026-01-09T12:00:00Z", Some("c1"));
+    let enc = finished(
+        encounter("e1", "p1", "in-progress", "IMP", "dr1"),
+        "2026-01-09T12:00:00Z",
+        Some("c1"),
+    );
     let (status, body) = transaction(
         &app,
-        vec![enc, cond, document("ds1", "e1", "18842-5", true), patient("p1"), practitioner("dr1")],
+        vec![
+            enc,
+            cond,
+            document("ds1", "e1", "18842-5", true),
+            patient("p1"),
+            practitioner("dr1"),
+        ],
     );
     assert_eq!(status, 200, "{body}");
     let all = search(&app, "Task", &[("code", &format!("{SYSTEM}|"))]);
-    assert!(all.is_empty(), "no Task opened and closed mid-Bundle: {all:?}");
+    assert!(
+        all.is_empty(),
+        "no Task opened and closed mid-Bundle: {all:?}"
+    );
 
     // a failing Bundle leaves neither records nor Tasks
     let bad = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
@@ -287,28 +355,62 @@ fn rules_one_by_one(app: TestApp) {
     // demographics
     let bare = json!({"resourceType": "Patient", "id": "bare", "name": [{"family": "X"}]});
     put(&app, &bare);
-    for kind in ["patient-missing-birthdate", "patient-missing-sex", "patient-missing-address", "patient-missing-identifier"] {
+    for kind in [
+        "patient-missing-birthdate",
+        "patient-missing-sex",
+        "patient-missing-address",
+        "patient-missing-identifier",
+    ] {
         let t = task(&app, "Patient/bare", kind).unwrap_or_else(|| panic!("{kind}"));
         assert_eq!(t["status"], "requested");
         assert!(t.get("owner").is_none(), "no encounter yet: unassigned");
     }
     put(&app, &patient("full"));
-    for kind in ["patient-missing-birthdate", "patient-missing-sex", "patient-missing-address", "patient-missing-identifier"] {
+    for kind in [
+        "patient-missing-birthdate",
+        "patient-missing-sex",
+        "patient-missing-address",
+        "patient-missing-identifier",
+    ] {
         assert_eq!(task(&app, "Patient/full", kind), None, "{kind}");
     }
     // an encounter for the bare patient hands the demographic work to its attending
     put(&app, &encounter("eb", "bare", "in-progress", "AMB", "dr1"));
-    assert_eq!(owner(&task(&app, "Patient/bare", "patient-missing-sex").unwrap()), "Practitioner/dr1");
+    assert_eq!(
+        owner(&task(&app, "Patient/bare", "patient-missing-sex").unwrap()),
+        "Practitioner/dr1"
+    );
 
     // principal diagnosis: only a finished encounter, rank 1 needed
     put(&app, &patient("p1"));
-    let mut enc = finished(encounter("e1", "p1", "in-progress", "AMB", "dr1"), "2026-01-09T12:00:00Z", None);
+    let mut enc = finished(
+        encounter("e1", "p1", "in-progress", "AMB", "dr1"),
+        "2026-01-09T12:00:00Z",
+        None,
+    );
     enc["diagnosis"] = json!([{"condition": {"reference": "Condition/c1"}, "rank": 2}]);
     put(&app, &enc);
-    assert_eq!(status_of(&app, "Encounter/e1", "missing-principal").as_deref(), Some("requested"));
-    assert_eq!(task(&app, "Encounter/e1", "discharge-summary-missing"), None, "outpatient: no summary rule");
-    put(&app, &finished(encounter("e1", "p1", "in-progress", "AMB", "dr1"), "2026-01-09T12:00:00Z", Some("c1")));
-    assert_eq!(status_of(&app, "Encounter/e1", "missing-principal").as_deref(), Some("completed"));
+    assert_eq!(
+        status_of(&app, "Encounter/e1", "missing-principal").as_deref(),
+        Some("requested")
+    );
+    assert_eq!(
+        task(&app, "Encounter/e1", "discharge-summary-missing"),
+        None,
+        "outpatient: no summary rule"
+    );
+    put(
+        &app,
+        &finished(
+            encounter("e1", "p1", "in-progress", "AMB", "dr1"),
+            "2026-01-09T12:00:00Z",
+            Some("c1"),
+        ),
+    );
+    assert_eq!(
+        status_of(&app, "Encounter/e1", "missing-principal").as_deref(),
+        Some("completed")
+    );
 
     // verification status
     let mut c = condition("c1", "p1", Some("e1"));
@@ -316,8 +418,15 @@ fn rules_one_by_one(app: TestApp) {
     c["evidence"] = json!([{"detail": [{"reference": "Observation/x"}]}]);
     c.as_object_mut().unwrap().remove("verificationStatus");
     put(&app, &c);
-    assert_eq!(status_of(&app, "Condition/c1", "condition-missing-verification").as_deref(), Some("requested"));
-    assert_eq!(task(&app, "Condition/c1", "diagnosis-undocumented"), None, "evidence.detail documents it");
+    assert_eq!(
+        status_of(&app, "Condition/c1", "condition-missing-verification").as_deref(),
+        Some("requested")
+    );
+    assert_eq!(
+        task(&app, "Condition/c1", "diagnosis-undocumented"),
+        None,
+        "evidence.detail documents it"
+    );
     assert_eq!(task(&app, "Condition/c1", "condition-missing-onset"), None);
     // a problem-list condition (no encounter) needs no encounter documentation; the
     // owner then is unassigned
@@ -328,24 +437,42 @@ fn rules_one_by_one(app: TestApp) {
     // entered-in-error: nothing applies, open work is cancelled
     c["verificationStatus"] = json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"}]});
     put(&app, &c);
-    assert_eq!(status_of(&app, "Condition/c1", "condition-missing-verification").as_deref(), Some("cancelled"));
+    assert_eq!(
+        status_of(&app, "Condition/c1", "condition-missing-verification").as_deref(),
+        Some("cancelled")
+    );
 
     // procedures: a note tied by context.related, or an operative note for the encounter
     let mut p = procedure("pr1", "p1", "e1");
     p["performedDateTime"] = json!("2026-01-04");
     p["performer"] = json!([{"actor": {"reference": "Practitioner/dr1"}}]);
     put(&app, &p);
-    assert_eq!(status_of(&app, "Procedure/pr1", "procedure-missing-note").as_deref(), Some("requested"));
-    assert_eq!(task(&app, "Procedure/pr1", "procedure-missing-performer"), None);
+    assert_eq!(
+        status_of(&app, "Procedure/pr1", "procedure-missing-note").as_deref(),
+        Some("requested")
+    );
+    assert_eq!(
+        task(&app, "Procedure/pr1", "procedure-missing-performer"),
+        None
+    );
     assert_eq!(task(&app, "Procedure/pr1", "procedure-missing-date"), None);
     let mut note = document("n1", "e9", "34109-9", true);
     note["context"] = json!({"related": [{"reference": "Procedure/pr1"}]});
     put(&app, &note);
-    assert_eq!(status_of(&app, "Procedure/pr1", "procedure-missing-note").as_deref(), Some("completed"));
+    assert_eq!(
+        status_of(&app, "Procedure/pr1", "procedure-missing-note").as_deref(),
+        Some("completed")
+    );
     put(&app, &procedure("pr2", "p1", "e1"));
-    assert_eq!(owner(&task(&app, "Procedure/pr2", "procedure-missing-note").unwrap()), "Practitioner/dr1");
+    assert_eq!(
+        owner(&task(&app, "Procedure/pr2", "procedure-missing-note").unwrap()),
+        "Practitioner/dr1"
+    );
     put(&app, &document("op1", "e1", "11504-8", true));
-    assert_eq!(status_of(&app, "Procedure/pr2", "procedure-missing-note").as_deref(), Some("completed"));
+    assert_eq!(
+        status_of(&app, "Procedure/pr2", "procedure-missing-note").as_deref(),
+        Some("completed")
+    );
     // a procedure not yet done has no deficiencies
     let mut planned = procedure("pr3", "p1", "e1");
     planned["status"] = json!("preparation");
@@ -355,7 +482,10 @@ fn rules_one_by_one(app: TestApp) {
     let mut alone = procedure("pr4", "p1", "nowhere");
     alone["performer"] = json!([{"actor": {"reference": "Practitioner/surgeon"}}]);
     put(&app, &alone);
-    assert_eq!(owner(&task(&app, "Procedure/pr4", "procedure-missing-date").unwrap()), "Practitioner/surgeon");
+    assert_eq!(
+        owner(&task(&app, "Procedure/pr4", "procedure-missing-date").unwrap()),
+        "Practitioner/surgeon"
+    );
 }
 crate::both!(each_rule, rules_one_by_one);
 
@@ -373,7 +503,10 @@ fn people_update_tasks(app: TestApp) {
     let id = t["id"].as_str().unwrap().to_string();
     let (status, body) = parts(
         app.put(&format!("Task/{id}"), &t)
-            .header("If-Match", format!("W/\"{}\"", t["meta"]["versionId"].as_str().unwrap()))
+            .header(
+                "If-Match",
+                format!("W/\"{}\"", t["meta"]["versionId"].as_str().unwrap()),
+            )
             .send()
             .unwrap(),
     );
@@ -389,7 +522,10 @@ fn people_update_tasks(app: TestApp) {
     put(&app, &c2);
     let t = task(&app, "Condition/c1", "condition-missing-onset").unwrap();
     assert_eq!(t["status"], "completed");
-    assert_eq!(t["note"][0]["text"], "asked Dr One", "people's notes are kept");
+    assert_eq!(
+        t["note"][0]["text"], "asked Dr One",
+        "people's notes are kept"
+    );
     // the Task's history shows each step
     let (_, history) = parts(app.get(&format!("Task/{id}/_history")).send().unwrap());
     assert_eq!(history["total"], 3);
@@ -404,7 +540,14 @@ fn sweep_after_bulk_load(backend: Backend) {
     let mut bare = patient("p1");
     bare.as_object_mut().unwrap().remove("birthDate");
     put(&app, &bare);
-    put(&app, &finished(encounter("e1", "p1", "in-progress", "IMP", "dr1"), "2026-01-09T12:00:00Z", None));
+    put(
+        &app,
+        &finished(
+            encounter("e1", "p1", "in-progress", "IMP", "dr1"),
+            "2026-01-09T12:00:00Z",
+            None,
+        ),
+    );
     put(&app, &condition("c1", "p1", Some("e1")));
     assert!(search(&app, "Task", &[("code", &format!("{SYSTEM}|"))]).is_empty());
 
@@ -423,31 +566,58 @@ fn sweep_after_bulk_load(backend: Backend) {
     assert_eq!(count("records"), 3);
     // birthdate; principal and discharge summary; onset and documentation
     assert_eq!(count("opened"), 5);
-    assert_eq!(owner(&task(&app, "Patient/p1", "patient-missing-birthdate").unwrap()), "Practitioner/dr1");
+    assert_eq!(
+        owner(&task(&app, "Patient/p1", "patient-missing-birthdate").unwrap()),
+        "Practitioner/dr1"
+    );
     assert!(task(&app, "Encounter/e1", "missing-principal").is_some());
     assert!(task(&app, "Encounter/e1", "discharge-summary-missing").is_some());
     assert!(task(&app, "Condition/c1", "diagnosis-undocumented").is_some());
 
     // with the rules off, filling a gap waits for the next sweep
     put(&app, &patient("p1"));
-    assert_eq!(status_of(&app, "Patient/p1", "patient-missing-birthdate").as_deref(), Some("requested"));
+    assert_eq!(
+        status_of(&app, "Patient/p1", "patient-missing-birthdate").as_deref(),
+        Some("requested")
+    );
     let (_, again) = parts(app.post("$sweep-deficiencies", &json!({})).send().unwrap());
-    let closed = again["parameter"].as_array().unwrap().iter().find(|p| p["name"] == "closed").unwrap();
+    let closed = again["parameter"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "closed")
+        .unwrap();
     assert_eq!(closed["valueInteger"], 1);
-    assert_eq!(status_of(&app, "Patient/p1", "patient-missing-birthdate").as_deref(), Some("completed"));
+    assert_eq!(
+        status_of(&app, "Patient/p1", "patient-missing-birthdate").as_deref(),
+        Some("completed")
+    );
     // a deleted record's open work is cancelled by the sweep
     parts(app.delete("Condition/c1").send().unwrap());
     parts(app.post("$sweep-deficiencies", &json!({})).send().unwrap());
-    assert_eq!(status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(), Some("cancelled"));
+    assert_eq!(
+        status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(),
+        Some("cancelled")
+    );
 }
 crate::on_both_backends!(sweep_after_bulk_load);
 
 fn parameter<'a>(params: &'a Value, name: &str) -> Vec<&'a Value> {
-    params["parameter"].as_array().unwrap().iter().filter(|p| p["name"] == name).collect()
+    params["parameter"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == name)
+        .collect()
 }
 
 fn part<'a>(param: &'a Value, name: &str) -> &'a Value {
-    param["part"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()
+    param["part"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap()
 }
 
 fn backdated_task(app: &TestApp, owner: Option<&str>, days: i64, status: &str) {
@@ -475,29 +645,66 @@ fn aging_report(app: TestApp) {
     assert_eq!(report["resourceType"], "Parameters");
     let rows = parameter(&report, "practitioner");
     assert_eq!(rows.len(), 3);
-    let a = rows.iter().find(|r| part(r, "owner")["valueReference"]["reference"] == "Practitioner/a").unwrap();
-    for (bucket, n) in [("days-0-7", 2), ("days-8-14", 2), ("days-15-30", 2), ("delinquent", 2), ("open", 8)] {
+    let a = rows
+        .iter()
+        .find(|r| part(r, "owner")["valueReference"]["reference"] == "Practitioner/a")
+        .unwrap();
+    for (bucket, n) in [
+        ("days-0-7", 2),
+        ("days-8-14", 2),
+        ("days-15-30", 2),
+        ("delinquent", 2),
+        ("open", 8),
+    ] {
         assert_eq!(part(a, bucket)["valueInteger"], n, "{bucket}");
     }
     assert_eq!(part(a, "oldest-days")["valueInteger"], 45);
-    let b = rows.iter().find(|r| part(r, "owner")["valueReference"]["reference"] == "Practitioner/b").unwrap();
-    assert_eq!(part(b, "open")["valueInteger"], 1, "completed Tasks are not open");
+    let b = rows
+        .iter()
+        .find(|r| part(r, "owner")["valueReference"]["reference"] == "Practitioner/b")
+        .unwrap();
+    assert_eq!(
+        part(b, "open")["valueInteger"],
+        1,
+        "completed Tasks are not open"
+    );
     assert_eq!(part(b, "delinquent")["valueInteger"], 1);
-    let unassigned = rows.iter().find(|r| part(r, "owner")["valueString"] == "unassigned").unwrap();
+    let unassigned = rows
+        .iter()
+        .find(|r| part(r, "owner")["valueString"] == "unassigned")
+        .unwrap();
     assert_eq!(part(unassigned, "days-0-7")["valueInteger"], 1);
-    assert_eq!(part(parameter(&report, "total")[0], "open")["valueInteger"], 10);
+    assert_eq!(
+        part(parameter(&report, "total")[0], "open")["valueInteger"],
+        10
+    );
 
-    let response = app.get("$deficiency-report").query(&[("_format", "csv")]).send().unwrap();
+    let response = app
+        .get("$deficiency-report")
+        .query(&[("_format", "csv")])
+        .send()
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let csv = response.text().unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "owner,open,days_0_7,days_8_14,days_15_30,delinquent_over_30,oldest_days");
+    assert_eq!(
+        lines[0],
+        "owner,open,days_0_7,days_8_14,days_15_30,delinquent_over_30,oldest_days"
+    );
     assert!(lines.contains(&"Practitioner/a,8,2,2,2,2,45"), "{csv}");
     assert!(lines.contains(&"Practitioner/b,1,0,0,0,1,40"), "{csv}");
     assert!(lines.contains(&"unassigned,1,1,0,0,0,3"), "{csv}");
     assert_eq!(*lines.last().unwrap(), "TOTAL,10,3,2,2,3,45");
-    let (status, outcome) = parts(app.get("$deficiency-report").query(&[("_format", "xml")]).send().unwrap());
+    let (status, outcome) = parts(
+        app.get("$deficiency-report")
+            .query(&[("_format", "xml")])
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 406);
     assert_eq!(outcome["resourceType"], "OperationOutcome");
 }
@@ -505,7 +712,18 @@ crate::both!(deficiency_report, aging_report);
 
 fn completion_figure(params: &Value, name: &str) -> Value {
     let found = parameter(params, name);
-    found.first().map(|p| p.as_object().unwrap().iter().find(|(k, _)| k.starts_with("value")).unwrap().1.clone()).unwrap_or(Value::Null)
+    found
+        .first()
+        .map(|p| {
+            p.as_object()
+                .unwrap()
+                .iter()
+                .find(|(k, _)| k.starts_with("value"))
+                .unwrap()
+                .1
+                .clone()
+        })
+        .unwrap_or(Value::Null)
 }
 
 /// Share of encounters discharged in a period with no open deficiency, and the median
@@ -516,9 +734,30 @@ fn completion_rate(app: TestApp) {
     let mut cond = condition("c1", "p1", None);
     cond["onsetDateTime"] = json!("2026-01-01");
     put(&app, &cond);
-    put(&app, &finished(encounter("done", "p1", "in-progress", "AMB", "dr1"), "2026-01-10T12:00:00Z", Some("c1")));
-    put(&app, &finished(encounter("gap", "p1", "in-progress", "AMB", "dr1"), "2026-01-20T12:00:00Z", None));
-    put(&app, &finished(encounter("later", "p1", "in-progress", "AMB", "dr1"), "2026-03-05T12:00:00Z", None));
+    put(
+        &app,
+        &finished(
+            encounter("done", "p1", "in-progress", "AMB", "dr1"),
+            "2026-01-10T12:00:00Z",
+            Some("c1"),
+        ),
+    );
+    put(
+        &app,
+        &finished(
+            encounter("gap", "p1", "in-progress", "AMB", "dr1"),
+            "2026-01-20T12:00:00Z",
+            None,
+        ),
+    );
+    put(
+        &app,
+        &finished(
+            encounter("later", "p1", "in-progress", "AMB", "dr1"),
+            "2026-03-05T12:00:00Z",
+            None,
+        ),
+    );
     let query = [("period-start", "2026-01-01"), ("period-end", "2026-01-31")];
     let (status, result) = parts(app.get("$record-completion").query(&query).send().unwrap());
     assert_eq!(status, 200, "{result}");
@@ -527,13 +766,27 @@ fn completion_rate(app: TestApp) {
     assert_eq!(completion_figure(&result, "completion-rate"), 0.5);
     assert_eq!(completion_figure(&result, "median-days-to-complete"), 0.0);
 
-    put(&app, &finished(encounter("gap", "p1", "in-progress", "AMB", "dr1"), "2026-01-20T12:00:00Z", Some("c1")));
+    put(
+        &app,
+        &finished(
+            encounter("gap", "p1", "in-progress", "AMB", "dr1"),
+            "2026-01-20T12:00:00Z",
+            Some("c1"),
+        ),
+    );
     let (_, result) = parts(app.get("$record-completion").query(&query).send().unwrap());
     assert_eq!(completion_figure(&result, "complete"), 2);
     assert_eq!(completion_figure(&result, "completion-rate"), 1.0);
     // completed today, discharged 2026-01-20: the median of 0 and that wait
-    let waited = (chrono::Utc::now() - "2026-01-20T12:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap()).num_milliseconds() as f64 / DAY_MS as f64;
-    let median = completion_figure(&result, "median-days-to-complete").as_f64().unwrap();
+    let waited = (chrono::Utc::now()
+        - "2026-01-20T12:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap())
+    .num_milliseconds() as f64
+        / DAY_MS as f64;
+    let median = completion_figure(&result, "median-days-to-complete")
+        .as_f64()
+        .unwrap();
     assert!((median - waited / 2.0).abs() < 0.01, "{median} vs {waited}");
 
     for bad in [
@@ -558,14 +811,25 @@ fn query_and_answer(app: TestApp) {
     let t = task(&app, "Condition/c1", "condition-missing-onset").unwrap();
     let id = t["id"].as_str().unwrap();
     let ask = json!({"resourceType": "Parameters", "parameter": [{"name": "text", "valueString": "When did the pneumonia start?"}]});
-    let (status, request) = parts(app.post(&format!("Task/{id}/$query-practitioner"), &ask).send().unwrap());
+    let (status, request) = parts(
+        app.post(&format!("Task/{id}/$query-practitioner"), &ask)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 201, "{request}");
     assert_eq!(request["resourceType"], "CommunicationRequest");
     assert_eq!(request["status"], "active");
     assert_eq!(request["recipient"][0]["reference"], "Practitioner/dr1");
     assert_eq!(request["basedOn"][0]["reference"], format!("Task/{id}"));
-    assert_eq!(request["payload"][0]["contentString"], "When did the pneumonia start?");
-    let found = search(&app, "CommunicationRequest", &[("based-on", &format!("Task/{id}"))]);
+    assert_eq!(
+        request["payload"][0]["contentString"],
+        "When did the pneumonia start?"
+    );
+    let found = search(
+        &app,
+        "CommunicationRequest",
+        &[("based-on", &format!("Task/{id}"))],
+    );
     assert_eq!(found.len(), 1);
     let request_id = request["id"].as_str().unwrap();
 
@@ -573,39 +837,99 @@ fn query_and_answer(app: TestApp) {
         "basedOn": [{"reference": format!("CommunicationRequest/{request_id}")}, {"reference": format!("Task/{id}")}],
         "sender": {"reference": "Practitioner/dr1"},
         "payload": [{"contentString": "Onset 2026-01-02"}]}));
-    let (_, request) = parts(app.get(&format!("CommunicationRequest/{request_id}")).send().unwrap());
+    let (_, request) = parts(
+        app.get(&format!("CommunicationRequest/{request_id}"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(request["status"], "completed");
-    assert_eq!(search(&app, "Communication", &[("based-on", &format!("Task/{id}"))]).len(), 1);
+    assert_eq!(
+        search(
+            &app,
+            "Communication",
+            &[("based-on", &format!("Task/{id}"))]
+        )
+        .len(),
+        1
+    );
 
     // bad input
-    let (status, o) = parts(app.post(&format!("Task/{id}/$query-practitioner"), &json!({"resourceType": "Parameters"})).send().unwrap());
-    assert_eq!((status, o["resourceType"].as_str()), (400, Some("OperationOutcome")));
-    let (status, o) = parts(app.post("Task/nope/$query-practitioner", &ask).send().unwrap());
-    assert_eq!((status, o["resourceType"].as_str()), (404, Some("OperationOutcome")));
-    let other = app.create(&json!({"resourceType": "Task", "status": "requested", "intent": "order"}));
-    let (status, o) = parts(app.post(&format!("Task/{}/$query-practitioner", other["id"].as_str().unwrap()), &ask).send().unwrap());
-    assert_eq!((status, o["resourceType"].as_str()), (422, Some("OperationOutcome")));
+    let (status, o) = parts(
+        app.post(
+            &format!("Task/{id}/$query-practitioner"),
+            &json!({"resourceType": "Parameters"}),
+        )
+        .send()
+        .unwrap(),
+    );
+    assert_eq!(
+        (status, o["resourceType"].as_str()),
+        (400, Some("OperationOutcome"))
+    );
+    let (status, o) = parts(
+        app.post("Task/nope/$query-practitioner", &ask)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, o["resourceType"].as_str()),
+        (404, Some("OperationOutcome"))
+    );
+    let other =
+        app.create(&json!({"resourceType": "Task", "status": "requested", "intent": "order"}));
+    let (status, o) = parts(
+        app.post(
+            &format!("Task/{}/$query-practitioner", other["id"].as_str().unwrap()),
+            &ask,
+        )
+        .send()
+        .unwrap(),
+    );
+    assert_eq!(
+        (status, o["resourceType"].as_str()),
+        (422, Some("OperationOutcome"))
+    );
     put(&app, &json!({"resourceType": "Patient", "id": "lonely"}));
     let unowned = task(&app, "Patient/lonely", "patient-missing-sex").unwrap();
-    let (status, o) = parts(app.post(&format!("Task/{}/$query-practitioner", unowned["id"].as_str().unwrap()), &ask).send().unwrap());
-    assert_eq!((status, o["resourceType"].as_str()), (422, Some("OperationOutcome")));
-    assert_eq!(search(&app, "CommunicationRequest", &[]).len(), 1, "refused queries store nothing");
+    let (status, o) = parts(
+        app.post(
+            &format!(
+                "Task/{}/$query-practitioner",
+                unowned["id"].as_str().unwrap()
+            ),
+            &ask,
+        )
+        .send()
+        .unwrap(),
+    );
+    assert_eq!(
+        (status, o["resourceType"].as_str()),
+        (422, Some("OperationOutcome"))
+    );
+    assert_eq!(
+        search(&app, "CommunicationRequest", &[]).len(),
+        1,
+        "refused queries store nothing"
+    );
 }
 crate::both!(practitioner_query, query_and_answer);
 
-/// Quick measurement (not run by default): Condition creates with the rules on vs off.
+/// Quick measurement (not run by default): Condition creates with the rules on vs off,
+/// interleaved create by create after a warm-up so both see the same machine load.
 /// `cargo test --test api deficiencies::create_overhead -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn create_overhead() {
-    let runs = 300;
-    let time = |app: &TestApp, complete: bool| {
+    let (rounds, per_round) = (10, 40);
+    let setup = |app: &TestApp| {
         put(app, &practitioner("dr1"));
         put(app, &patient("p1"));
         put(app, &encounter("e1", "p1", "in-progress", "AMB", "dr1"));
         put(app, &document("d1", "e1", "11506-3", true));
+    };
+    let batch = |app: &TestApp, complete: bool, n: usize| {
         let started = std::time::Instant::now();
-        for _ in 0..runs {
+        for _ in 0..n {
             let mut c = condition("x", "p1", Some("e1"));
             c.as_object_mut().unwrap().remove("id");
             if complete {
@@ -613,20 +937,34 @@ fn create_overhead() {
             }
             app.create(&c);
         }
-        started.elapsed().as_secs_f64() * 1000.0 / runs as f64
+        started.elapsed().as_secs_f64()
     };
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let off = spawn_with(backend, |c| c.deficiency_rules = "off".into());
         let on = spawn(backend);
-        let (off_ok, on_ok) = (time(&off, true), time(&on, true));
-        let off2 = spawn_with(backend, |c| c.deficiency_rules = "off".into());
-        let on2 = spawn(backend);
-        let (off_gap, on_gap) = (time(&off2, false), time(&on2, false));
-        println!(
-            "{backend:?}: complete Condition {off_ok:.2} ms off / {on_ok:.2} ms on = {:.2}x; \
-             Condition missing onset (opens a Task) {off_gap:.2} / {on_gap:.2} ms = {:.2}x",
-            on_ok / off_ok,
-            on_gap / off_gap
-        );
+        setup(&off);
+        setup(&on);
+        batch(&off, true, 30);
+        batch(&on, true, 30);
+        for complete in [true, false] {
+            // alternate single creates so load changes on the shared machine hit both alike
+            let (mut t_off, mut t_on) = (0.0, 0.0);
+            for _ in 0..rounds * per_round {
+                t_off += batch(&off, complete, 1);
+                t_on += batch(&on, complete, 1);
+            }
+            let n = (rounds * per_round) as f64;
+            println!(
+                "{backend:?} {}: {:.2} ms off / {:.2} ms on per create = {:.2}x",
+                if complete {
+                    "complete Condition"
+                } else {
+                    "Condition missing onset (opens a Task)"
+                },
+                t_off * 1000.0 / n,
+                t_on * 1000.0 / n,
+                t_on / t_off
+            );
+        }
     }
 }

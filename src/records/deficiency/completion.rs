@@ -134,7 +134,8 @@ impl Completion {
             json!({"name": "completion-rate", "valueDecimal": round(rate)}),
         ];
         if let Some(median) = self.median_days {
-            parameter.push(json!({"name": "median-days-to-complete", "valueDecimal": round(median)}));
+            parameter
+                .push(json!({"name": "median-days-to-complete", "valueDecimal": round(median)}));
         }
         json!({"resourceType": "Parameters", "parameter": parameter})
     }

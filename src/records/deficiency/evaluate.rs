@@ -10,13 +10,23 @@ use crate::error::AppResult;
 use serde_json::Value;
 
 /// Re-judges `focus` (a Patient, Encounter, Condition or Procedure; other types are
-/// ignored) and opens, closes, re-opens or cancels its deficiency Tasks.
-pub fn evaluate(conn: &mut Conn, focus: &Focus, now_ms: i64) -> AppResult<Tally> {
+/// ignored) and opens, closes, re-opens or cancels its deficiency Tasks. `known` is its
+/// current content when the caller has it (just written); else it is read.
+pub fn evaluate(
+    conn: &mut Conn,
+    focus: &Focus,
+    known: Option<Value>,
+    now_ms: i64,
+) -> AppResult<Tally> {
     let kinds = Kind::of_type(&focus.res_type);
     if kinds.is_empty() {
         return Ok(Tally::default());
     }
-    let resource = facts::current(conn, &focus.res_type, &focus.id)?;
+    let resource = match known {
+        Some(content) => Some(content),
+        None => facts::current(conn, &focus.res_type, &focus.id)?,
+    };
+    let mut existing = task::existing(conn, focus, &kinds)?;
     let verdicts = match &resource {
         None => kinds
             .into_iter()
@@ -38,10 +48,11 @@ pub fn evaluate(conn: &mut Conn, focus: &Focus, now_ms: i64) -> AppResult<Tally>
     };
     let mut tally = Tally::default();
     for (kind, verdict) in verdicts {
+        let current = existing.remove(&task::task_id(focus, kind));
         tally.add(task::reconcile(
             conn,
-            focus,
-            kind,
+            (focus, kind),
+            current,
             verdict,
             &mut context,
             now_ms,
@@ -96,13 +107,10 @@ fn context_of(conn: &mut Conn, focus: &Focus, r: &Value) -> AppResult<Context> {
                 None => None,
             };
             if owner.is_none() {
-                owner = r
-                    .get("performer")
-                    .and_then(Value::as_array)
-                    .and_then(|ps| {
-                        ps.iter()
-                            .find_map(|p| facts::reference_of(p.get("actor"), "Practitioner"))
-                    });
+                owner = r.get("performer").and_then(Value::as_array).and_then(|ps| {
+                    ps.iter()
+                        .find_map(|p| facts::reference_of(p.get("actor"), "Practitioner"))
+                });
             }
             Ok(Context {
                 owner,

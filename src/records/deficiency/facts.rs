@@ -76,7 +76,11 @@ pub fn discharge_summaries(conn: &mut Conn, encounter_id: &str) -> AppResult<Vec
         Some(&[DISCHARGE_SUMMARY]),
         None,
     );
-    let rks: Vec<i64> = conn.load::<KeyRow>(&sql)?.into_iter().map(|r| r.rk).collect();
+    let rks: Vec<i64> = conn
+        .load::<KeyRow>(&sql)?
+        .into_iter()
+        .map(|r| r.rk)
+        .collect();
     Ok(resources::read_many(conn, &rks)?
         .into_iter()
         .filter_map(|(_, row)| row.content.and_then(|c| serde_json::from_str(&c).ok()))
@@ -115,13 +119,10 @@ pub fn attending(encounter: &Value) -> Option<String> {
         .iter()
         .filter_map(|p| {
             let id = reference_of(p.get("individual"), "Practitioner")?;
-            let atnd = p
-                .get("type")
-                .and_then(Value::as_array)
-                .is_some_and(|ts| {
-                    ts.iter()
-                        .any(|t| codeable_first(t, None).is_some_and(|(_, c, _)| c == "ATND"))
-                });
+            let atnd = p.get("type").and_then(Value::as_array).is_some_and(|ts| {
+                ts.iter()
+                    .any(|t| codeable_first(t, None).is_some_and(|(_, c, _)| c == "ATND"))
+            });
             Some((atnd, id))
         })
         .collect();
@@ -145,9 +146,7 @@ pub fn records_of_encounter(
 ) -> AppResult<Vec<(&'static str, String)>> {
     let mut out = Vec::new();
     for (res_type, table) in [("Condition", "condition"), ("Procedure", "procedure_")] {
-        let mut sql = Sql::new(&format!(
-            "SELECT res_id FROM {table} WHERE encounter_id = "
-        ));
+        let mut sql = Sql::new(&format!("SELECT res_id FROM {table} WHERE encounter_id = "));
         sql.bind(encounter_id);
         out.extend(
             conn.load::<IdRow>(&sql)?
@@ -160,9 +159,8 @@ pub fn records_of_encounter(
 
 /// The patient's most recent encounter that names a responsible practitioner.
 pub fn latest_attended_encounter(conn: &mut Conn, patient_id: &str) -> AppResult<Option<Value>> {
-    let mut sql = Sql::new(
-        "SELECT res_id FROM encounter WHERE attending_id IS NOT NULL AND patient_id = ",
-    );
+    let mut sql =
+        Sql::new("SELECT res_id FROM encounter WHERE attending_id IS NOT NULL AND patient_id = ");
     sql.bind(patient_id)
         .push(" ORDER BY (period_start IS NULL), period_start DESC, rk DESC LIMIT 5");
     for row in conn.load::<IdRow>(&sql)? {

@@ -14,7 +14,7 @@ use crate::error::AppResult;
 use crate::fhir::json::now_ms;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Resource types whose writes can open or close a deficiency (or answer a query).
 const WATCHED: &[&str] = &[
@@ -28,8 +28,9 @@ const WATCHED: &[&str] = &[
 
 #[derive(Default)]
 struct Pending {
-    /// Records to re-judge.
-    foci: BTreeSet<Focus>,
+    /// Records to re-judge, with their content when this transaction wrote it (None:
+    /// read it when judging; a deletion reads as gone).
+    foci: BTreeMap<Focus, Option<Value>>,
     /// Encounters whose documents changed: the encounter and its records are re-judged.
     documented: BTreeSet<String>,
     /// CommunicationRequests a Communication answered.
@@ -55,10 +56,10 @@ pub fn touched(
     let mut add = Pending::default();
     match res_type {
         "Encounter" => {
-            add.foci.insert(Focus::new(res_type, id));
+            add.foci.insert(Focus::new(res_type, id), content.cloned());
             // the patient's demographic Tasks may now get an owner
             if let Some(patient) = content.and_then(|c| facts::context_of(c).1) {
-                add.foci.insert(Focus::new("Patient", &patient));
+                add.foci.insert(Focus::new("Patient", &patient), None);
             }
         }
         "DocumentReference" => {
@@ -88,7 +89,7 @@ pub fn touched(
                 }
                 for related in refs("related") {
                     if let Some(p) = facts::reference_of(Some(&related), "Procedure") {
-                        add.foci.insert(Focus::new("Procedure", &p));
+                        add.foci.insert(Focus::new("Procedure", &p), None);
                     }
                 }
             }
@@ -106,12 +107,21 @@ pub fn touched(
             }
         }
         _ => {
-            add.foci.insert(Focus::new(res_type, id));
+            add.foci.insert(Focus::new(res_type, id), content.cloned());
         }
     }
+    // written content is kept only for the record written; the latest write wins, and a
+    // record reached indirectly never hides content already known
+    let direct = Focus::new(res_type, id);
     PENDING.with(|p| {
         if let Some(pending) = p.borrow_mut().as_mut() {
-            pending.foci.extend(add.foci);
+            for (focus, known) in add.foci {
+                if focus == direct {
+                    pending.foci.insert(focus, known);
+                } else {
+                    pending.foci.entry(focus).or_insert(None);
+                }
+            }
             pending.documented.extend(add.documented);
             pending.answered.extend(add.answered);
         }
@@ -170,13 +180,13 @@ fn judge(conn: &mut Conn, pending: Pending) -> AppResult<()> {
     let now = now_ms();
     let mut foci = pending.foci;
     for enc in &pending.documented {
-        foci.insert(Focus::new("Encounter", enc));
+        foci.entry(Focus::new("Encounter", enc)).or_insert(None);
         for (res_type, id) in facts::records_of_encounter(conn, enc)? {
-            foci.insert(Focus::new(res_type, &id));
+            foci.entry(Focus::new(res_type, &id)).or_insert(None);
         }
     }
-    for focus in &foci {
-        evaluate(conn, focus, now)?;
+    for (focus, known) in foci {
+        evaluate(conn, &focus, known, now)?;
     }
     for cr in &pending.answered {
         query::answered(conn, cr)?;

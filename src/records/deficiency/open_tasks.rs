@@ -65,7 +65,11 @@ fn code_clause(sql: &mut Sql, row: &str) {
 }
 
 fn load(conn: &mut Conn, sql: &Sql) -> AppResult<Vec<TaskFacts>> {
-    let rks: Vec<i64> = conn.load::<KeyRow>(sql)?.into_iter().map(|r| r.rk).collect();
+    let rks: Vec<i64> = conn
+        .load::<KeyRow>(sql)?
+        .into_iter()
+        .map(|r| r.rk)
+        .collect();
     Ok(resources::read_many(conn, &rks)?
         .into_iter()
         .filter_map(|(_, row)| row.content)

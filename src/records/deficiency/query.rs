@@ -40,7 +40,11 @@ pub fn query_practitioner(store: &Store, who: &Who, task_id: &str, text: &str) -
     store.db.transaction(|conn| {
         let task = facts::current(conn, "Task", task_id)?
             .ok_or_else(|| AppError::NotFound(format!("Task/{task_id} is not known")))?;
-        if task.pointer("/code/coding/0/system").and_then(Value::as_str) != Some(SYSTEM) {
+        if task
+            .pointer("/code/coding/0/system")
+            .and_then(Value::as_str)
+            != Some(SYSTEM)
+        {
             return Err(unprocessable(format!(
                 "Task/{task_id} is not a deficiency work item"
             )));

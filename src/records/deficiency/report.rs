@@ -92,7 +92,8 @@ fn parts(row: &Row) -> Vec<Value> {
 impl DeficiencyReport {
     /// As a FHIR `Parameters` resource: `generated`, one `practitioner` per owner, `total`.
     pub fn to_parameters(&self) -> Value {
-        let mut parameter = vec![json!({"name": "generated", "valueDateTime": instant(self.generated)})];
+        let mut parameter =
+            vec![json!({"name": "generated", "valueDateTime": instant(self.generated)})];
         for row in &self.rows {
             parameter.push(json!({"name": "practitioner", "part": parts(row)}));
         }
@@ -104,8 +105,9 @@ impl DeficiencyReport {
 
     /// As CSV: one line per owner (`unassigned` for none), then `TOTAL`.
     pub fn to_csv(&self) -> String {
-        let mut out =
-            String::from("owner,open,days_0_7,days_8_14,days_15_30,delinquent_over_30,oldest_days\n");
+        let mut out = String::from(
+            "owner,open,days_0_7,days_8_14,days_15_30,delinquent_over_30,oldest_days\n",
+        );
         let line = |out: &mut String, owner: &str, row: &Row| {
             let [a, b, c, d] = row.buckets;
             out.push_str(&format!(

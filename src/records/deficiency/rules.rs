@@ -288,16 +288,15 @@ mod tests {
             "evidence": [{"detail": [{"reference": "DocumentReference/1"}]}]});
         let out = condition(&full, || panic!("evidence is enough")).unwrap();
         assert!(out.iter().all(|(_, v)| *v == Verdict::Met));
-        let problem = condition(&json!({"onsetAge": {"value": 3}}), || panic!("no encounter"))
-            .unwrap();
+        let problem = condition(&json!({"onsetAge": {"value": 3}}), || {
+            panic!("no encounter")
+        })
+        .unwrap();
         assert_eq!(
             verdict(&problem, Kind::DiagnosisUndocumented),
             Verdict::NotApplicable
         );
-        assert_eq!(
-            verdict(&problem, Kind::ConditionMissingOnset),
-            Verdict::Met
-        );
+        assert_eq!(verdict(&problem, Kind::ConditionMissingOnset), Verdict::Met);
         let error = json!({"verificationStatus": {"coding": [{"code": "entered-in-error"}]}});
         let out = condition(&error, || Ok(false)).unwrap();
         assert!(out.iter().all(|(_, v)| *v == Verdict::NotApplicable));
@@ -310,7 +309,8 @@ mod tests {
         let full = json!({"birthDate": "1970-01-01", "gender": "female",
             "address": [{"city": "Springfield"}], "identifier": [{"value": "MRN1"}]});
         assert!(patient(&full).iter().all(|(_, v)| *v == Verdict::Met));
-        let merged = json!({"link": [{"type": "replaced-by", "other": {"reference": "Patient/2"}}]});
+        let merged =
+            json!({"link": [{"type": "replaced-by", "other": {"reference": "Patient/2"}}]});
         assert!(patient(&merged)
             .iter()
             .all(|(_, v)| *v == Verdict::NotApplicable));

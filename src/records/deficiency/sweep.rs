@@ -55,7 +55,12 @@ pub fn sweep(store: &Store, batch: usize) -> AppResult<SweepReport> {
         let tally = store.db.transaction(|conn| {
             let mut tally = Tally::default();
             for row in &rows {
-                tally.add(evaluate(conn, &Focus::new(&row.res_type, &row.res_id), now)?);
+                tally.add(evaluate(
+                    conn,
+                    &Focus::new(&row.res_type, &row.res_id),
+                    None,
+                    now,
+                )?);
             }
             Ok(tally)
         })?;
@@ -82,7 +87,7 @@ pub fn sweep(store: &Store, batch: usize) -> AppResult<SweepReport> {
         let tally = store.db.transaction(|conn| {
             let mut tally = Tally::default();
             for focus in chunk {
-                tally.add(evaluate(conn, focus, now)?);
+                tally.add(evaluate(conn, focus, None, now)?);
             }
             Ok(tally)
         })?;

@@ -205,18 +205,35 @@ fn next(
     Ok(Some(task))
 }
 
-/// Brings the Task of (focus, kind) in line with the rule's verdict. `context` is asked
-/// only when a Task is created or re-opened (its lookups cost nothing otherwise).
-pub fn reconcile(
+/// The current Tasks of `focus` for `kinds`, by Task id (one query).
+pub fn existing(
     conn: &mut Conn,
     focus: &Focus,
-    kind: Kind,
+    kinds: &[Kind],
+) -> AppResult<std::collections::HashMap<String, Value>> {
+    let ids: Vec<String> = kinds.iter().map(|k| task_id(focus, *k)).collect();
+    Ok(crate::db::resources::read_current_ids(conn, "Task", &ids)?
+        .into_iter()
+        .filter(|row| row.deleted == 0)
+        .filter_map(|row| {
+            let task = serde_json::from_str(row.content.as_deref()?).ok()?;
+            Some((row.res_id, task))
+        })
+        .collect())
+}
+
+/// Brings the Task of (focus, kind) — `existing`, as read by [`existing`] — in line with
+/// the rule's verdict. `context` is asked only when a Task is created or re-opened (its
+/// lookups cost nothing otherwise).
+pub fn reconcile(
+    conn: &mut Conn,
+    (focus, kind): (&Focus, Kind),
+    existing: Option<Value>,
     verdict: Verdict,
     context: ContextFn<'_>,
     now_ms: i64,
 ) -> AppResult<Tally> {
     let id = task_id(focus, kind);
-    let existing = super::facts::current(conn, "Task", &id)?;
     let mut tally = Tally::default();
     let now = instant(now_ms);
     let slot = Slot {
