@@ -69,10 +69,8 @@ pub fn query_practitioner(store: &Store, who: &Who, task_id: &str, text: &str) -
                 request[to] = value.clone();
             }
         }
-        if let Some(focus) = task.get("focus") {
-            request["about"]
-                .as_array_mut()
-                .map(|a| a.push(focus.clone()));
+        if let (Some(focus), Some(about)) = (task.get("focus"), request["about"].as_array_mut()) {
+            about.push(focus.clone());
         }
         write(conn, who, request)
     })
