@@ -39,6 +39,15 @@ fn status_of(app: &TestApp, focus: &str, kind: &str) -> Option<String> {
     task(app, focus, kind).map(|t| t["status"].as_str().unwrap().to_string())
 }
 
+/// Asserts the status of the Task of (focus, kind).
+fn expect(app: &TestApp, focus: &str, kind: &str, status: &str) {
+    assert_eq!(
+        status_of(app, focus, kind).as_deref(),
+        Some(status),
+        "{kind} on {focus}"
+    );
+}
+
 fn put(app: &TestApp, resource: &Value) -> Value {
     let path = format!(
         "{}/{}",
@@ -87,6 +96,15 @@ fn finished(mut enc: Value, end: &str, principal: Option<&str>) -> Value {
             "rank": 1}]);
     }
     enc
+}
+
+/// A finished encounter of dr1's.
+fn discharged(id: &str, patient: &str, class: &str, end: &str, principal: Option<&str>) -> Value {
+    finished(
+        encounter(id, patient, "in-progress", class, "dr1"),
+        end,
+        principal,
+    )
 }
 
 fn condition(id: &str, patient: &str, encounter: Option<&str>) -> Value {
@@ -205,10 +223,7 @@ fn admission_to_complete_record(app: TestApp) {
     let onset = task(&app, "Condition/c1", "condition-missing-onset").unwrap();
     assert_eq!(onset["status"], "completed");
     assert!(onset["executionPeriod"]["end"].is_string());
-    assert_eq!(
-        status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(),
-        Some("requested")
-    );
+    expect(&app, "Condition/c1", "diagnosis-undocumented", "requested");
 
     app.create(
         &json!({"resourceType": "DocumentReference", "status": "current",
@@ -216,15 +231,8 @@ fn admission_to_complete_record(app: TestApp) {
         "content": [{"attachment": {"contentType": "text/plain", "data": "bm90ZQ=="}}],
         "context": {"encounter": [{"reference": "Encounter/e1"}]}}),
     );
-    assert_eq!(
-        status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(),
-        Some("completed")
-    );
-    assert_eq!(
-        status_of(&app, "Procedure/pr1", "procedure-missing-note").as_deref(),
-        Some("requested"),
-        "a progress note is no operative note"
-    );
+    expect(&app, "Condition/c1", "diagnosis-undocumented", "completed");
+    expect(&app, "Procedure/pr1", "procedure-missing-note", "requested");
 
     let mut proc = procedure("pr1", "p1", "e1");
     proc["performedDateTime"] = json!("2026-01-04T10:00:00Z");
@@ -244,17 +252,10 @@ fn admission_to_complete_record(app: TestApp) {
     }
 
     put(&app, &patient("p1"));
-    assert_eq!(
-        status_of(&app, "Patient/p1", "patient-missing-address").as_deref(),
-        Some("completed")
-    );
+    expect(&app, "Patient/p1", "patient-missing-address", "completed");
 
     // discharge: a principal diagnosis is there, the discharge summary is not
-    let discharged = finished(
-        encounter("e1", "p1", "in-progress", "IMP", "dr1"),
-        "2026-01-09T12:00:00Z",
-        Some("c1"),
-    );
+    let discharged = discharged("e1", "p1", "IMP", "2026-01-09T12:00:00Z", Some("c1"));
     put(&app, &discharged);
     assert_eq!(task(&app, "Encounter/e1", "missing-principal"), None);
     let missing = task(&app, "Encounter/e1", "discharge-summary-missing").expect("summary missing");
@@ -262,18 +263,24 @@ fn admission_to_complete_record(app: TestApp) {
     assert_eq!(owner(&missing), "Practitioner/dr1");
 
     put(&app, &document("ds1", "e1", "18842-5", false));
-    assert_eq!(
-        status_of(&app, "Encounter/e1", "discharge-summary-missing").as_deref(),
-        Some("completed")
+    expect(
+        &app,
+        "Encounter/e1",
+        "discharge-summary-missing",
+        "completed",
     );
-    assert_eq!(
-        status_of(&app, "Encounter/e1", "discharge-summary-unsigned").as_deref(),
-        Some("requested")
+    expect(
+        &app,
+        "Encounter/e1",
+        "discharge-summary-unsigned",
+        "requested",
     );
     put(&app, &document("ds1", "e1", "18842-5", true));
-    assert_eq!(
-        status_of(&app, "Encounter/e1", "discharge-summary-unsigned").as_deref(),
-        Some("completed")
+    expect(
+        &app,
+        "Encounter/e1",
+        "discharge-summary-unsigned",
+        "completed",
     );
     let open = search(
         &app,
@@ -295,17 +302,16 @@ fn admission_to_complete_record(app: TestApp) {
     // deleting the summary re-opens "missing"; the "unsigned" rule no longer applies
     let (status, _) = parts(app.delete("DocumentReference/ds1").send().unwrap());
     assert_eq!(status, 204);
-    assert_eq!(
-        status_of(&app, "Encounter/e1", "discharge-summary-missing").as_deref(),
-        Some("requested")
+    expect(
+        &app,
+        "Encounter/e1",
+        "discharge-summary-missing",
+        "requested",
     );
     // deleting a record cancels its open deficiencies
     let (status, _) = parts(app.delete("Condition/c1").send().unwrap());
     assert_eq!(status, 204);
-    assert_eq!(
-        status_of(&app, "Condition/c1", "condition-missing-onset").as_deref(),
-        Some("cancelled")
-    );
+    expect(&app, "Condition/c1", "condition-missing-onset", "cancelled");
 }
 crate::both!(admission_bundle, admission_to_complete_record);
 
@@ -314,11 +320,7 @@ crate::both!(admission_bundle, admission_to_complete_record);
 fn bundle_judged_as_a_whole(app: TestApp) {
     let mut cond = condition("c1", "p1", Some("e1"));
     cond["onsetDateTime"] = json!("2026-01-02");
-    let enc = finished(
-        encounter("e1", "p1", "in-progress", "IMP", "dr1"),
-        "2026-01-09T12:00:00Z",
-        Some("c1"),
-    );
+    let enc = discharged("e1", "p1", "IMP", "2026-01-09T12:00:00Z", Some("c1"));
     let (status, body) = transaction(
         &app,
         vec![
@@ -383,17 +385,10 @@ fn rules_one_by_one(app: TestApp) {
 
     // principal diagnosis: only a finished encounter, rank 1 needed
     put(&app, &patient("p1"));
-    let mut enc = finished(
-        encounter("e1", "p1", "in-progress", "AMB", "dr1"),
-        "2026-01-09T12:00:00Z",
-        None,
-    );
+    let mut enc = discharged("e1", "p1", "AMB", "2026-01-09T12:00:00Z", None);
     enc["diagnosis"] = json!([{"condition": {"reference": "Condition/c1"}, "rank": 2}]);
     put(&app, &enc);
-    assert_eq!(
-        status_of(&app, "Encounter/e1", "missing-principal").as_deref(),
-        Some("requested")
-    );
+    expect(&app, "Encounter/e1", "missing-principal", "requested");
     assert_eq!(
         task(&app, "Encounter/e1", "discharge-summary-missing"),
         None,
@@ -401,16 +396,9 @@ fn rules_one_by_one(app: TestApp) {
     );
     put(
         &app,
-        &finished(
-            encounter("e1", "p1", "in-progress", "AMB", "dr1"),
-            "2026-01-09T12:00:00Z",
-            Some("c1"),
-        ),
+        &discharged("e1", "p1", "AMB", "2026-01-09T12:00:00Z", Some("c1")),
     );
-    assert_eq!(
-        status_of(&app, "Encounter/e1", "missing-principal").as_deref(),
-        Some("completed")
-    );
+    expect(&app, "Encounter/e1", "missing-principal", "completed");
 
     // verification status
     let mut c = condition("c1", "p1", Some("e1"));
@@ -418,9 +406,11 @@ fn rules_one_by_one(app: TestApp) {
     c["evidence"] = json!([{"detail": [{"reference": "Observation/x"}]}]);
     c.as_object_mut().unwrap().remove("verificationStatus");
     put(&app, &c);
-    assert_eq!(
-        status_of(&app, "Condition/c1", "condition-missing-verification").as_deref(),
-        Some("requested")
+    expect(
+        &app,
+        "Condition/c1",
+        "condition-missing-verification",
+        "requested",
     );
     assert_eq!(
         task(&app, "Condition/c1", "diagnosis-undocumented"),
@@ -437,9 +427,11 @@ fn rules_one_by_one(app: TestApp) {
     // entered-in-error: nothing applies, open work is cancelled
     c["verificationStatus"] = json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"}]});
     put(&app, &c);
-    assert_eq!(
-        status_of(&app, "Condition/c1", "condition-missing-verification").as_deref(),
-        Some("cancelled")
+    expect(
+        &app,
+        "Condition/c1",
+        "condition-missing-verification",
+        "cancelled",
     );
 
     // procedures: a note tied by context.related, or an operative note for the encounter
@@ -447,10 +439,7 @@ fn rules_one_by_one(app: TestApp) {
     p["performedDateTime"] = json!("2026-01-04");
     p["performer"] = json!([{"actor": {"reference": "Practitioner/dr1"}}]);
     put(&app, &p);
-    assert_eq!(
-        status_of(&app, "Procedure/pr1", "procedure-missing-note").as_deref(),
-        Some("requested")
-    );
+    expect(&app, "Procedure/pr1", "procedure-missing-note", "requested");
     assert_eq!(
         task(&app, "Procedure/pr1", "procedure-missing-performer"),
         None
@@ -459,20 +448,14 @@ fn rules_one_by_one(app: TestApp) {
     let mut note = document("n1", "e9", "34109-9", true);
     note["context"] = json!({"related": [{"reference": "Procedure/pr1"}]});
     put(&app, &note);
-    assert_eq!(
-        status_of(&app, "Procedure/pr1", "procedure-missing-note").as_deref(),
-        Some("completed")
-    );
+    expect(&app, "Procedure/pr1", "procedure-missing-note", "completed");
     put(&app, &procedure("pr2", "p1", "e1"));
     assert_eq!(
         owner(&task(&app, "Procedure/pr2", "procedure-missing-note").unwrap()),
         "Practitioner/dr1"
     );
     put(&app, &document("op1", "e1", "11504-8", true));
-    assert_eq!(
-        status_of(&app, "Procedure/pr2", "procedure-missing-note").as_deref(),
-        Some("completed")
-    );
+    expect(&app, "Procedure/pr2", "procedure-missing-note", "completed");
     // a procedure not yet done has no deficiencies
     let mut planned = procedure("pr3", "p1", "e1");
     planned["status"] = json!("preparation");
@@ -542,11 +525,7 @@ fn sweep_after_bulk_load(backend: Backend) {
     put(&app, &bare);
     put(
         &app,
-        &finished(
-            encounter("e1", "p1", "in-progress", "IMP", "dr1"),
-            "2026-01-09T12:00:00Z",
-            None,
-        ),
+        &discharged("e1", "p1", "IMP", "2026-01-09T12:00:00Z", None),
     );
     put(&app, &condition("c1", "p1", Some("e1")));
     assert!(search(&app, "Task", &[("code", &format!("{SYSTEM}|"))]).is_empty());
@@ -576,10 +555,7 @@ fn sweep_after_bulk_load(backend: Backend) {
 
     // with the rules off, filling a gap waits for the next sweep
     put(&app, &patient("p1"));
-    assert_eq!(
-        status_of(&app, "Patient/p1", "patient-missing-birthdate").as_deref(),
-        Some("requested")
-    );
+    expect(&app, "Patient/p1", "patient-missing-birthdate", "requested");
     let (_, again) = parts(app.post("$sweep-deficiencies", &json!({})).send().unwrap());
     let closed = again["parameter"]
         .as_array()
@@ -588,17 +564,11 @@ fn sweep_after_bulk_load(backend: Backend) {
         .find(|p| p["name"] == "closed")
         .unwrap();
     assert_eq!(closed["valueInteger"], 1);
-    assert_eq!(
-        status_of(&app, "Patient/p1", "patient-missing-birthdate").as_deref(),
-        Some("completed")
-    );
+    expect(&app, "Patient/p1", "patient-missing-birthdate", "completed");
     // a deleted record's open work is cancelled by the sweep
     parts(app.delete("Condition/c1").send().unwrap());
     parts(app.post("$sweep-deficiencies", &json!({})).send().unwrap());
-    assert_eq!(
-        status_of(&app, "Condition/c1", "diagnosis-undocumented").as_deref(),
-        Some("cancelled")
-    );
+    expect(&app, "Condition/c1", "diagnosis-undocumented", "cancelled");
 }
 crate::on_both_backends!(sweep_after_bulk_load);
 
@@ -736,27 +706,15 @@ fn completion_rate(app: TestApp) {
     put(&app, &cond);
     put(
         &app,
-        &finished(
-            encounter("done", "p1", "in-progress", "AMB", "dr1"),
-            "2026-01-10T12:00:00Z",
-            Some("c1"),
-        ),
+        &discharged("done", "p1", "AMB", "2026-01-10T12:00:00Z", Some("c1")),
     );
     put(
         &app,
-        &finished(
-            encounter("gap", "p1", "in-progress", "AMB", "dr1"),
-            "2026-01-20T12:00:00Z",
-            None,
-        ),
+        &discharged("gap", "p1", "AMB", "2026-01-20T12:00:00Z", None),
     );
     put(
         &app,
-        &finished(
-            encounter("later", "p1", "in-progress", "AMB", "dr1"),
-            "2026-03-05T12:00:00Z",
-            None,
-        ),
+        &discharged("later", "p1", "AMB", "2026-03-05T12:00:00Z", None),
     );
     let query = [("period-start", "2026-01-01"), ("period-end", "2026-01-31")];
     let (status, result) = parts(app.get("$record-completion").query(&query).send().unwrap());
@@ -768,11 +726,7 @@ fn completion_rate(app: TestApp) {
 
     put(
         &app,
-        &finished(
-            encounter("gap", "p1", "in-progress", "AMB", "dr1"),
-            "2026-01-20T12:00:00Z",
-            Some("c1"),
-        ),
+        &discharged("gap", "p1", "AMB", "2026-01-20T12:00:00Z", Some("c1")),
     );
     let (_, result) = parts(app.get("$record-completion").query(&query).send().unwrap());
     assert_eq!(completion_figure(&result, "complete"), 2);
@@ -853,59 +807,28 @@ fn query_and_answer(app: TestApp) {
         1
     );
 
-    // bad input
-    let (status, o) = parts(
-        app.post(
-            &format!("Task/{id}/$query-practitioner"),
-            &json!({"resourceType": "Parameters"}),
-        )
-        .send()
-        .unwrap(),
-    );
-    assert_eq!(
-        (status, o["resourceType"].as_str()),
-        (400, Some("OperationOutcome"))
-    );
-    let (status, o) = parts(
-        app.post("Task/nope/$query-practitioner", &ask)
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(
-        (status, o["resourceType"].as_str()),
-        (404, Some("OperationOutcome"))
-    );
+    // bad input: each refused with an OperationOutcome
+    let refused = |task_id: &str, body: &Value, expected: u16| {
+        let (status, o) = parts(
+            app.post(&format!("Task/{task_id}/$query-practitioner"), body)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(
+            (status, o["resourceType"].as_str()),
+            (expected, Some("OperationOutcome")),
+            "{o}"
+        );
+    };
+    refused(id, &json!({"resourceType": "Parameters"}), 400);
+    refused(id, &json!({"resourceType": "Patient"}), 400);
+    refused("nope", &ask, 404);
     let other =
         app.create(&json!({"resourceType": "Task", "status": "requested", "intent": "order"}));
-    let (status, o) = parts(
-        app.post(
-            &format!("Task/{}/$query-practitioner", other["id"].as_str().unwrap()),
-            &ask,
-        )
-        .send()
-        .unwrap(),
-    );
-    assert_eq!(
-        (status, o["resourceType"].as_str()),
-        (422, Some("OperationOutcome"))
-    );
+    refused(other["id"].as_str().unwrap(), &ask, 422);
     put(&app, &json!({"resourceType": "Patient", "id": "lonely"}));
     let unowned = task(&app, "Patient/lonely", "patient-missing-sex").unwrap();
-    let (status, o) = parts(
-        app.post(
-            &format!(
-                "Task/{}/$query-practitioner",
-                unowned["id"].as_str().unwrap()
-            ),
-            &ask,
-        )
-        .send()
-        .unwrap(),
-    );
-    assert_eq!(
-        (status, o["resourceType"].as_str()),
-        (422, Some("OperationOutcome"))
-    );
+    refused(unowned["id"].as_str().unwrap(), &ask, 422);
     assert_eq!(
         search(&app, "CommunicationRequest", &[]).len(),
         1,
