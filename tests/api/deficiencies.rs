@@ -891,3 +891,116 @@ fn create_overhead() {
         }
     }
 }
+
+fn bearer(scope: &str) -> String {
+    let claims = chartroom::auth::Claims {
+        aud: Some("chartroom".into()),
+        exp: chrono::Utc::now().timestamp() + 600,
+        sub: "records-clerk".into(),
+        scope: scope.into(),
+        ..chartroom::auth::Claims::default()
+    };
+    format!(
+        "Bearer {}",
+        chartroom::auth::mint(&claims, "deficiency-test-secret").unwrap()
+    )
+}
+
+/// The reports need only Task search; the sweep an unrestricted token; a query needs
+/// CommunicationRequest create.
+fn scopes(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some("deficiency-test-secret".into());
+        c.jwt_audience = Some("chartroom".into());
+    });
+    let admin = bearer("user/*.cruds");
+    let clerk = bearer("user/Task.rs");
+    for (path, token, expected) in [
+        ("$deficiency-report", &clerk, 200),
+        (
+            "$record-completion?period-start=2026-01-01&period-end=2026-01-31",
+            &clerk,
+            200,
+        ),
+        ("$deficiency-report", &bearer("user/Patient.rs"), 403),
+    ] {
+        let response = app.get(path).header("Authorization", token).send().unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{path}");
+    }
+    let sweep = |token: &str| {
+        app.post("$sweep-deficiencies", &json!({}))
+            .header("Authorization", token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(sweep(&clerk), 403);
+    assert_eq!(sweep(&admin), 200);
+    let (status, _) = parts(
+        app.put(
+            "Patient/p1",
+            &json!({"resourceType": "Patient", "id": "p1"}),
+        )
+        .header("Authorization", &admin)
+        .send()
+        .unwrap(),
+    );
+    assert_eq!(status, 201);
+    let found = app
+        .get("Task")
+        .query(&[
+            ("focus", "Patient/p1"),
+            ("code", &code("patient-missing-sex")),
+        ])
+        .header("Authorization", &clerk)
+        .send()
+        .unwrap();
+    let bundle: Value = found.json().unwrap();
+    let id = bundle["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ask =
+        json!({"resourceType": "Parameters", "parameter": [{"name": "text", "valueString": "?"}]});
+    let (status, o) = parts(
+        app.post(&format!("Task/{id}/$query-practitioner"), &ask)
+            .header("Authorization", &clerk)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, o["resourceType"].as_str()),
+        (403, Some("OperationOutcome"))
+    );
+}
+crate::on_both_backends!(scopes);
+
+/// `chartroom sweep` on the command line finds what was written with the rules off.
+fn cli_sweep(backend: Backend) {
+    let app = spawn_with(backend, |c| c.deficiency_rules = "off".into());
+    put(
+        &app,
+        &json!({"resourceType": "Patient", "id": "p1", "gender": "male"}),
+    );
+    assert!(task(&app, "Patient/p1", "patient-missing-birthdate").is_none());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chartroom"))
+        .args(["sweep", "--batch", "1", "--database-url", &app.database_url])
+        .env("CHARTROOM_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("swept 1 record(s)") && stdout.contains("3 opened"),
+        "{stdout}"
+    );
+    expect(&app, "Patient/p1", "patient-missing-birthdate", "requested");
+    assert!(task(&app, "Patient/p1", "patient-missing-sex").is_none());
+}
+crate::on_both_backends!(cli_sweep);
