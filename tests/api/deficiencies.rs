@@ -863,8 +863,8 @@ fn create_overhead() {
         started.elapsed().as_secs_f64()
     };
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let off = spawn_with(backend, |c| c.deficiency_rules = "off".into());
         let on = spawn(backend);
+        let off = spawn_with(backend, |c| c.deficiency_rules = "off".into());
         setup(&off);
         setup(&on);
         batch(&off, true, 30);
@@ -873,8 +873,8 @@ fn create_overhead() {
             // alternate single creates so load changes on the shared machine hit both alike
             let (mut t_off, mut t_on) = (0.0, 0.0);
             for _ in 0..rounds * per_round {
-                t_off += batch(&off, complete, 1);
                 t_on += batch(&on, complete, 1);
+                t_off += batch(&off, complete, 1);
             }
             let n = (rounds * per_round) as f64;
             println!(

@@ -193,3 +193,98 @@ fn judge(conn: &mut Conn, pending: Pending) -> AppResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::auth::audit::Who;
+    use crate::config::Config;
+    use crate::store::Store;
+    use serde_json::json;
+    use std::time::Instant;
+
+    fn store(rules: &str) -> (Store, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("deficiency-{}.db", uuid::Uuid::new_v4()));
+        let config = Config {
+            database_url: format!("sqlite://{}", path.display()),
+            sqlite_synchronous: "NORMAL".into(),
+            deficiency_rules: rules.into(),
+            ..Config::default()
+        };
+        (crate::open_store(config).unwrap(), path)
+    }
+
+    /// In-process Condition creates, rules on vs off alternating one by one (no HTTP).
+    /// `cargo test --lib records::deficiency::on_write -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn create_overhead_in_process() {
+        let who = Who::default();
+        let (on, p_on) = store("on");
+        let (off, p_off) = store("off");
+        for s in [&on, &off] {
+            s.update(
+                &who,
+                "Practitioner",
+                "dr1",
+                json!({"resourceType": "Practitioner", "id": "dr1"}),
+                None,
+            )
+            .unwrap();
+            s.update(
+                &who,
+                "Encounter",
+                "e1",
+                json!({"resourceType": "Encounter", "id": "e1",
+                "status": "in-progress", "class": {"code": "AMB"},
+                "subject": {"reference": "Patient/p1"},
+                "participant": [{"individual": {"reference": "Practitioner/dr1"}}]}),
+                None,
+            )
+            .unwrap();
+        }
+        let condition = |complete: bool| {
+            let mut c = json!({"resourceType": "Condition",
+                "subject": {"reference": "Patient/p1"},
+                "encounter": {"reference": "Encounter/e1"},
+                "verificationStatus": {"coding": [{"code": "confirmed"}]},
+                "evidence": [{"detail": [{"reference": "DocumentReference/d"}]}],
+                "code": {"text": "x"}});
+            if complete {
+                c["onsetDateTime"] = json!("2026-01-01");
+            }
+            c
+        };
+        for complete in [true, false] {
+            let (mut t_on, mut t_off) = (0.0, 0.0);
+            let n = 400;
+            for i in 0..n + 40 {
+                let started = Instant::now();
+                on.create(&who, "Condition", condition(complete)).unwrap();
+                let a = started.elapsed().as_secs_f64();
+                let started = Instant::now();
+                off.create(&who, "Condition", condition(complete)).unwrap();
+                let b = started.elapsed().as_secs_f64();
+                if i >= 40 {
+                    t_on += a;
+                    t_off += b;
+                }
+            }
+            println!(
+                "SQLite in-process, {}: {:.3} ms off / {:.3} ms on = {:.2}x",
+                if complete {
+                    "complete Condition"
+                } else {
+                    "Condition missing onset (opens a Task)"
+                },
+                t_off * 1000.0 / n as f64,
+                t_on * 1000.0 / n as f64,
+                t_on / t_off
+            );
+        }
+        for p in [p_on, p_off] {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+            }
+        }
+    }
+}
