@@ -1004,3 +1004,38 @@ fn cli_sweep(backend: Backend) {
     assert!(task(&app, "Patient/p1", "patient-missing-sex").is_none());
 }
 crate::on_both_backends!(cli_sweep);
+
+/// An EHR's Bundle with server-assigned ids (`urn:uuid:` references rewritten): the
+/// Tasks name the stored records and the attending.
+fn admission_with_new_ids(app: TestApp) {
+    put(&app, &practitioner("dr1"));
+    let entry = |urn: &str, resource: Value| {
+        let t = resource["resourceType"].as_str().unwrap().to_string();
+        json!({"fullUrl": urn, "resource": resource, "request": {"method": "POST", "url": t}})
+    };
+    let mut enc = encounter("x", "x", "in-progress", "IMP", "dr1");
+    enc.as_object_mut().unwrap().remove("id");
+    enc["subject"] = json!({"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"});
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        entry("urn:uuid:00000000-0000-4000-8000-000000000001", json!({"resourceType": "Patient", "gender": "male"})),
+        entry("urn:uuid:00000000-0000-4000-8000-000000000002", enc),
+        entry("urn:uuid:00000000-0000-4000-8000-000000000003", json!({"resourceType": "Condition",
+            "subject": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"},
+            "encounter": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000002"},
+            "code": {"text": "chest pain"}, "onsetDateTime": "2026-01-03"})),
+    ]});
+    let (status, body) = parts(app.post("", &bundle).send().unwrap());
+    assert_eq!(status, 200, "{body}");
+    let location = |i: usize| {
+        let l = body["entry"][i]["response"]["location"].as_str().unwrap();
+        l.split("/_history").next().unwrap().to_string()
+    };
+    let (patient, condition) = (location(0), location(2));
+    let t = task(&app, &condition, "condition-missing-verification").expect("opened");
+    assert_eq!(owner(&t), "Practitioner/dr1");
+    assert_eq!(t["for"]["reference"], patient.as_str());
+    assert_eq!(t["encounter"]["reference"], location(1).as_str());
+    let demographic = task(&app, &patient, "patient-missing-birthdate").expect("opened");
+    assert_eq!(owner(&demographic), "Practitioner/dr1");
+}
+crate::both!(admission_new_ids, admission_with_new_ids);
