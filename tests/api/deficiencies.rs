@@ -1039,3 +1039,20 @@ fn admission_with_new_ids(app: TestApp) {
     assert_eq!(owner(&demographic), "Practitioner/dr1");
 }
 crate::both!(admission_new_ids, admission_with_new_ids);
+
+/// A new attending takes over the encounter's open deficiencies, except those a person
+/// reassigned.
+fn attending_handoff(app: TestApp) {
+    put(&app, &patient("p1"));
+    put(&app, &encounter("e1", "p1", "in-progress", "IMP", "dr1"));
+    put(&app, &condition("c1", "p1", Some("e1")));
+    let mut given = task(&app, "Condition/c1", "diagnosis-undocumented").unwrap();
+    given["owner"] = json!({"reference": "Practitioner/resident"});
+    put(&app, &given);
+    put(&app, &encounter("e1", "p1", "in-progress", "IMP", "dr2"));
+    let onset = task(&app, "Condition/c1", "condition-missing-onset").unwrap();
+    assert_eq!(owner(&onset), "Practitioner/dr2");
+    let kept = task(&app, "Condition/c1", "diagnosis-undocumented").unwrap();
+    assert_eq!(owner(&kept), "Practitioner/resident");
+}
+crate::both!(handoff, attending_handoff);

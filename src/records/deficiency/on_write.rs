@@ -8,7 +8,7 @@
 use super::evaluate::evaluate;
 use super::facts;
 use super::query;
-use super::task::Focus;
+use super::task::{self, Focus};
 use crate::db::{resources, Conn, TxHook};
 use crate::error::AppResult;
 use crate::fhir::json::now_ms;
@@ -35,6 +35,8 @@ struct Pending {
     documented: BTreeSet<String>,
     /// CommunicationRequests a Communication answered.
     answered: BTreeSet<String>,
+    /// Encounters whose attending changed: (encounter, previous, new Practitioner id).
+    handoffs: BTreeSet<(String, String, String)>,
 }
 
 thread_local! {
@@ -60,6 +62,9 @@ pub fn touched(
             // the patient's demographic Tasks may now get an owner
             if let Some(patient) = content.and_then(|c| facts::context_of(c).1) {
                 add.foci.insert(Focus::new("Patient", &patient), None);
+            }
+            if let Some(handoff) = handoff(conn, id, version, content)? {
+                add.handoffs.insert(handoff);
             }
         }
         "DocumentReference" => {
@@ -124,9 +129,32 @@ pub fn touched(
             }
             pending.documented.extend(add.documented);
             pending.answered.extend(add.answered);
+            pending.handoffs.extend(add.handoffs);
         }
     });
     Ok(())
+}
+
+/// (encounter, previous attending, new attending) when this version changed the attending.
+fn handoff(
+    conn: &mut Conn,
+    id: &str,
+    version: i64,
+    content: Option<&Value>,
+) -> AppResult<Option<(String, String, String)>> {
+    let Some(new) = content.and_then(facts::attending) else {
+        return Ok(None);
+    };
+    if version < 2 {
+        return Ok(None);
+    }
+    let previous = resources::read_version(conn, "Encounter", id, version - 1)?
+        .and_then(|row| row.content)
+        .and_then(|c| serde_json::from_str::<Value>(&c).ok())
+        .and_then(|enc| facts::attending(&enc));
+    Ok(previous
+        .filter(|old| *old != new)
+        .map(|old| (id.to_string(), old, new)))
 }
 
 /// Collecting for one transaction; restores the previous state when dropped.
@@ -174,7 +202,11 @@ impl TxHook for OnWrite {
 }
 
 fn judge(conn: &mut Conn, pending: Pending) -> AppResult<()> {
-    if pending.foci.is_empty() && pending.documented.is_empty() && pending.answered.is_empty() {
+    if pending.foci.is_empty()
+        && pending.documented.is_empty()
+        && pending.answered.is_empty()
+        && pending.handoffs.is_empty()
+    {
         return Ok(());
     }
     let now = now_ms();
@@ -190,6 +222,9 @@ fn judge(conn: &mut Conn, pending: Pending) -> AppResult<()> {
     }
     for cr in &pending.answered {
         query::answered(conn, cr)?;
+    }
+    for (encounter, old, new) in &pending.handoffs {
+        task::hand_over(conn, encounter, old, new, now)?;
     }
     Ok(())
 }

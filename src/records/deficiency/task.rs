@@ -258,3 +258,27 @@ pub fn write(conn: &mut Conn, who: &Who, resource: Value) -> AppResult<crate::st
     audit_write(conn, who, put_kind(&saved), &saved)?;
     Ok(saved)
 }
+
+/// The encounter's attending changed from `old` to `new`: its open deficiency Tasks still
+/// owned by `old` move to `new` (a Task a person gave to someone else stays theirs).
+pub fn hand_over(
+    conn: &mut Conn,
+    encounter: &str,
+    old: &str,
+    new: &str,
+    now_ms: i64,
+) -> AppResult<()> {
+    let old_ref = format!("Practitioner/{old}");
+    for facts in super::open_tasks::of_encounters(conn, &[encounter.to_string()])? {
+        if !facts.is_open() || facts.owner.as_deref() != Some(old_ref.as_str()) {
+            continue;
+        }
+        let Some(mut task) = super::facts::current(conn, "Task", &facts.id)? else {
+            continue;
+        };
+        task["owner"] = json!({"reference": format!("Practitioner/{new}")});
+        task["lastModified"] = json!(instant(now_ms));
+        write(conn, &rules_agent(), task)?;
+    }
+    Ok(())
+}
