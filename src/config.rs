@@ -40,6 +40,9 @@ pub struct Config {
     /// ICD-10-CM/PCS codes on write: `off`, `warn` (default: stored, warnings reported) or
     /// `strict` (unknown codes refused with 422).
     pub coding_validation: String,
+    /// Deficiency rules on write: `on` (default: judged in each write's transaction) or
+    /// `off` (bulk loads; `chartroom sweep` finds the gaps later).
+    pub deficiency_rules: String,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             pool_size: 8,
             sqlite_synchronous: "FULL".into(),
             coding_validation: "warn".into(),
+            deficiency_rules: "on".into(),
         }
     }
 }
@@ -81,6 +85,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("pool_size", "8"),
     ("sqlite_synchronous", "FULL"),
     ("coding_validation", "warn"),
+    ("deficiency_rules", "on"),
 ];
 
 impl Config {
@@ -135,6 +140,7 @@ impl Config {
             "pool_size" => self.pool_size = number(value)? as u32,
             "sqlite_synchronous" => self.sqlite_synchronous = value.to_uppercase(),
             "coding_validation" => self.coding_validation = value.to_lowercase(),
+            "deficiency_rules" => self.deficiency_rules = value.to_lowercase(),
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()
@@ -150,7 +156,15 @@ impl Config {
         if !matches!(self.coding_validation.as_str(), "off" | "warn" | "strict") {
             return Err("coding_validation must be off, warn or strict".into());
         }
+        if !matches!(self.deficiency_rules.as_str(), "on" | "off") {
+            return Err("deficiency_rules must be on or off".into());
+        }
         Ok(())
+    }
+
+    /// True when the deficiency rules run on write.
+    pub fn deficiency_rules_on(&self) -> bool {
+        self.deficiency_rules == "on"
     }
 
     /// True when requests need no token (explicit `auth = off`).

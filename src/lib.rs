@@ -10,6 +10,7 @@ pub mod error;
 pub mod fhir;
 pub mod http;
 pub mod import;
+pub mod records;
 pub mod search;
 pub mod store;
 pub mod synth;
@@ -31,6 +32,11 @@ pub fn open_store(config: Config) -> Result<Store, String> {
             sqlite_synchronous: config.sqlite_synchronous.clone(),
         },
     )?;
+    let db = if config.deficiency_rules_on() {
+        db.with_hook(Arc::new(records::deficiency::OnWrite))
+    } else {
+        db
+    };
     let applied = db::migrate::run(&db)?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");

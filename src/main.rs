@@ -39,6 +39,18 @@ enum Command {
     Codes(CodesCommand),
     /// Run the coding audit over every encounter discharged since a date and print a summary.
     Audit(AuditArgs),
+    /// Judge every record's deficiencies again (nightly sweep): open, close, re-open and
+    /// cancel deficiency Tasks; prints the counts.
+    Sweep(SweepArgs),
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Records per database transaction.
+    #[arg(long, default_value_t = 200)]
+    batch: usize,
 }
 
 #[derive(Subcommand)]
@@ -178,6 +190,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth(args),
         Command::Codes(CodesCommand::Load { dir }) => chartroom_cli::codes_load(&dir),
         Command::Audit(args) => audit(args),
+        Command::Sweep(args) => sweep(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -408,6 +421,20 @@ fn audit(args: AuditArgs) -> Result<(), String> {
     chartroom::telemetry::init(&config.log);
     let store = chartroom::open_store(config)?;
     chartroom_cli::audit_sweep(&store, args.since)
+}
+
+fn sweep(args: SweepArgs) -> Result<(), String> {
+    let config = load_config(&args.db)?;
+    chartroom::telemetry::init(&config.log);
+    let store = chartroom::open_store(config)?;
+    let done = chartroom::records::deficiency::sweep::sweep(&store, args.batch)
+        .map_err(|e| e.to_string())?;
+    let t = done.tally;
+    println!(
+        "swept {} record(s) in {:.1} s: {} opened, {} re-opened, {} closed, {} cancelled",
+        done.records, done.seconds, t.opened, t.reopened, t.closed, t.cancelled
+    );
+    Ok(())
 }
 
 /// Output of the coding subcommands.

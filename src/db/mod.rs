@@ -22,6 +22,7 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 use sql::{Sql, SqlValue};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which store a connection talks to.
@@ -44,8 +45,28 @@ pub enum Conn {
 /// one in-process writer avoids lock-upgrade failures) and several readers (WAL mode).
 #[derive(Clone)]
 pub enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
-    Pg { pool: PgPool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        hook: Option<Arc<dyn TxHook>>,
+    },
+    Pg {
+        pool: PgPool,
+        hook: Option<Arc<dyn TxHook>>,
+    },
+}
+
+/// Work a service wraps around every write transaction of a store (rules that must see
+/// all of a transaction's writes before it commits). The service registers it with
+/// [`Db::with_hook`]; `db` never imports the service.
+pub trait TxHook: Send + Sync {
+    /// Runs `work` (the transaction's own statements), then whatever the hook adds, on the
+    /// same connection inside the open transaction; an error rolls everything back.
+    fn around(
+        &self,
+        conn: &mut Conn,
+        work: &mut dyn FnMut(&mut Conn) -> AppResult<()>,
+    ) -> AppResult<()>;
 }
 
 #[derive(Debug)]
@@ -79,7 +100,7 @@ impl Db {
                 .connection_timeout(Duration::from_secs(10))
                 .build(ConnectionManager::<PgConnection>::new(url))
                 .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
-            return Ok(Db::Pg { pool });
+            return Ok(Db::Pg { pool, hook: None });
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -105,7 +126,11 @@ impl Db {
         };
         let write = build(1)?;
         let read = build(options.pool_size.max(1))?;
-        Ok(Db::Sqlite { read, write })
+        Ok(Db::Sqlite {
+            read,
+            write,
+            hook: None,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -134,7 +159,7 @@ impl Db {
     pub fn read(&self) -> AppResult<Conn> {
         Ok(match self {
             Db::Sqlite { read, .. } => Conn::Sqlite(read.get().map_err(pool_error)?),
-            Db::Pg { pool } => Conn::Pg(pool.get().map_err(pool_error)?),
+            Db::Pg { pool, .. } => Conn::Pg(pool.get().map_err(pool_error)?),
         })
     }
 
@@ -142,22 +167,58 @@ impl Db {
     pub fn write(&self) -> AppResult<Conn> {
         Ok(match self {
             Db::Sqlite { write, .. } => Conn::Sqlite(write.get().map_err(pool_error)?),
-            Db::Pg { pool } => Conn::Pg(pool.get().map_err(pool_error)?),
+            Db::Pg { pool, .. } => Conn::Pg(pool.get().map_err(pool_error)?),
         })
     }
 
     /// Runs `work` in one database transaction on the write connection: committed when it
-    /// returns Ok, rolled back otherwise (also if it panics).
+    /// returns Ok, rolled back otherwise (also if it panics). A registered [`TxHook`] wraps
+    /// `work` inside the same transaction.
     pub fn transaction<T>(&self, work: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.write()?;
-        conn.transaction(work)
+        let Some(hook) = self.hook() else {
+            return conn.transaction(work);
+        };
+        let mut work = Some(work);
+        let mut out = None;
+        conn.transaction(|conn| {
+            hook.around(conn, &mut |conn| {
+                let work = work
+                    .take()
+                    .ok_or_else(|| AppError::internal("transaction hook ran its work twice"))?;
+                out = Some(work(conn)?);
+                Ok(())
+            })
+        })?;
+        out.ok_or_else(|| AppError::internal("transaction hook skipped its work"))
+    }
+
+    /// The same store with `hook` wrapped around every write transaction.
+    pub fn with_hook(self, hook: Arc<dyn TxHook>) -> Db {
+        match self {
+            Db::Sqlite { read, write, .. } => Db::Sqlite {
+                read,
+                write,
+                hook: Some(hook),
+            },
+            Db::Pg { pool, .. } => Db::Pg {
+                pool,
+                hook: Some(hook),
+            },
+        }
+    }
+
+    fn hook(&self) -> Option<Arc<dyn TxHook>> {
+        match self {
+            Db::Sqlite { hook, .. } | Db::Pg { hook, .. } => hook.clone(),
+        }
     }
 
     /// Pool statistics: (connections, idle connections).
     pub fn pool_state(&self) -> (u32, u32) {
         let state = match self {
             Db::Sqlite { read, .. } => read.state(),
-            Db::Pg { pool } => pool.state(),
+            Db::Pg { pool, .. } => pool.state(),
         };
         (state.connections, state.idle_connections)
     }

@@ -119,6 +119,27 @@ pub fn read_current(
     conn.first(&sql)
 }
 
+/// Current versions of `res_type` resources with the given ids (deleted ones included,
+/// flagged), in no particular order.
+pub fn read_current_ids(
+    conn: &mut Conn,
+    res_type: &str,
+    ids: &[String],
+) -> AppResult<Vec<VersionRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(&format!(
+        "SELECT {VERSION_COLUMNS}, {} FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq \
+         WHERE r.res_type = ",
+        content_column(conn.backend())
+    ));
+    sql.bind(res_type)
+        .push(" AND r.res_id IN ")
+        .bind_list(ids.iter().map(String::as_str));
+    conn.load(&sql)
+}
+
 /// Current versions for a list of row keys, in no particular order.
 pub fn read_many(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<(i64, VersionRow)>> {
     if rks.is_empty() {

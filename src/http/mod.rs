@@ -8,6 +8,7 @@ pub mod auth;
 pub mod background;
 mod bundle;
 mod create;
+pub mod deficiencies;
 mod delete;
 mod disclosures;
 pub mod errors;
@@ -75,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
-    let fhir = terminology::routes(fhir)
+    let fhir = deficiencies::routes(terminology::routes(fhir))
         .service(
             resource("")
                 .route(get().to(search::system_search))

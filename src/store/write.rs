@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::fhir::index::{self, IndexEntry};
 use crate::fhir::json::{now_ms, patient_of};
 use crate::fhir::resource::{self, stamp};
+use crate::records::deficiency;
 use serde_json::Value;
 
 /// A checked resource with its index values, ready to write.
@@ -125,6 +126,7 @@ pub fn put_in(
     )?;
     indexes::replace(conn, rk, &res_type, &entries, version == 1)?;
     projections::write(conn, &res_type, rk, &resource)?;
+    deficiency::touched(conn, &res_type, id, version, Some(&resource))?;
     Ok(Saved {
         res_type,
         id: id.to_string(),
@@ -167,6 +169,7 @@ pub fn delete_in(
     )?;
     indexes::clear(conn, row.rk)?;
     projections::clear(conn, res_type, row.rk)?;
+    deficiency::touched(conn, res_type, id, version, None)?;
     Ok(Some(Saved {
         res_type: res_type.to_string(),
         id: id.to_string(),

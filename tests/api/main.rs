@@ -12,6 +12,7 @@ mod coding_ops;
 mod coding_write;
 mod concurrency;
 mod crud;
+mod deficiencies;
 mod examples;
 mod history;
 mod import;
