@@ -17,6 +17,7 @@ mod history;
 mod metadata;
 mod patch;
 mod read;
+pub mod records_workflow;
 mod reindex;
 pub mod request;
 pub mod response;
@@ -75,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
-    let fhir = terminology::routes(fhir)
+    let fhir = records_workflow::routes(terminology::routes(fhir))
         .service(
             resource("")
                 .route(get().to(search::system_search))

@@ -1,0 +1,11 @@
+//! Records-room work on top of the store: the coding workflow per encounter, the billing
+//! view of a final encounter, and the other health-information-management worklists. Work
+//! items are FHIR `Task`s written through the ordinary store path. Nothing here knows HTTP.
+
+pub mod billing;
+pub mod claim;
+pub mod coding_review;
+pub mod coding_status;
+pub mod coding_task;
+pub mod coding_workflow;
+pub mod dnfb;
