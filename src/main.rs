@@ -412,7 +412,7 @@ fn audit(args: AuditArgs) -> Result<(), String> {
 
 /// Output of the coding subcommands.
 mod chartroom_cli {
-    use chartroom::coding::{encounter, shared, Terminology};
+    use chartroom::coding::{shared, Terminology};
 
     pub fn codes_load(dir: &std::path::Path) -> Result<(), String> {
         let started = std::time::Instant::now();

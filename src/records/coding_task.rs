@@ -128,9 +128,10 @@ pub fn write(
     conn: &mut Conn,
     who: &Who,
     id: &str,
-    resource: Value,
+    mut resource: Value,
     coding: CodingValidation,
 ) -> AppResult<Saved> {
+    resource["id"] = Value::String(id.to_string());
     let res_type = resource["resourceType"].as_str().unwrap_or_default().to_string();
     let prepared = prepare(&res_type, Some(id), resource, coding)?;
     let saved = put_in(conn, prepared, id, None, "PUT")?;
