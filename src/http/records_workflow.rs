@@ -66,7 +66,12 @@ pub async fn set_status(
 
 pub async fn dnfb_list(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let query = query_pairs(&req);
-    let value = |name: &str| query.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let value = |name: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let csv = value("_format").is_some_and(|f| f == "csv" || f == "text/csv");
     let format = if csv {
         Default::default()
@@ -103,7 +108,11 @@ pub async fn billing_codes(
         billing::billing_codes_in(&mut conn, &id)
     })
     .await?;
-    Ok(fhir(StatusCode::OK, &billing::to_parameters(&codes), format))
+    Ok(fhir(
+        StatusCode::OK,
+        &billing::to_parameters(&codes),
+        format,
+    ))
 }
 
 pub async fn build_claim(
@@ -139,7 +148,10 @@ pub async fn build_claim(
                 saved.version
             ),
         ))
-        .body(stored_body(saved.content.as_deref().unwrap_or("{}"), format)))
+        .body(stored_body(
+            saved.content.as_deref().unwrap_or("{}"),
+            format,
+        )))
 }
 
 /// Registers the routes (before the generic `/{type}/{id}` patterns).
@@ -147,12 +159,8 @@ pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
     use web::{get, post};
     scope
         .service(super::resource("/$dnfb").route(get().to(dnfb_list)))
-        .service(
-            super::resource("/Encounter/{id}/$set-coding-status").route(post().to(set_status)),
-        )
-        .service(
-            super::resource("/Encounter/{id}/$billing-codes").route(get().to(billing_codes)),
-        )
+        .service(super::resource("/Encounter/{id}/$set-coding-status").route(post().to(set_status)))
+        .service(super::resource("/Encounter/{id}/$billing-codes").route(get().to(billing_codes)))
         .service(super::resource("/Encounter/{id}/$claim").route(post().to(build_claim)))
 }
 

@@ -165,10 +165,16 @@ pub fn to_parameters(codes: &BillingCodes) -> Value {
         json!({"name": "status", "valueCode": "final"}),
     ];
     if let Some(p) = &codes.patient {
-        parameter.push(json!({"name": "patient", "valueReference": {"reference": format!("Patient/{p}")}}));
+        parameter.push(
+            json!({"name": "patient", "valueReference": {"reference": format!("Patient/{p}")}}),
+        );
     }
     for d in &codes.diagnoses {
-        let kind = if d.sequence == 1 { "principal" } else { "secondary" };
+        let kind = if d.sequence == 1 {
+            "principal"
+        } else {
+            "secondary"
+        };
         let mut part = vec![
             json!({"name": "sequence", "valueInteger": d.sequence}),
             json!({"name": "type", "valueCode": kind}),

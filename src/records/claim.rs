@@ -156,7 +156,10 @@ pub fn draft_claim(codes: &BillingCodes, coverages: &[Value], created: &str) -> 
     };
     let mut team: Vec<Value> = attending.into_iter().collect();
     for performer in codes.procedures.iter().flat_map(|p| &p.performers) {
-        if !team.iter().any(|t| t["reference"] == performer["reference"]) {
+        if !team
+            .iter()
+            .any(|t| t["reference"] == performer["reference"])
+        {
             team.push(performer.clone());
         }
     }
@@ -190,7 +193,11 @@ pub fn draft_claim(codes: &BillingCodes, coverages: &[Value], created: &str) -> 
     if enc["period"].is_object() {
         claim["billablePeriod"] = enc["period"].clone();
     }
-    for (key, list) in [("careTeam", care_team), ("diagnosis", diagnosis), ("procedure", procedure)] {
+    for (key, list) in [
+        ("careTeam", care_team),
+        ("diagnosis", diagnosis),
+        ("procedure", procedure),
+    ] {
         if !list.is_empty() {
             claim[key] = Value::Array(list);
         }

@@ -123,7 +123,14 @@ pub fn sweep(
             // a final encounter's remaining warnings were signed off by the coder
             let coding = current(conn, "Task", &coding_task_id(&enc.id))?;
             let signed_off = coding.as_ref().and_then(status_of_task) == Some(CodingStatus::Final);
-            upsert(conn, who, &enc.id, enc.patient_id.as_deref(), findings, signed_off)
+            upsert(
+                conn,
+                who,
+                &enc.id,
+                enc.patient_id.as_deref(),
+                findings,
+                signed_off,
+            )
         })?;
         match outcome {
             ReviewOutcome::Opened => counts.opened += 1,

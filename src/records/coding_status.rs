@@ -121,7 +121,10 @@ pub fn carry_over(
     let task = resources::read_current(conn, "Task", &coding_task_id(id))?
         .and_then(|row| row.content)
         .and_then(|text| serde_json::from_str::<Value>(&text).ok());
-    let owned = task.as_ref().and_then(status_of_task).map(CodingStatus::code);
+    let owned = task
+        .as_ref()
+        .and_then(status_of_task)
+        .map(CodingStatus::code);
     if extension_of(encounter) == owned {
         return Ok(());
     }

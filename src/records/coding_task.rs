@@ -37,9 +37,10 @@ pub fn coding_task_id(encounter_id: &str) -> String {
 
 /// The coding status a coding Task records (None for any other resource).
 pub fn status_of_task(task: &Value) -> Option<CodingStatus> {
-    let is_coding = task["code"]["coding"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["system"] == TASK_SYSTEM && c["code"] == "coding"));
+    let is_coding = task["code"]["coding"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["system"] == TASK_SYSTEM && c["code"] == "coding")
+    });
     if !is_coding || task["resourceType"] != "Task" {
         return None;
     }
@@ -132,7 +133,10 @@ pub fn write(
     coding: CodingValidation,
 ) -> AppResult<Saved> {
     resource["id"] = Value::String(id.to_string());
-    let res_type = resource["resourceType"].as_str().unwrap_or_default().to_string();
+    let res_type = resource["resourceType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let prepared = prepare(&res_type, Some(id), resource, coding)?;
     let saved = put_in(conn, prepared, id, None, "PUT")?;
     audit_write(conn, who, put_kind(&saved), &saved)?;

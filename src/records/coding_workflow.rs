@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 
 use super::coding_review;
 use super::coding_status::{set_extension, CodingStatus};
-use super::coding_task::{coding_task, coding_task_id, current, status_of_task, write, StatusChange};
+use super::coding_task::{
+    coding_task, coding_task_id, current, status_of_task, write, StatusChange,
+};
 use crate::auth::audit::Who;
 use crate::coding::encounter::{encounter_findings, finding_issues, findings_outcome};
 use crate::coding::on_write::CodingValidation;
@@ -96,7 +98,10 @@ fn set_in(
     let to = params.status;
     let mut encounter = current(conn, "Encounter", id)?
         .ok_or_else(|| AppError::NotFound(format!("Encounter/{id} is not known")))?;
-    let state = encounter["status"].as_str().unwrap_or("unknown").to_string();
+    let state = encounter["status"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string();
     if state != "finished" {
         return Err(refused(format!(
             "Encounter/{id} is {state}; only a finished (discharged) encounter is coded"

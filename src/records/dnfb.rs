@@ -53,12 +53,17 @@ pub struct Dnfb {
 pub fn days_param(value: Option<&str>) -> AppResult<i64> {
     match value {
         None => Ok(0),
-        Some(text) => text.trim().parse::<i64>().ok().filter(|d| *d >= 0).ok_or_else(|| {
-            AppError::invalid_at(
-                format!("days={text} is not a whole number of days (0 or more)"),
-                "days",
-            )
-        }),
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|d| *d >= 0)
+            .ok_or_else(|| {
+                AppError::invalid_at(
+                    format!("days={text} is not a whole number of days (0 or more)"),
+                    "days",
+                )
+            }),
     }
 }
 
@@ -119,7 +124,11 @@ impl Dnfb {
             .into_iter()
             .filter(|s| *s != CodingStatus::Final)
             .map(|s| {
-                let n = self.rows.iter().filter(|r| r.coding_status == s.code()).count();
+                let n = self
+                    .rows
+                    .iter()
+                    .filter(|r| r.coding_status == s.code())
+                    .count();
                 (s.code(), n)
             })
             .collect()
@@ -131,7 +140,11 @@ impl Dnfb {
     pub fn to_parameters(&self) -> Value {
         let total = self.rows.len();
         let sum: i64 = self.rows.iter().map(|r| r.days_outstanding).sum();
-        let average = if total == 0 { 0.0 } else { sum as f64 / total as f64 };
+        let average = if total == 0 {
+            0.0
+        } else {
+            sum as f64 / total as f64
+        };
         let mut parameter = vec![
             json!({"name": "days", "valueInteger": self.days}),
             json!({"name": "asOf", "valueDate": self.as_of.to_string()}),
