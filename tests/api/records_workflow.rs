@@ -221,7 +221,10 @@ fn coding_workflow_scenario(backend: Backend) {
         token: None,
     };
     // a discharged encounter nobody has coded is uncoded, on the worklist and the DNFB
-    assert_eq!(coder.ids("Encounter?coding-status=uncoded"), [enc.clone()]);
+    assert_eq!(
+        coder.ids("Encounter?coding-status=uncoded"),
+        vec![enc.to_string()]
+    );
     assert!(coder.ids("Encounter?coding-status=final").is_empty());
     let (status, dnfb) = coder.get("$dnfb");
     assert_eq!(status, 200, "{dnfb}");
@@ -300,7 +303,10 @@ fn coding_workflow_scenario(backend: Backend) {
     assert_eq!(param(&p, "previous")[0]["valueCode"], "uncoded");
     let worklist = format!("Task?code={TASK}|coding&status=in-progress");
     assert_eq!(coder.ids(&worklist), [format!("coding-{enc}")]);
-    assert_eq!(coder.ids("Encounter?coding-status=coded"), [enc.clone()]);
+    assert_eq!(
+        coder.ids("Encounter?coding-status=coded"),
+        vec![enc.to_string()]
+    );
     let (status, p) = coder.set_status(enc, "audited", None);
     assert_eq!(status, 200, "{p}");
     let audit = &param(&p, "audit")[0]["resource"];
@@ -353,7 +359,10 @@ fn coding_workflow_scenario(backend: Backend) {
         before_task["meta"]["versionId"],
         after_task["meta"]["versionId"]
     );
-    assert_eq!(coder.ids("Encounter?coding-status=audited"), [enc.clone()]);
+    assert_eq!(
+        coder.ids("Encounter?coding-status=audited"),
+        vec![enc.to_string()]
+    );
 
     // the coder fixes the sequence with an ordinary PUT that knows nothing of the
     // extension (and one that tries to set it): the server keeps its own status
@@ -417,7 +426,7 @@ fn coding_workflow_scenario(backend: Backend) {
         billing.ids(&format!(
             "Encounter?coding-status=final&_lastUpdated=gt{since}"
         )),
-        [enc.clone()]
+        vec![enc.to_string()]
     );
     let (status, codes) = billing.get(&format!("Encounter/{enc}/$billing-codes"));
     assert_eq!(status, 200, "{codes}");
