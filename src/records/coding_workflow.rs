@@ -84,7 +84,7 @@ pub fn set_coding_status(
 ) -> AppResult<Value> {
     store
         .db
-        .transaction(|conn| set_in(conn, terms, who, actor, id, params))
+        .transaction(|conn| set_in(conn, terms, who, actor, (id, params)))
 }
 
 fn set_in(
@@ -92,8 +92,7 @@ fn set_in(
     terms: &Terminology,
     who: &Who,
     actor: Value,
-    id: &str,
-    params: &SetStatusParams,
+    (id, params): (&str, &SetStatusParams),
 ) -> AppResult<Value> {
     let to = params.status;
     let mut encounter = current(conn, "Encounter", id)?
