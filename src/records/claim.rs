@@ -222,3 +222,82 @@ pub fn build_claim(store: &Store, who: &Who, id: &str) -> AppResult<Saved> {
         write(conn, who, &claim_id(id), claim, coding)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::billing::{BilledDx, BilledPx};
+
+    fn codes(encounter: Value) -> BillingCodes {
+        BillingCodes {
+            encounter,
+            patient: Some("p1".into()),
+            diagnoses: vec![
+                BilledDx {
+                    sequence: 1,
+                    condition_id: "c1".into(),
+                    code: "E85.9".into(),
+                    display: None,
+                    poa: Some("Y".into()),
+                },
+                BilledDx {
+                    sequence: 2,
+                    condition_id: "c2".into(),
+                    code: "G63".into(),
+                    display: None,
+                    poa: Some("1".into()),
+                },
+            ],
+            procedures: vec![BilledPx {
+                sequence: 1,
+                procedure_id: "x1".into(),
+                code: "0DTJ4ZZ".into(),
+                display: None,
+                date: Some("2026-01-12".into()),
+                performers: vec![json!({"reference": "Practitioner/surgeon"})],
+            }],
+        }
+    }
+
+    #[test]
+    fn draft_claim_sequences_codes_and_team() {
+        let enc = json!({"resourceType": "Encounter", "id": "e1",
+            "participant": [{"individual": {"reference": "Practitioner/att"}}]});
+        let claim = draft_claim(
+            &codes(enc),
+            &[json!({"id": "cov1", "order": 1})],
+            "2026-02-01",
+        )
+        .unwrap();
+        assert_eq!(claim["provider"]["reference"], "Practitioner/att");
+        assert_eq!(
+            claim["diagnosis"][0]["type"][0]["coding"][0]["code"],
+            "principal"
+        );
+        assert_eq!(
+            claim["diagnosis"][0]["onAdmission"]["coding"][0]["code"],
+            "y"
+        );
+        assert!(claim["diagnosis"][1]["onAdmission"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("exempt"));
+        assert_eq!(claim["procedure"][0]["date"], "2026-01-12");
+        assert_eq!(
+            claim["careTeam"][1]["provider"]["reference"],
+            "Practitioner/surgeon"
+        );
+        assert_eq!(
+            claim["insurance"][0]["coverage"]["reference"],
+            "Coverage/cov1"
+        );
+        assert_eq!(claim["item"][0]["diagnosisSequence"], json!([1, 2]));
+    }
+
+    #[test]
+    fn a_claim_needs_a_provider() {
+        let enc = json!({"resourceType": "Encounter", "id": "e1"});
+        let err = draft_claim(&codes(enc), &[], "2026-02-01").unwrap_err();
+        assert_eq!(err.status(), 422);
+    }
+}

@@ -30,6 +30,15 @@ struct Row {
     coding_status: Option<String>,
 }
 
+/// Age buckets of days outstanding: label, first day, last day.
+const BUCKETS: [(&str, i64, i64); 5] = [
+    ("0-3", 0, 3),
+    ("4-7", 4, 7),
+    ("8-14", 8, 14),
+    ("15-30", 15, 30),
+    (">30", 31, i64::MAX),
+];
+
 /// One encounter on the DNFB list.
 #[derive(Debug, Clone)]
 pub struct DnfbRow {
@@ -134,9 +143,24 @@ impl Dnfb {
             .collect()
     }
 
+    /// Encounters per age bucket of days outstanding (0–3, 4–7, 8–14, 15–30, >30).
+    pub fn buckets(&self) -> Vec<(&'static str, usize)> {
+        BUCKETS
+            .iter()
+            .map(|(label, low, high)| {
+                let n = self
+                    .rows
+                    .iter()
+                    .filter(|r| (*low..=*high).contains(&r.days_outstanding))
+                    .count();
+                (*label, n)
+            })
+            .collect()
+    }
+
     /// As a Parameters: `days`, `asOf`, `total`, `averageDaysOutstanding`, one `count` per
-    /// status, one `encounter` per row (encounter, patient, discharged, daysOutstanding,
-    /// codingStatus, attending).
+    /// status, one `age` per bucket of days outstanding, one `encounter` per row (encounter,
+    /// patient, discharged, daysOutstanding, codingStatus, attending).
     pub fn to_parameters(&self) -> Value {
         let total = self.rows.len();
         let sum: i64 = self.rows.iter().map(|r| r.days_outstanding).sum();
@@ -154,6 +178,12 @@ impl Dnfb {
         for (status, n) in self.counts() {
             parameter.push(json!({"name": "count", "part": [
                 {"name": "codingStatus", "valueCode": status},
+                {"name": "encounters", "valueInteger": n},
+            ]}));
+        }
+        for (bucket, n) in self.buckets() {
+            parameter.push(json!({"name": "age", "part": [
+                {"name": "daysOutstanding", "valueString": bucket},
                 {"name": "encounters", "valueInteger": n},
             ]}));
         }
@@ -201,5 +231,55 @@ fn csv_field(text: &str) -> String {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(encounter: &str, days: i64, status: &str) -> DnfbRow {
+        DnfbRow {
+            encounter: encounter.into(),
+            patient: Some("p".into()),
+            discharged: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            days_outstanding: days,
+            coding_status: status.into(),
+            attending: None,
+        }
+    }
+
+    #[test]
+    fn counts_buckets_and_csv() {
+        let list = Dnfb {
+            days: 0,
+            as_of: NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
+            rows: vec![
+                row("a", 0, "uncoded"),
+                row("b,1", 9, "coded"),
+                row("c", 45, "uncoded"),
+            ],
+        };
+        assert_eq!(
+            list.counts(),
+            [("uncoded", 2), ("coded", 1), ("audited", 0)]
+        );
+        assert_eq!(
+            list.buckets(),
+            [
+                ("0-3", 1),
+                ("4-7", 0),
+                ("8-14", 1),
+                ("15-30", 0),
+                (">30", 1)
+            ]
+        );
+        let csv = list.to_csv();
+        assert_eq!(csv.lines().nth(2), Some("\"b,1\",p,2026-01-01,9,coded,"));
+        let p = list.to_parameters();
+        assert_eq!(p["parameter"][2]["valueInteger"], 3);
+        assert_eq!(p["parameter"][3]["valueDecimal"], 18.0);
+        assert!(days_param(Some("-2")).is_err() && days_param(Some("x")).is_err());
+        assert_eq!(days_param(None).unwrap(), 0);
     }
 }

@@ -220,6 +220,22 @@ fn coding_workflow_scenario(backend: Backend) {
         app: &app,
         token: None,
     };
+    // the search parameter is declared
+    let (_, statement) = coder.get("metadata");
+    let encounter = statement["rest"][0]["resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "Encounter")
+        .unwrap();
+    assert!(encounter["searchParam"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "coding-status"
+            && p["definition"]
+                == "http://chartroom.dev/fhir/SearchParameter/Encounter-coding-status"));
+
     // a discharged encounter nobody has coded is uncoded, on the worklist and the DNFB
     assert_eq!(
         coder.ids("Encounter?coding-status=uncoded"),
