@@ -14,7 +14,7 @@ use crate::auth::audit::Who;
 use crate::coding::encounter::{encounter_findings, finding_issues, findings_outcome};
 use crate::coding::on_write::CodingValidation;
 use crate::coding::{Severity, Terminology};
-use crate::db::Conn;
+use crate::db::{resources, Conn};
 use crate::error::{AppError, AppResult};
 use crate::fhir::json::{now_ms, patient_of};
 use crate::fhir::outcome::Issue;
@@ -95,6 +95,8 @@ fn set_in(
     (id, params): (&str, &SetStatusParams),
 ) -> AppResult<Value> {
     let to = params.status;
+    // one status change per encounter at a time: the row lock serialises them (PostgreSQL)
+    resources::lock_current(conn, "Encounter", id)?;
     let mut encounter = current(conn, "Encounter", id)?
         .ok_or_else(|| AppError::NotFound(format!("Encounter/{id} is not known")))?;
     let state = encounter["status"]

@@ -743,3 +743,43 @@ fn sweep_writes_review_tasks(backend: Backend) {
     assert!(tasks[0]["resource"]["input"].is_null());
 }
 crate::on_both_backends!(sweep_writes_review_tasks);
+
+/// Two coders moving the same encounter at once: one wins, the other is refused because the
+/// status has moved on (the status change is serialised per encounter), and the coding Task
+/// has exactly one version.
+fn concurrent_status_changes(backend: Backend) {
+    let app = spawn(backend);
+    let pid = create_id(
+        &app,
+        json!({"resourceType": "Patient", "gender": "male", "birthDate": "1950-03-02"}),
+    );
+    let enc = create_id(
+        &app,
+        json!({"resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": format!("Patient/{pid}")},
+        "period": {"start": "2026-01-10T08:00:00Z", "end": "2026-01-15T12:00:00Z"}}),
+    );
+    let coder = Caller {
+        app: &app,
+        token: None,
+    };
+    for _ in 0..3 {
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..2)
+                .map(|_| s.spawn(|| coder.set_status(&enc, "coded", None).0))
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [200, 422], "{statuses:?}");
+        assert_eq!(coder.set_status(&enc, "uncoded", None).0, 200);
+    }
+    let (_, history) = coder.get(&format!("Task/coding-{enc}/_history"));
+    assert_eq!(
+        history["total"], 6,
+        "three coded and three uncoded steps, no lost update"
+    );
+}
+crate::on_both_backends!(concurrent_status_changes);
