@@ -48,10 +48,11 @@ pub struct BillingCodes {
     pub procedures: Vec<BilledPx>,
 }
 
+/// A row holding one resource id.
 #[derive(QueryableByName)]
-struct IdRow {
+pub(super) struct IdRow {
     #[diesel(sql_type = Text)]
-    res_id: String,
+    pub res_id: String,
 }
 
 fn coding_of(resource: &Value, system: &str) -> Option<(String, Option<String>)> {
@@ -147,7 +148,8 @@ pub fn billing_codes_in(conn: &mut Conn, id: &str) -> AppResult<BillingCodes> {
     })
 }
 
-fn coding(system: &str, code: &str, display: &Option<String>) -> Value {
+/// A Coding with its display when known.
+pub(super) fn coding(system: &str, code: &str, display: &Option<String>) -> Value {
     let mut c = json!({"system": system, "code": code});
     if let Some(d) = display {
         c["display"] = json!(d);

@@ -3,11 +3,9 @@
 //! patient, the provider and the patient's active Coverage). The draft is stored, one per
 //! encounter (id `claim-{encounter}`): building it again replaces it with a new version.
 
-use diesel::sql_types::Text;
-use diesel::QueryableByName;
 use serde_json::{json, Value};
 
-use super::billing::{billing_codes_in, BillingCodes};
+use super::billing::{billing_codes_in, coding, BillingCodes, IdRow};
 use super::coding_task::{current, task_id, write};
 use crate::auth::audit::Who;
 use crate::coding::{ICD10CM_SYSTEM, ICD10PCS_SYSTEM};
@@ -19,12 +17,6 @@ use crate::fhir::outcome::Issue;
 use crate::store::{Saved, Store};
 
 const POA_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/ex-diagnosis-on-admission";
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = Text)]
-    res_id: String,
-}
 
 /// The id of the draft Claim of `encounter_id`.
 pub fn claim_id(encounter_id: &str) -> String {
@@ -71,11 +63,7 @@ fn coverages(conn: &mut Conn, patient: &str) -> AppResult<Vec<Value>> {
 }
 
 fn concept(system: &str, code: &str, display: &Option<String>) -> Value {
-    let mut coding = json!({"system": system, "code": code});
-    if let Some(d) = display {
-        coding["display"] = json!(d);
-    }
-    json!({"coding": [coding]})
+    json!({"coding": [coding(system, code, display)]})
 }
 
 fn on_admission(poa: &str) -> Value {
