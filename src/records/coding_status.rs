@@ -4,11 +4,12 @@
 
 use serde_json::{json, Value};
 
-use super::coding_task::{coding_task_id, status_of_task};
-use crate::db::{resources, Conn};
+use super::coding_task::{coding_task_id, current, status_of_task};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::fhir::chartroom_params::CODING_STATUS_EXTENSION;
 use crate::fhir::index::{self, IndexEntry};
+use crate::fhir::outcome::Issue;
 
 /// Code system of the coding-status codes (`Task.businessStatus`).
 pub const STATUS_SYSTEM: &str = "http://chartroom.dev/fhir/CodeSystem/coding-status";
@@ -112,19 +113,29 @@ pub fn set_extension(encounter: &mut Value, status: Option<&str>) {
 /// The write hook for every Encounter write: the coding-status extension is owned by the
 /// server, so whatever the client sent, the stored Encounter carries the status of its
 /// coding Task (none when there is no Task). Re-extracts the index values when it changes.
+/// The diagnoses of a `final` encounter are what billing was given: changing them is
+/// refused (422) until a coder moves the encounter back to `coded`.
 pub fn carry_over(
     conn: &mut Conn,
     id: &str,
     encounter: &mut Value,
     entries: &mut Vec<IndexEntry>,
 ) -> AppResult<()> {
-    let task = resources::read_current(conn, "Task", &coding_task_id(id))?
-        .and_then(|row| row.content)
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok());
-    let owned = task
-        .as_ref()
-        .and_then(status_of_task)
-        .map(CodingStatus::code);
+    let task = current(conn, "Task", &coding_task_id(id))?;
+    let status = task.as_ref().and_then(status_of_task);
+    if status == Some(CodingStatus::Final) {
+        let stored = current(conn, "Encounter", id)?;
+        if stored.is_some_and(|s| s["diagnosis"] != encounter["diagnosis"]) {
+            return Err(AppError::Unprocessable(vec![Issue::error(
+                "business-rule",
+                format!(
+                    "Encounter/{id} is coded final: its diagnoses cannot change until it is moved back to coded ($set-coding-status)"
+                ),
+            )
+            .at("Encounter.diagnosis")]));
+        }
+    }
+    let owned = status.map(CodingStatus::code);
     if extension_of(encounter) == owned {
         return Ok(());
     }

@@ -498,6 +498,21 @@ fn coding_workflow_scenario(backend: Backend) {
         1
     );
 
+    // the diagnoses billing was given do not change behind its back
+    let (_, final_enc) = coder.get(&format!("Encounter/{enc}"));
+    let mut changed = final_enc.clone();
+    changed["diagnosis"][1]["rank"] = json!(3);
+    let (status, o) = coder.put(&format!("Encounter/{enc}"), &changed);
+    assert_eq!(status, 422, "{o}");
+    assert_eq!(o["issue"][0]["expression"][0], "Encounter.diagnosis");
+    let mut other = final_enc.clone();
+    other["serviceType"] = json!({"text": "General medicine"});
+    assert_eq!(
+        coder.put(&format!("Encounter/{enc}"), &other).0,
+        200,
+        "other elements may change"
+    );
+
     // off the DNFB once final; a correction brings it back
     let (_, dnfb) = coder.get("$dnfb");
     assert!(dnfb_encounters(&dnfb).is_empty(), "{dnfb}");
@@ -510,6 +525,11 @@ fn coding_workflow_scenario(backend: Backend) {
     assert_eq!(
         billing.get(&format!("Encounter/{enc}/$billing-codes")).0,
         409
+    );
+    assert_eq!(
+        coder.put(&format!("Encounter/{enc}"), &changed).0,
+        200,
+        "coded again: editable"
     );
 }
 crate::on_both_backends!(coding_workflow_scenario);
