@@ -76,7 +76,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
-    let fhir = records_workflow::routes(terminology::routes(fhir))
+    let fhir = records_workflow::routes(fhir);
+    let fhir = terminology::routes(fhir)
         .service(
             resource("")
                 .route(get().to(search::system_search))
