@@ -439,7 +439,7 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
 
 /// Output of the coding subcommands.
 mod chartroom_cli {
-    use chartroom::coding::{encounter, shared, Terminology};
+    use chartroom::coding::{shared, Terminology};
 
     pub fn codes_load(dir: &std::path::Path) -> Result<(), String> {
         let started = std::time::Instant::now();
@@ -470,7 +470,13 @@ mod chartroom_cli {
         since: chrono::NaiveDate,
     ) -> Result<(), String> {
         let terms = shared::terminology().map_err(|e| e.to_string())?;
-        let report = encounter::sweep(store, &terms, since).map_err(|e| e.to_string())?;
+        let who = chartroom::auth::audit::Who {
+            agent: "chartroom audit (sweep)".into(),
+            purpose: Some("HOPERAT".into()),
+            ..Default::default()
+        };
+        let (report, tasks) = chartroom::records::coding_review::sweep(store, &terms, &who, since)
+            .map_err(|e| e.to_string())?;
         println!("{:<30} {:<12} {:>8}", "edit", "severity", "findings");
         for (edit, (severity, count)) in &report.by_edit {
             println!(
@@ -487,7 +493,15 @@ mod chartroom_cli {
             "{} encounter(s) discharged since {since} audited ({} with errors, {} skipped without a birth date) in {:.2} s: {rate:.0} encounters/s",
             report.encounters, report.with_errors, report.skipped, report.seconds
         );
-        println!("(findings are not yet written as records-room work items)");
+        println!("{:<30} {:>8}", "coding-review tasks", "count");
+        for (what, n) in [
+            ("opened", tasks.opened),
+            ("updated", tasks.updated),
+            ("completed (now clean)", tasks.completed),
+            ("unchanged", tasks.unchanged),
+        ] {
+            println!("{what:<30} {n:>8}");
+        }
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod capability;
+pub mod chartroom_params;
 pub mod fhirpath;
 pub mod index;
 pub mod json;

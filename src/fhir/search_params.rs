@@ -337,10 +337,12 @@ impl Registry {
     fn load() -> Registry {
         let bundle = decompress(BUNDLE_GZ).unwrap_or(Value::Null);
         let entries = bundle.get("entry").and_then(Value::as_array);
+        let own = super::chartroom_params::definitions();
         let params: Vec<SearchParamDef> = entries
             .into_iter()
             .flatten()
             .filter_map(|e| e.get("resource"))
+            .chain(own.iter())
             .filter_map(parse_definition)
             .collect();
         let mut by_type: HashMap<String, Vec<usize>> = HashMap::new();
@@ -505,7 +507,8 @@ mod tests {
     #[test]
     fn loads_all_definitions() {
         let reg = registry();
-        assert_eq!(reg.all().len(), 1375);
+        let own = crate::fhir::chartroom_params::definitions().len();
+        assert_eq!(reg.all().len(), 1375 + own);
         assert!(reg
             .all()
             .iter()

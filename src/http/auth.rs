@@ -24,6 +24,7 @@ const PUBLIC: &[&str] = &[
 const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[
     ("$deficiency-report", "Task", Action::Search),
     ("$record-completion", "Task", Action::Search),
+    ("$dnfb", "Encounter", Action::Search),
 ];
 
 /// The resource type and action an interaction needs; None for admin/system-wide ones,

@@ -18,6 +18,7 @@ mod metadata;
 pub mod op_doc;
 mod patch;
 mod read;
+pub mod records_workflow;
 mod reindex;
 pub mod request;
 pub mod response;
@@ -76,7 +77,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
-    let fhir = deficiencies::routes(terminology::routes(fhir))
+    let fhir = records_workflow::routes(fhir);
+    let fhir = deficiencies::routes(fhir);
+    let fhir = terminology::routes(fhir)
         .service(
             resource("")
                 .route(get().to(search::system_search))

@@ -1,4 +1,12 @@
-//! Records-room work (HIM): the deficiency worklist and its siblings. Services over the
-//! store; nothing here imports actix.
+//! Records-room work (HIM) on top of the store: the coding workflow per encounter, the
+//! billing view of a final encounter, DNFB, and the deficiency worklist. Work items are
+//! FHIR `Task`s written through the ordinary store path. Nothing here knows HTTP.
 
+pub mod billing;
+pub mod claim;
+pub mod coding_review;
+pub mod coding_status;
+pub mod coding_task;
+pub mod coding_workflow;
 pub mod deficiency;
+pub mod dnfb;

@@ -72,9 +72,13 @@ pub fn put_in(
     let Prepared {
         res_type,
         mut resource,
-        entries,
+        mut entries,
         warnings,
     } = prepared;
+    if res_type == "Encounter" {
+        // the coding-status extension is server-owned: it follows the coding Task
+        crate::records::coding_status::carry_over(conn, id, &mut resource, &mut entries)?;
+    }
     let now = now_ms();
     let what = format!("{res_type}/{id}");
     let mut current = resources::lock_current(conn, &res_type, id)?;

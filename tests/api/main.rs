@@ -18,6 +18,7 @@ mod history;
 mod import;
 mod patch;
 mod protocol;
+mod records_workflow;
 mod reindex;
 mod search;
 mod search_examples;

@@ -156,7 +156,22 @@ fn issue_type(edit: &str) -> &'static str {
 
 /// One issue per finding (then the notes); one `information` issue when there is nothing.
 pub fn findings_outcome(label: &str, findings: &[Finding], notes: Vec<Issue>) -> Value {
-    let mut issues: Vec<Issue> = findings
+    let mut issues = finding_issues(findings);
+    issues.extend(notes);
+    if issues.is_empty() {
+        issues.push(Issue::new(
+            outcome::Severity::Information,
+            "informational",
+            format!("{label}: the coding audit found nothing to fix"),
+        ));
+    }
+    operation_outcome(&issues)
+}
+
+/// One OperationOutcome issue per finding: severity, `details.coding` = the edit id,
+/// `details.text` = the codes concerned, `expression` = the element.
+pub fn finding_issues(findings: &[Finding]) -> Vec<Issue> {
+    findings
         .iter()
         .map(|f| {
             let severity = match f.severity {
@@ -176,14 +191,5 @@ pub fn findings_outcome(label: &str, findings: &[Finding], notes: Vec<Issue>) ->
             });
             issue
         })
-        .collect();
-    issues.extend(notes);
-    if issues.is_empty() {
-        issues.push(Issue::new(
-            outcome::Severity::Information,
-            "informational",
-            format!("{label}: the coding audit found nothing to fix"),
-        ));
-    }
-    operation_outcome(&issues)
+        .collect()
 }

@@ -11,6 +11,6 @@ mod sweep;
 
 pub use bundle::audit_bundle;
 pub use claim::Resolve;
-pub use facts::{findings_outcome, DxFact, EncounterFacts, PxFact};
-pub use stored::audit_encounter;
-pub use sweep::{sweep, SweepReport};
+pub use facts::{finding_issues, findings_outcome, DxFact, EncounterFacts, PxFact};
+pub use stored::{audit_encounter, encounter_findings};
+pub use sweep::{sweep, sweep_with, SweepReport, SweptEncounter};

@@ -6,7 +6,7 @@ use diesel::QueryableByName;
 use serde_json::Value;
 
 use super::facts::{day, DxFact, EncounterFacts, PxFact};
-use crate::coding::{audit, Terminology};
+use crate::coding::{audit, Finding, Terminology};
 use crate::db::sql::Sql;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
@@ -119,15 +119,31 @@ pub(super) fn facts_of(conn: &mut Conn, enc: &EncounterRow) -> AppResult<Encount
     })
 }
 
+/// The encounter row of `id` (404 for an unknown or deleted encounter).
+fn encounter_row(conn: &mut Conn, id: &str) -> AppResult<EncounterRow> {
+    let mut sql = Sql::new(ENCOUNTER_COLUMNS);
+    sql.push("WHERE res_id = ").bind(id);
+    conn.first::<EncounterRow>(&sql)?
+        .ok_or_else(|| AppError::NotFound(format!("Encounter/{id} is not known")))
+}
+
+/// The audit findings of stored encounter `id`, read on `conn` (so a caller's transaction
+/// sees its own writes). 404 for an unknown encounter, 422 when the age is unknown.
+pub fn encounter_findings(
+    conn: &mut Conn,
+    terms: &Terminology,
+    id: &str,
+) -> AppResult<Vec<Finding>> {
+    let enc = encounter_row(conn, id)?;
+    let (input, _) = facts_of(conn, &enc)?.to_input()?;
+    Ok(audit(&input, terms))
+}
+
 /// `Encounter/{id}/$audit-coding`: the OperationOutcome of the audit (404 for an unknown
 /// or deleted encounter).
 pub fn audit_encounter(store: &Store, terms: &Terminology, id: &str) -> AppResult<Value> {
     let mut conn = store.db.read()?;
-    let mut sql = Sql::new(ENCOUNTER_COLUMNS);
-    sql.push("WHERE res_id = ").bind(id);
-    let enc = conn
-        .first::<EncounterRow>(&sql)?
-        .ok_or_else(|| AppError::NotFound(format!("Encounter/{id} is not known")))?;
+    let enc = encounter_row(&mut conn, id)?;
     let facts = facts_of(&mut conn, &enc)?;
     let (input, notes) = facts.to_input()?;
     let findings = audit(&input, terms);

@@ -1,6 +1,6 @@
 //! `chartroom audit --since DATE`: the audit over every encounter discharged on or after a
-//! day, counted by edit id. (Writing the findings as records-room work items belongs to
-//! the records issue.)
+//! day, counted by edit id; each encounter's findings go to a caller's function (the
+//! records room writes them as work items).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -8,7 +8,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 
 use super::stored::{facts_of, EncounterRow, ENCOUNTER_COLUMNS};
-use crate::coding::{audit, Severity, Terminology};
+use crate::coding::{audit, Finding, Severity, Terminology};
 use crate::error::AppResult;
 use crate::store::Store;
 
@@ -27,8 +27,25 @@ pub struct SweepReport {
     pub seconds: f64,
 }
 
+/// One audited encounter, as handed to the caller of [`sweep_with`].
+#[derive(Debug, Clone)]
+pub struct SweptEncounter {
+    pub id: String,
+    pub patient_id: Option<String>,
+}
+
 /// Audits every encounter discharged on or after `since`.
 pub fn sweep(store: &Store, terms: &Terminology, since: NaiveDate) -> AppResult<SweepReport> {
+    sweep_with(store, terms, since, |_, _| Ok(()))
+}
+
+/// [`sweep`], handing every audited encounter's findings to `each`.
+pub fn sweep_with(
+    store: &Store,
+    terms: &Terminology,
+    since: NaiveDate,
+    mut each: impl FnMut(&SweptEncounter, &[Finding]) -> AppResult<()>,
+) -> AppResult<SweepReport> {
     let started = Instant::now();
     let mut conn = store.db.read()?;
     let mut sql = crate::db::sql::Sql::new(ENCOUNTER_COLUMNS);
@@ -48,9 +65,14 @@ pub fn sweep(store: &Store, terms: &Terminology, since: NaiveDate) -> AppResult<
         if findings.iter().any(|f| f.severity == Severity::Error) {
             report.with_errors += 1;
         }
-        for f in findings {
+        for f in &findings {
             report.by_edit.entry(f.edit).or_insert((f.severity, 0)).1 += 1;
         }
+        let swept = SweptEncounter {
+            id: enc.res_id.clone(),
+            patient_id: enc.patient_id.clone(),
+        };
+        each(&swept, &findings)?;
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
