@@ -629,6 +629,12 @@ fn aging_report(app: TestApp) {
         assert_eq!(part(a, bucket)["valueInteger"], n, "{bucket}");
     }
     assert_eq!(part(a, "oldest-days")["valueInteger"], 45);
+    let kind = part(a, "kind");
+    assert_eq!(
+        part(kind, "code")["valueCoding"]["code"],
+        "missing-principal"
+    );
+    assert_eq!(part(kind, "open")["valueInteger"], 8);
     let b = rows
         .iter()
         .find(|r| part(r, "owner")["valueReference"]["reference"] == "Practitioner/b")

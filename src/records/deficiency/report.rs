@@ -1,6 +1,6 @@
 //! `GET /fhir/$deficiency-report`: open deficiencies per responsible practitioner in age
 //! buckets (days since `executionPeriod.start`: 0–7, 8–14, 15–30, over 30 = delinquent),
-//! as a FHIR `Parameters` resource or CSV.
+//! with the open count per deficiency kind, as a FHIR `Parameters` resource or CSV.
 
 use super::open_tasks::{self, TaskFacts};
 use crate::error::AppResult;
@@ -19,6 +19,8 @@ pub struct Row {
     /// 0–7, 8–14, 15–30 days, and over 30 days (delinquent).
     pub buckets: [usize; 4],
     pub oldest_days: i64,
+    /// Open deficiencies per kind code.
+    pub by_kind: BTreeMap<String, usize>,
 }
 
 /// The report: one row per owner (unassigned last) and the total.
@@ -40,8 +42,9 @@ pub fn bucket(days: i64) -> usize {
 }
 
 impl Row {
-    fn count(&mut self, days: i64) {
+    fn count(&mut self, days: i64, kind: &str) {
         self.open += 1;
+        *self.by_kind.entry(kind.to_string()).or_default() += 1;
         self.buckets[bucket(days)] += 1;
         self.oldest_days = self.oldest_days.max(days);
     }
@@ -58,8 +61,8 @@ pub fn build(tasks: &[TaskFacts], now: i64) -> DeficiencyReport {
             owner: task.owner.clone(),
             ..Row::default()
         });
-        row.count(days);
-        total.count(days);
+        row.count(days, &task.kind);
+        total.count(days, &task.kind);
     }
     DeficiencyReport {
         generated: now,
@@ -86,6 +89,12 @@ fn parts(row: &Row) -> Vec<Value> {
         parts.push(json!({"name": name, "valueInteger": n}));
     }
     parts.push(json!({"name": "oldest-days", "valueInteger": row.oldest_days}));
+    for (kind, n) in &row.by_kind {
+        parts.push(json!({"name": "kind", "part": [
+            {"name": "code", "valueCoding": {"system": super::kind::SYSTEM, "code": kind}},
+            {"name": "open", "valueInteger": n}
+        ]}));
+    }
     parts
 }
 
@@ -164,6 +173,7 @@ mod tests {
         assert_eq!(report.rows[0].oldest_days, 40);
         assert_eq!(report.rows[2].owner, None);
         assert_eq!(report.total.buckets, [1, 1, 1, 1]);
+        assert_eq!(report.total.by_kind["missing-principal"], 4);
         let csv = report.to_csv();
         assert!(csv.contains("Practitioner/b,1,0,1,0,0,10\n"));
         assert!(csv.ends_with("TOTAL,4,1,1,1,1,40\n"));
