@@ -15,8 +15,10 @@ pub mod op_doc;
 mod health;
 mod history;
 mod metadata;
+pub mod mpi;
 mod patch;
 mod read;
+pub mod record_indexes;
 mod reindex;
 pub mod request;
 pub mod response;
@@ -75,7 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
-    let fhir = terminology::routes(fhir)
+    let fhir = record_indexes::routes(mpi::routes(terminology::routes(fhir)))
         .service(
             resource("")
                 .route(get().to(search::system_search))
