@@ -7,6 +7,7 @@
 pub mod client;
 pub mod explain;
 pub mod load;
+pub mod mpi;
 pub mod population;
 pub mod raw;
 pub mod report;

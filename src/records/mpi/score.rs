@@ -15,7 +15,8 @@
 //! | identifier | +7 same system and value | | −6 for a personal identifier (SSN, passport) with another value |
 //!
 //! `score = 1 / (1 + e^(−(weight − 7) / 2))`. Grades: **certain** when weight ≥ 14, the
-//! birth date agrees (exactly or transposed) and neither name disagrees; **probable**
+//! birth date agrees (exactly or transposed), neither name disagrees and the names are
+//! not swapped (a swap needs a human look); **probable**
 //! when weight ≥ 9; **possible** when weight ≥ 5.5; below that the candidate is dropped.
 
 use super::demographics::{Address, Demographics, Name};
@@ -271,7 +272,7 @@ pub fn compare(a: &Demographics, b: &Demographics) -> MatchScore {
     if swapped {
         reasons.insert(0, "names-swapped");
     }
-    let grade = if weight >= CERTAIN_WEIGHT && names_agree && dob_agrees {
+    let grade = if weight >= CERTAIN_WEIGHT && names_agree && !swapped && dob_agrees {
         Grade::Certain
     } else if weight >= PROBABLE_WEIGHT {
         Grade::Probable
