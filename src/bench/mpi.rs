@@ -67,12 +67,16 @@ struct StoreFigures {
     match_ms: f64,
     /// Recall at probable per seeded variation: (found, all).
     by_variation: BTreeMap<String, (usize, usize)>,
+    /// Listed pairs that are not true duplicates: displays, grade, reasons.
+    false_pairs: Vec<String>,
 }
 
 /// Runs the MPI benchmark on each store in `opts`; returns the result file.
 pub fn run(opts: &Options) -> Result<PathBuf, String> {
-    let scratch =
-        std::env::temp_dir().join(format!("chartroom-mpi-bench-{}", uuid::Uuid::new_v4().simple()));
+    let scratch = std::env::temp_dir().join(format!(
+        "chartroom-mpi-bench-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let result = run_in(opts, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
@@ -94,16 +98,24 @@ fn run_in(opts: &Options, dir: &Path) -> Result<PathBuf, String> {
             .ok_or("a patient bundle without a Patient")?;
         if let Some(pair) = &bundle.annotations.duplicate_of {
             let strip = |u: &str| u.trim_start_matches("urn:uuid:").to_string();
-            truth.insert(key(&strip(&pair.original), &strip(&pair.duplicate)), pair.variations.clone());
+            truth.insert(
+                key(&strip(&pair.original), &strip(&pair.duplicate)),
+                pair.variations.clone(),
+            );
         }
         records.push(patient);
     }
-    eprintln!("{} patients, {} seeded duplicate pairs", records.len(), truth.len());
+    eprintln!(
+        "{} patients, {} seeded duplicate pairs",
+        records.len(),
+        truth.len()
+    );
     let mut figures = Vec::new();
     for &kind in &opts.stores {
         figures.push(run_store(opts, kind, dir, &records, &truth)?);
     }
-    std::fs::create_dir_all(&opts.out_dir).map_err(|e| format!("{}: {e}", opts.out_dir.display()))?;
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|e| format!("{}: {e}", opts.out_dir.display()))?;
     let path = opts.out_dir.join("mpi.md");
     std::fs::write(&path, render(opts, records.len(), truth.len(), &figures))
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -166,7 +178,24 @@ fn run_store(
         .iter()
         .map(|p| (key(&p.a.id, &p.b.id), p.score.grade))
         .collect();
-    let report = GRADES.iter().map(|g| (*g, count(&found, truth, *g))).collect();
+    let report = GRADES
+        .iter()
+        .map(|g| (*g, count(&found, truth, *g)))
+        .collect();
+    let false_pairs = listed
+        .iter()
+        .filter(|p| !truth.contains_key(&key(&p.a.id, &p.b.id)))
+        .map(|p| {
+            format!(
+                "{} / {}: {} ({:.3}; {})",
+                p.a.display,
+                p.b.display,
+                p.score.grade.code(),
+                p.score.score,
+                p.score.reasons.join(", ")
+            )
+        })
+        .collect();
     // $match for every record: each candidate is a (query, candidate) pair
     let mut matched: Vec<(PairKey, Grade)> = Vec::new();
     let mut top1 = 0;
@@ -194,7 +223,10 @@ fn run_store(
         *entry = (*entry).max(g);
     }
     let matched: Vec<(PairKey, Grade)> = best.into_iter().collect();
-    let matches = GRADES.iter().map(|g| (*g, count(&matched, truth, *g))).collect();
+    let matches = GRADES
+        .iter()
+        .map(|g| (*g, count(&matched, truth, *g)))
+        .collect();
     let mut by_variation: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let probable: HashSet<&PairKey> = found
         .iter()
@@ -220,11 +252,16 @@ fn run_store(
         top1,
         match_ms,
         by_variation,
+        false_pairs,
     })
 }
 
 fn count(found: &[(PairKey, Grade)], truth: &HashMap<PairKey, Vec<String>>, at: Grade) -> Counts {
-    let hits: HashSet<&PairKey> = found.iter().filter(|(_, g)| *g >= at).map(|(k, _)| k).collect();
+    let hits: HashSet<&PairKey> = found
+        .iter()
+        .filter(|(_, g)| *g >= at)
+        .map(|(k, _)| k)
+        .collect();
     let true_pos = hits.iter().filter(|k| truth.contains_key(**k)).count();
     Counts {
         true_pos,
@@ -260,9 +297,15 @@ fn render(opts: &Options, patients: usize, pairs: usize, figures: &[StoreFigures
              queries made by a member of a true pair, the best candidate is its true partner.\n",
             f.load_seconds, f.report_seconds, f.pairs_listed, f.match_ms, patients, f.top1, pairs * 2
         );
-        for (title, rows) in [("Duplicate report (`Patient/$duplicates`)", &f.report), ("`Patient/$match` for every record", &f.matches)] {
+        for (title, rows) in [
+            ("Duplicate report (`Patient/$duplicates`)", &f.report),
+            ("`Patient/$match` for every record", &f.matches),
+        ] {
             let _ = writeln!(out, "### {title}\n");
-            let _ = writeln!(out, "| grade at least | true pos | false pos | false neg | precision | recall |");
+            let _ = writeln!(
+                out,
+                "| grade at least | true pos | false pos | false neg | precision | recall |"
+            );
             let _ = writeln!(out, "|---|---|---|---|---|---|");
             for (grade, c) in rows {
                 let _ = writeln!(
@@ -282,9 +325,20 @@ fn render(opts: &Options, patients: usize, pairs: usize, figures: &[StoreFigures
         let _ = writeln!(out, "| variation | found | pairs | recall |");
         let _ = writeln!(out, "|---|---|---|---|");
         for (v, (found, all)) in &f.by_variation {
-            let _ = writeln!(out, "| {v} | {found} | {all} | {:.3} |", ratio(*found, *all));
+            let _ = writeln!(
+                out,
+                "| {v} | {found} | {all} | {:.3} |",
+                ratio(*found, *all)
+            );
         }
         let _ = writeln!(out);
+        if !f.false_pairs.is_empty() {
+            let _ = writeln!(out, "### Listed pairs that are not seeded duplicates\n");
+            for pair in &f.false_pairs {
+                let _ = writeln!(out, "- {pair}");
+            }
+            let _ = writeln!(out);
+        }
     }
     out
 }

@@ -17,7 +17,11 @@ use crate::records::mpi::score::Grade;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-async fn json_body(req: &HttpRequest, payload: web::Payload, state: &AppState) -> AppResult<serde_json::Value> {
+async fn json_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> AppResult<serde_json::Value> {
     require_json_body(req)?;
     let body = read_body(payload, state.store.config.max_body_bytes).await?;
     parse_json(&body)
@@ -38,12 +42,20 @@ pub async fn match_patient(
     Ok(fhir(StatusCode::OK, &bundle, format))
 }
 
-fn duplicates_request(req: &HttpRequest, state: &AppState, csv: bool) -> AppResult<DuplicatesRequest> {
+fn duplicates_request(
+    req: &HttpRequest,
+    state: &AppState,
+    csv: bool,
+) -> AppResult<DuplicatesRequest> {
     let config = &state.store.config;
     let mut out = DuplicatesRequest {
         threshold: 0.0,
         grade: Grade::Possible,
-        count: if csv { usize::MAX } else { config.default_count },
+        count: if csv {
+            usize::MAX
+        } else {
+            config.default_count
+        },
         offset: 0,
     };
     for (name, value) in query_pairs(req) {
@@ -51,7 +63,12 @@ fn duplicates_request(req: &HttpRequest, state: &AppState, csv: bool) -> AppResu
         match name.as_str() {
             "threshold" => out.threshold = value.parse().map_err(|_| bad())?,
             "grade" => out.grade = Grade::parse(&value).ok_or_else(bad)?,
-            "_count" => out.count = value.parse::<usize>().map_err(|_| bad())?.min(config.max_count),
+            "_count" => {
+                out.count = value
+                    .parse::<usize>()
+                    .map_err(|_| bad())?
+                    .min(config.max_count)
+            }
             "_offset" => out.offset = value.parse().map_err(|_| bad())?,
             _ => {}
         }
@@ -71,7 +88,11 @@ fn next_link(req: &HttpRequest, base: &str, offset: usize) -> String {
 /// `GET Patient/$duplicates?threshold=&grade=&_count=&_offset=&_format=csv`
 pub async fn duplicates(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req);
-    let format = if csv { Default::default() } else { format_of(&req)? };
+    let format = if csv {
+        Default::default()
+    } else {
+        format_of(&req)?
+    };
     let request = duplicates_request(&req, &state, csv)?;
     let access = super::auth::access(&req, "Patient", Action::Search);
     let store = state.store.clone();

@@ -32,9 +32,17 @@ pub fn csv_response(name: &str, text: String) -> HttpResponse {
         .body(text)
 }
 
-async fn index(req: HttpRequest, state: web::Data<AppState>, kind: IndexKind) -> AppResult<HttpResponse> {
+async fn index(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    kind: IndexKind,
+) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req);
-    let format = if csv { Default::default() } else { format_of(&req)? };
+    let format = if csv {
+        Default::default()
+    } else {
+        format_of(&req)?
+    };
     let principal = super::auth::principal(&req);
     // the middleware checked the index's own type; the physician index also lists these
     if kind == IndexKind::Physician {
@@ -81,51 +89,55 @@ pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
     ]
     .into_iter()
     .fold(scope, |scope, (path, kind)| {
-        scope.service(super::resource(path).route(web::get().to(
-            move |req: HttpRequest, state: web::Data<AppState>| index(req, state, kind),
-        )))
+        scope.service(
+            super::resource(path).route(
+                web::get().to(move |req: HttpRequest, state: web::Data<AppState>| {
+                    index(req, state, kind)
+                }),
+            ),
+        )
     })
 }
 
 const PERIOD_START: ParamDoc = ParamDoc {
-        name: "period-start",
-        location: ParamIn::Query,
-        required: false,
-        kind: "date",
-        description: "first day of the period (admission date of the encounter, or performance date)",
-    };
+    name: "period-start",
+    location: ParamIn::Query,
+    required: false,
+    kind: "date",
+    description: "first day of the period (admission date of the encounter, or performance date)",
+};
 const PERIOD_END: ParamDoc = ParamDoc {
-        name: "period-end",
-        location: ParamIn::Query,
-        required: false,
-        kind: "date",
-        description: "last day of the period",
-    };
+    name: "period-end",
+    location: ParamIn::Query,
+    required: false,
+    kind: "date",
+    description: "last day of the period",
+};
 
 /// `_count`, shared with the MPI report.
 pub const COUNT: ParamDoc = ParamDoc {
-        name: "_count",
-        location: ParamIn::Query,
-        required: false,
-        kind: "integer",
-        description: "rows per page (CSV: all rows when absent)",
-    };
+    name: "_count",
+    location: ParamIn::Query,
+    required: false,
+    kind: "integer",
+    description: "rows per page (CSV: all rows when absent)",
+};
 /// `_offset`, shared with the MPI report.
 pub const OFFSET: ParamDoc = ParamDoc {
-        name: "_offset",
-        location: ParamIn::Query,
-        required: false,
-        kind: "integer",
-        description: "rows to skip (the next link carries it)",
-    };
+    name: "_offset",
+    location: ParamIn::Query,
+    required: false,
+    kind: "integer",
+    description: "rows to skip (the next link carries it)",
+};
 /// `_format=csv`, shared with the MPI report.
 pub const FORMAT: ParamDoc = ParamDoc {
-        name: "_format",
-        location: ParamIn::Query,
-        required: false,
-        kind: "string",
-        description: "csv for a CSV export; JSON otherwise",
-    };
+    name: "_format",
+    location: ParamIn::Query,
+    required: false,
+    kind: "string",
+    description: "csv for a CSV export; JSON otherwise",
+};
 
 const PRACTITIONER: ParamDoc = ParamDoc {
     name: "practitioner",
@@ -139,7 +151,8 @@ const RESPONSES: &[ResponseDoc] = &[
     ResponseDoc {
         status: 200,
         body: "Bundle",
-        description: "searchset: the listed records (match) with their Patients and Encounters (include)",
+        description:
+            "searchset: the listed records (match) with their Patients and Encounters (include)",
     },
     ResponseDoc {
         status: 200,

@@ -26,10 +26,7 @@ pub fn render(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> S
 mod tests {
     #[test]
     fn quotes_only_what_needs_it() {
-        let text = super::render(
-            &["a", "b"],
-            vec![vec!["x".into(), "Doe, \"J\"".into()]],
-        );
+        let text = super::render(&["a", "b"], vec![vec!["x".into(), "Doe, \"J\"".into()]]);
         assert_eq!(text, "a,b\r\nx,\"Doe, \"\"J\"\"\"\r\n");
     }
 }

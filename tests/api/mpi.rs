@@ -44,14 +44,110 @@ fn put(app: &TestApp, id: &str, mut resource: Value) {
 /// A small index of distinct people (several sharing a birth date or a family name).
 fn seed_people(app: &TestApp) {
     let people = [
-        ("walker", person("Walker", "William", "1980-03-07", "male", "12 Oak St", "62701", "217-555-0101", Some("999-10-1001"))),
-        ("garcia", person("Garcia", "Maria", "1980-03-07", "female", "40 Elm Ave", "62702", "217-555-0102", Some("999-10-1002"))),
-        ("walker2", person("Walker", "Susan", "1982-11-20", "female", "12 Oak St", "62701", "217-555-0101", Some("999-10-1003"))),
-        ("nguyen", person("Nguyen", "Thomas", "1975-06-15", "male", "7 Pine Rd", "62703", "217-555-0104", Some("999-10-1004"))),
-        ("smith", person("Smith", "Margaret", "1948-12-01", "female", "99 Lake Dr", "62704", "217-555-0105", None)),
-        ("johnson", person("Johnson", "Robert", "1990-01-30", "male", "3 Hill Ct", "62705", "217-555-0106", Some("999-10-1006"))),
-        ("brown", person("Brown", "Elizabeth", "1966-08-09", "female", "5 River Ln", "62706", "217-555-0107", None)),
-        ("kowalski", person("Kowalski", "Peter", "1955-04-23", "male", "8 Mill Pl", "62707", "217-555-0108", None)),
+        (
+            "walker",
+            person(
+                "Walker",
+                "William",
+                "1980-03-07",
+                "male",
+                "12 Oak St",
+                "62701",
+                "217-555-0101",
+                Some("999-10-1001"),
+            ),
+        ),
+        (
+            "garcia",
+            person(
+                "Garcia",
+                "Maria",
+                "1980-03-07",
+                "female",
+                "40 Elm Ave",
+                "62702",
+                "217-555-0102",
+                Some("999-10-1002"),
+            ),
+        ),
+        (
+            "walker2",
+            person(
+                "Walker",
+                "Susan",
+                "1982-11-20",
+                "female",
+                "12 Oak St",
+                "62701",
+                "217-555-0101",
+                Some("999-10-1003"),
+            ),
+        ),
+        (
+            "nguyen",
+            person(
+                "Nguyen",
+                "Thomas",
+                "1975-06-15",
+                "male",
+                "7 Pine Rd",
+                "62703",
+                "217-555-0104",
+                Some("999-10-1004"),
+            ),
+        ),
+        (
+            "smith",
+            person(
+                "Smith",
+                "Margaret",
+                "1948-12-01",
+                "female",
+                "99 Lake Dr",
+                "62704",
+                "217-555-0105",
+                None,
+            ),
+        ),
+        (
+            "johnson",
+            person(
+                "Johnson",
+                "Robert",
+                "1990-01-30",
+                "male",
+                "3 Hill Ct",
+                "62705",
+                "217-555-0106",
+                Some("999-10-1006"),
+            ),
+        ),
+        (
+            "brown",
+            person(
+                "Brown",
+                "Elizabeth",
+                "1966-08-09",
+                "female",
+                "5 River Ln",
+                "62706",
+                "217-555-0107",
+                None,
+            ),
+        ),
+        (
+            "kowalski",
+            person(
+                "Kowalski",
+                "Peter",
+                "1955-04-23",
+                "male",
+                "8 Mill Pl",
+                "62707",
+                "217-555-0108",
+                None,
+            ),
+        ),
     ];
     for (id, p) in people {
         put(app, id, p);
@@ -77,7 +173,10 @@ fn run_match(app: &TestApp, body: &Value) -> Vec<(String, f64, String)> {
         .map(|e| {
             assert_eq!(e["search"]["mode"], "match");
             let ext = &e["search"]["extension"][0];
-            assert_eq!(ext["url"], "http://hl7.org/fhir/StructureDefinition/match-grade");
+            assert_eq!(
+                ext["url"],
+                "http://hl7.org/fhir/StructureDefinition/match-grade"
+            );
             let score = e["search"]["score"].as_f64().expect("score");
             assert!((0.0..=1.0).contains(&score));
             (
@@ -92,7 +191,10 @@ fn run_match(app: &TestApp, body: &Value) -> Vec<(String, f64, String)> {
 fn top(app: &TestApp, patient: Value) -> (String, f64, String) {
     let found = run_match(app, &match_request(patient.clone(), &[]));
     let scores: Vec<f64> = found.iter().map(|f| f.1).collect();
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "best first: {found:?}");
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {found:?}"
+    );
     found
         .into_iter()
         .next()
@@ -102,57 +204,166 @@ fn top(app: &TestApp, patient: Value) -> (String, f64, String) {
 both!(match_finds_seeded_duplicates, |app| {
     seed_people(&app);
     let moved = |family: &str, given: &str, birth: &str| {
-        person(family, given, birth, "male", "400 Distant Blvd", "10001", "212-555-0199", None)
+        person(
+            family,
+            given,
+            birth,
+            "male",
+            "400 Distant Blvd",
+            "10001",
+            "212-555-0199",
+            None,
+        )
     };
     for (variation, query) in [
         ("typo in family", moved("Walkre", "William", "1980-03-07")),
         ("typo in given", moved("Walker", "Wiliam", "1980-03-07")),
         ("swapped names", moved("William", "Walker", "1980-03-07")),
         ("nickname", moved("Walker", "Bill", "1980-03-07")),
-        ("transposed day and month", moved("Walker", "William", "1980-07-03")),
-        ("moved address only", moved("Walker", "William", "1980-03-07")),
+        (
+            "transposed day and month",
+            moved("Walker", "William", "1980-07-03"),
+        ),
+        (
+            "moved address only",
+            moved("Walker", "William", "1980-03-07"),
+        ),
     ] {
         let (id, score, grade) = top(&app, query);
         assert_eq!(id, "walker", "{variation}");
-        assert!(grade == "probable" || grade == "certain", "{variation}: {grade} {score}");
+        assert!(
+            grade == "probable" || grade == "certain",
+            "{variation}: {grade} {score}"
+        );
     }
-    let mut same = person("Walker", "Bill", "1980-03-07", "male", "9 Far Rd", "99999", "000-555-0000", Some("999-10-1001"));
+    let mut same = person(
+        "Walker",
+        "Bill",
+        "1980-03-07",
+        "male",
+        "9 Far Rd",
+        "99999",
+        "000-555-0000",
+        Some("999-10-1001"),
+    );
     same["id"] = json!("query");
     let (id, score, grade) = top(&app, same);
-    assert_eq!((id.as_str(), grade.as_str()), ("walker", "certain"), "shared SSN: {score}");
+    assert_eq!(
+        (id.as_str(), grade.as_str()),
+        ("walker", "certain"),
+        "shared SSN: {score}"
+    );
     assert!(score > 0.9);
-    let nickname = top(&app, person("Smith", "Peggy", "1948-12-01", "female", "99 Lake Dr", "62704", "217-555-0105", None));
+    let nickname = top(
+        &app,
+        person(
+            "Smith",
+            "Peggy",
+            "1948-12-01",
+            "female",
+            "99 Lake Dr",
+            "62704",
+            "217-555-0105",
+            None,
+        ),
+    );
     assert_eq!(nickname.0, "smith");
     // strangers sharing a birth date, a family name or a household are not ranked high
     for stranger in [
-        person("Okafor", "Chidi", "1980-03-07", "male", "1 New St", "62799", "217-555-0999", None),
-        person("Walker", "Jennifer", "2001-05-05", "female", "12 Oak St", "62701", "217-555-0101", None),
-        person("Kowalski", "Anna", "1957-10-02", "female", "8 Mill Pl", "62707", "217-555-0108", None),
+        person(
+            "Okafor",
+            "Chidi",
+            "1980-03-07",
+            "male",
+            "1 New St",
+            "62799",
+            "217-555-0999",
+            None,
+        ),
+        person(
+            "Walker",
+            "Jennifer",
+            "2001-05-05",
+            "female",
+            "12 Oak St",
+            "62701",
+            "217-555-0101",
+            None,
+        ),
+        person(
+            "Kowalski",
+            "Anna",
+            "1957-10-02",
+            "female",
+            "8 Mill Pl",
+            "62707",
+            "217-555-0108",
+            None,
+        ),
     ] {
         for (id, score, grade) in run_match(&app, &match_request(stranger.clone(), &[])) {
-            assert!(grade == "possible" && score < 0.6, "{stranger} matched {id}: {grade} {score}");
+            assert!(
+                grade == "possible" && score < 0.6,
+                "{stranger} matched {id}: {grade} {score}"
+            );
         }
     }
 });
 
 both!(match_parameters_and_bad_input, |app| {
     seed_people(&app);
-    let query = person("Walker", "Bill", "1980-03-07", "male", "400 Distant Blvd", "10001", "212-555-0199", None);
+    let query = person(
+        "Walker",
+        "Bill",
+        "1980-03-07",
+        "male",
+        "400 Distant Blvd",
+        "10001",
+        "212-555-0199",
+        None,
+    );
     let all = run_match(&app, &match_request(query.clone(), &[]));
     assert_eq!(all[0].0, "walker");
     assert_ne!(all[0].2, "certain");
-    let certain = run_match(&app, &match_request(query.clone(), &[json!({"name": "onlyCertainMatches", "valueBoolean": true})]));
+    let certain = run_match(
+        &app,
+        &match_request(
+            query.clone(),
+            &[json!({"name": "onlyCertainMatches", "valueBoolean": true})],
+        ),
+    );
     assert!(certain.is_empty(), "{certain:?}");
-    let exact = person("Walker", "William", "1980-03-07", "male", "12 Oak St", "62701", "217-555-0101", Some("999-10-1001"));
-    let one = run_match(&app, &match_request(exact, &[json!({"name": "count", "valueInteger": 1})]));
+    let exact = person(
+        "Walker",
+        "William",
+        "1980-03-07",
+        "male",
+        "12 Oak St",
+        "62701",
+        "217-555-0101",
+        Some("999-10-1001"),
+    );
+    let one = run_match(
+        &app,
+        &match_request(exact, &[json!({"name": "count", "valueInteger": 1})]),
+    );
     assert_eq!(one.len(), 1);
-    assert_eq!((one[0].0.as_str(), one[0].2.as_str()), ("walker", "certain"));
+    assert_eq!(
+        (one[0].0.as_str(), one[0].2.as_str()),
+        ("walker", "certain")
+    );
     for bad in [
         json!({"resourceType": "Observation", "status": "final"}),
         json!({"resourceType": "Parameters", "parameter": []}),
         json!({"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": {"resourceType": "Observation"}}]}),
-        match_request(query.clone(), &[json!({"name": "count", "valueInteger": 0})]),
-        match_request(query.clone(), &[json!({"name": "onlyCertainMatches", "valueString": "yes"})]),
+        match_request(
+            query.clone(),
+            &[json!({"name": "count", "valueInteger": 0})],
+        ),
+        match_request(
+            query.clone(),
+            &[json!({"name": "onlyCertainMatches", "valueString": "yes"})],
+        ),
         match_request(json!({"resourceType": "Patient", "gender": "male"}), &[]),
     ] {
         let (status, body) = parts(app.post("Patient/$match", &bad).send().unwrap());
@@ -174,9 +385,17 @@ fn pairs(body: &Value) -> (Vec<(String, String, String)>, Option<String>) {
             let refs: Vec<String> = part
                 .iter()
                 .filter(|x| x["name"] == "patient")
-                .map(|x| x["valueReference"]["reference"].as_str().unwrap().to_string())
+                .map(|x| {
+                    x["valueReference"]["reference"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
                 .collect();
-            let grade = part.iter().find(|x| x["name"] == "grade").unwrap()["valueCode"].as_str().unwrap().to_string();
+            let grade = part.iter().find(|x| x["name"] == "grade").unwrap()["valueCode"]
+                .as_str()
+                .unwrap()
+                .to_string();
             (refs[0].clone(), refs[1].clone(), grade)
         })
         .collect();
@@ -189,20 +408,69 @@ fn pairs(body: &Value) -> (Vec<(String, String, String)>, Option<String>) {
 
 fn seed_duplicates(app: &TestApp) {
     seed_people(app);
-    put(app, "walker-dup", person("Walkre", "Bill", "1980-03-07", "male", "400 Distant Blvd", "10001", "212-555-0199", None));
-    put(app, "garcia-dup", person("Garcia", "Maria", "1980-03-07", "female", "40 Elm Ave", "62702", "217-555-0102", Some("999-10-1002")));
-    put(app, "nguyen-dup", person("Thomas", "Nguyen", "1975-06-15", "male", "7 Pine Rd", "62703", "217-555-0104", None));
+    put(
+        app,
+        "walker-dup",
+        person(
+            "Walkre",
+            "Bill",
+            "1980-03-07",
+            "male",
+            "400 Distant Blvd",
+            "10001",
+            "212-555-0199",
+            None,
+        ),
+    );
+    put(
+        app,
+        "garcia-dup",
+        person(
+            "Garcia",
+            "Maria",
+            "1980-03-07",
+            "female",
+            "40 Elm Ave",
+            "62702",
+            "217-555-0102",
+            Some("999-10-1002"),
+        ),
+    );
+    put(
+        app,
+        "nguyen-dup",
+        person(
+            "Thomas",
+            "Nguyen",
+            "1975-06-15",
+            "male",
+            "7 Pine Rd",
+            "62703",
+            "217-555-0104",
+            None,
+        ),
+    );
 }
 
 both!(duplicate_report_pages_and_exports_csv, |app| {
     seed_duplicates(&app);
-    let (status, body) = parts(app.get("Patient/$duplicates?grade=probable").send().unwrap());
+    let (status, body) = parts(
+        app.get("Patient/$duplicates?grade=probable")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{body}");
     let (list, next) = pairs(&body);
-    let mut found: Vec<(String, String)> = list.iter().map(|(a, b, _)| (a.clone(), b.clone())).collect();
+    let mut found: Vec<(String, String)> = list
+        .iter()
+        .map(|(a, b, _)| (a.clone(), b.clone()))
+        .collect();
     found.sort();
     let mut expected = vec![
-        ("Patient/garcia".to_string(), "Patient/garcia-dup".to_string()),
+        (
+            "Patient/garcia".to_string(),
+            "Patient/garcia-dup".to_string(),
+        ),
         ("Patient/nguyen".into(), "Patient/nguyen-dup".into()),
         ("Patient/walker".into(), "Patient/walker-dup".into()),
     ];
@@ -215,11 +483,18 @@ both!(duplicate_report_pages_and_exports_csv, |app| {
     found_norm.sort();
     assert_eq!(found_norm, expected);
     assert!(next.is_none());
-    assert_eq!(list[0].2, "certain", "the identical Garcia record ranks first: {list:?}");
+    assert_eq!(
+        list[0].2, "certain",
+        "the identical Garcia record ranks first: {list:?}"
+    );
     let total = body["parameter"][0]["valueInteger"].as_i64().unwrap();
     assert_eq!(total, 3);
     // paging walks the same pairs
-    let (_, first) = parts(app.get("Patient/$duplicates?grade=probable&_count=2").send().unwrap());
+    let (_, first) = parts(
+        app.get("Patient/$duplicates?grade=probable&_count=2")
+            .send()
+            .unwrap(),
+    );
     let (page1, next) = pairs(&first);
     assert_eq!(page1.len(), 2);
     let next = next.expect("next link");
@@ -232,16 +507,29 @@ both!(duplicate_report_pages_and_exports_csv, |app| {
     let (_, certain) = parts(app.get("Patient/$duplicates?grade=certain").send().unwrap());
     assert_eq!(pairs(&certain).0.len(), 1);
     // CSV
-    let response = app.get("Patient/$duplicates?grade=probable&_format=csv").send().unwrap();
+    let response = app
+        .get("Patient/$duplicates?grade=probable&_format=csv")
+        .send()
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let text = response.text().unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "patient_a,name_a,patient_b,name_b,score,grade,reasons");
+    assert_eq!(
+        lines[0],
+        "patient_a,name_a,patient_b,name_b,score,grade,reasons"
+    );
     assert_eq!(lines.len(), 4, "{text}");
     assert!(text.contains("garcia-dup") && text.contains("\"Garcia, Maria (1980-03-07)\""));
     for bad in ["threshold=2", "threshold=x", "grade=maybe", "_count=-1"] {
-        let (status, body) = parts(app.get(&format!("Patient/$duplicates?{bad}")).send().unwrap());
+        let (status, body) = parts(
+            app.get(&format!("Patient/$duplicates?{bad}"))
+                .send()
+                .unwrap(),
+        );
         assert_eq!(status, 400, "{bad}: {body}");
     }
 });
@@ -261,17 +549,59 @@ fn read(app: &TestApp, path: &str) -> Value {
 }
 
 fn seed_clinical(app: &TestApp) {
-    put(app, "src", person("Walkre", "Bill", "1980-03-07", "male", "400 Distant Blvd", "10001", "212-555-0199", None));
-    put(app, "tgt", person("Walker", "William", "1980-03-07", "male", "12 Oak St", "62701", "217-555-0101", None));
-    put(app, "enc", json!({"resourceType": "Encounter", "status": "finished",
+    put(
+        app,
+        "src",
+        person(
+            "Walkre",
+            "Bill",
+            "1980-03-07",
+            "male",
+            "400 Distant Blvd",
+            "10001",
+            "212-555-0199",
+            None,
+        ),
+    );
+    put(
+        app,
+        "tgt",
+        person(
+            "Walker",
+            "William",
+            "1980-03-07",
+            "male",
+            "12 Oak St",
+            "62701",
+            "217-555-0101",
+            None,
+        ),
+    );
+    put(
+        app,
+        "enc",
+        json!({"resourceType": "Encounter", "status": "finished",
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
-        "subject": {"reference": "Patient/src"}, "period": {"start": "2024-03-01", "end": "2024-03-01"}}));
-    put(app, "obs", json!({"resourceType": "Observation", "status": "final", "code": {"text": "weight"},
-        "subject": {"reference": "Patient/src"}, "encounter": {"reference": "Encounter/enc"}}));
-    put(app, "cond", json!({"resourceType": "Condition", "code": {"text": "asthma"},
-        "subject": {"reference": "Patient/src", "display": "Bill Walkre"}, "encounter": {"reference": "Encounter/enc"}}));
-    put(app, "other", json!({"resourceType": "Observation", "status": "final", "code": {"text": "weight"},
-        "subject": {"reference": "Patient/tgt"}}));
+        "subject": {"reference": "Patient/src"}, "period": {"start": "2024-03-01", "end": "2024-03-01"}}),
+    );
+    put(
+        app,
+        "obs",
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "weight"},
+        "subject": {"reference": "Patient/src"}, "encounter": {"reference": "Encounter/enc"}}),
+    );
+    put(
+        app,
+        "cond",
+        json!({"resourceType": "Condition", "code": {"text": "asthma"},
+        "subject": {"reference": "Patient/src", "display": "Bill Walkre"}, "encounter": {"reference": "Encounter/enc"}}),
+    );
+    put(
+        app,
+        "other",
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "weight"},
+        "subject": {"reference": "Patient/tgt"}}),
+    );
 }
 
 fn subject_ids(app: &TestApp, query: &str) -> Vec<String> {
@@ -290,22 +620,49 @@ fn subject_ids(app: &TestApp, query: &str) -> Vec<String> {
 both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
     seed_clinical(&app);
     // preview: reports, changes nothing
-    let (status, preview) = parts(app.post("Patient/$merge", &merge_body("src", "tgt", true)).send().unwrap());
+    let (status, preview) = parts(
+        app.post("Patient/$merge", &merge_body("src", "tgt", true))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{preview}");
-    let changed = |p: &Value| p["parameter"].as_array().unwrap().iter().filter(|x| x["name"] == "changed").count();
-    assert_eq!(changed(&preview), 5, "enc, obs, cond and the two patients: {preview}");
+    let changed = |p: &Value| {
+        p["parameter"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["name"] == "changed")
+            .count()
+    };
+    assert_eq!(
+        changed(&preview),
+        5,
+        "enc, obs, cond and the two patients: {preview}"
+    );
     assert_eq!(read(&app, "Observation/obs")["meta"]["versionId"], "1");
-    let (status, merged) = parts(app.post("Patient/$merge", &merge_body("src", "tgt", false)).send().unwrap());
+    let (status, merged) = parts(
+        app.post("Patient/$merge", &merge_body("src", "tgt", false))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{merged}");
     assert_eq!(changed(&merged), 5);
-    let result = merged["parameter"].as_array().unwrap().iter().find(|p| p["name"] == "result").unwrap();
+    let result = merged["parameter"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "result")
+        .unwrap();
     assert_eq!(result["resource"]["link"][0]["type"], "replaces");
     for path in ["Observation/obs", "Condition/cond", "Encounter/enc"] {
         let r = read(&app, path);
         assert_eq!(r["subject"]["reference"], "Patient/tgt", "{path}");
         assert_eq!(r["meta"]["versionId"], "2", "{path}");
     }
-    assert_eq!(read(&app, "Condition/cond")["subject"]["display"], "Bill Walkre");
+    assert_eq!(
+        read(&app, "Condition/cond")["subject"]["display"],
+        "Bill Walkre"
+    );
     assert_eq!(read(&app, "Observation/other")["meta"]["versionId"], "1");
     let source = read(&app, "Patient/src");
     assert_eq!(source["active"], false);
@@ -315,22 +672,49 @@ both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
     assert_eq!(target["link"][0]["other"]["reference"], "Patient/src");
     assert_eq!(target["link"][0]["type"], "replaces");
     // the search indexes follow
-    assert_eq!(subject_ids(&app, "Observation?subject=Patient/tgt"), vec!["obs", "other"]);
+    assert_eq!(
+        subject_ids(&app, "Observation?subject=Patient/tgt"),
+        vec!["obs", "other"]
+    );
     assert!(subject_ids(&app, "Observation?subject=Patient/src").is_empty());
     // audited: each new version has its event
     let audit = read(&app, "AuditEvent?patient=tgt&_count=100").to_string();
-    for entity in ["Observation/obs/_history/2", "Condition/cond/_history/2", "Encounter/enc/_history/2"] {
+    for entity in [
+        "Observation/obs/_history/2",
+        "Condition/cond/_history/2",
+        "Encounter/enc/_history/2",
+    ] {
         assert!(audit.contains(entity), "no audit event for {entity}");
     }
     // the merged-away record no longer matches
-    let query = match_request(person("Walkre", "Bill", "1980-03-07", "male", "400 Distant Blvd", "10001", "212-555-0199", None), &[]);
+    let query = match_request(
+        person(
+            "Walkre",
+            "Bill",
+            "1980-03-07",
+            "male",
+            "400 Distant Blvd",
+            "10001",
+            "212-555-0199",
+            None,
+        ),
+        &[],
+    );
     assert!(run_match(&app, &query).iter().all(|(id, _, _)| id != "src"));
     // merging it again is refused
-    let (status, body) = parts(app.post("Patient/$merge", &merge_body("src", "tgt", false)).send().unwrap());
+    let (status, body) = parts(
+        app.post("Patient/$merge", &merge_body("src", "tgt", false))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["resourceType"], "OperationOutcome");
     // undo
-    let (status, undone) = parts(app.post("Patient/$unmerge", &merge_body("src", "tgt", false)).send().unwrap());
+    let (status, undone) = parts(
+        app.post("Patient/$unmerge", &merge_body("src", "tgt", false))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{undone}");
     assert_eq!(changed(&undone), 5);
     for path in ["Observation/obs", "Condition/cond", "Encounter/enc"] {
@@ -342,11 +726,22 @@ both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
     assert_eq!(source["active"], true);
     assert!(source.get("link").is_none());
     assert!(read(&app, "Patient/tgt").get("link").is_none());
-    assert_eq!(subject_ids(&app, "Observation?subject=Patient/src"), vec!["obs"]);
-    let (status, _) = parts(app.post("Patient/$unmerge", &merge_body("src", "tgt", false)).send().unwrap());
+    assert_eq!(
+        subject_ids(&app, "Observation?subject=Patient/src"),
+        vec!["obs"]
+    );
+    let (status, _) = parts(
+        app.post("Patient/$unmerge", &merge_body("src", "tgt", false))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 422);
     // after the undo the pair can be merged again
-    let (status, _) = parts(app.post("Patient/$merge", &merge_body("src", "tgt", false)).send().unwrap());
+    let (status, _) = parts(
+        app.post("Patient/$merge", &merge_body("src", "tgt", false))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200);
 });
 
@@ -356,10 +751,16 @@ both!(merge_bad_input_changes_nothing, |app| {
         (merge_body("src", "src", false), 400),
         (merge_body("nobody", "tgt", false), 404),
         (merge_body("src", "nobody", false), 404),
-        (json!({"resourceType": "Parameters", "parameter": [{"name": "source-patient", "valueReference": {"reference": "Patient/src"}}]}), 400),
-        (json!({"resourceType": "Parameters", "parameter": [
+        (
+            json!({"resourceType": "Parameters", "parameter": [{"name": "source-patient", "valueReference": {"reference": "Patient/src"}}]}),
+            400,
+        ),
+        (
+            json!({"resourceType": "Parameters", "parameter": [
             {"name": "source-patient", "valueReference": {"reference": "Observation/obs"}},
-            {"name": "target-patient", "valueReference": {"reference": "Patient/tgt"}}]}), 400),
+            {"name": "target-patient", "valueReference": {"reference": "Patient/tgt"}}]}),
+            400,
+        ),
         (json!({"resourceType": "Patient"}), 400),
     ];
     for (body, expected) in cases {
@@ -368,12 +769,38 @@ both!(merge_bad_input_changes_nothing, |app| {
         assert_eq!(outcome["resourceType"], "OperationOutcome");
     }
     // a target that was itself merged away
-    put(&app, "third", person("Walker", "Will", "1980-03-07", "male", "12 Oak St", "62701", "217-555-0101", None));
-    let (status, _) = parts(app.post("Patient/$merge", &merge_body("tgt", "third", false)).send().unwrap());
+    put(
+        &app,
+        "third",
+        person(
+            "Walker",
+            "Will",
+            "1980-03-07",
+            "male",
+            "12 Oak St",
+            "62701",
+            "217-555-0101",
+            None,
+        ),
+    );
+    let (status, _) = parts(
+        app.post("Patient/$merge", &merge_body("tgt", "third", false))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200);
-    let (status, body) = parts(app.post("Patient/$merge", &merge_body("src", "tgt", false)).send().unwrap());
+    let (status, body) = parts(
+        app.post("Patient/$merge", &merge_body("src", "tgt", false))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 422, "{body}");
-    for path in ["Observation/obs", "Condition/cond", "Encounter/enc", "Patient/src"] {
+    for path in [
+        "Observation/obs",
+        "Condition/cond",
+        "Encounter/enc",
+        "Patient/src",
+    ] {
         assert_eq!(read(&app, path)["meta"]["versionId"], "1", "{path}");
     }
     // an edit after the merge blocks the undo, which then changes nothing
@@ -381,7 +808,11 @@ both!(merge_bad_input_changes_nothing, |app| {
     third["gender"] = json!("male");
     third["birthDate"] = json!("1980-03-08");
     put(&app, "third", third);
-    let (status, body) = parts(app.post("Patient/$unmerge", &merge_body("tgt", "third", false)).send().unwrap());
+    let (status, body) = parts(
+        app.post("Patient/$unmerge", &merge_body("tgt", "third", false))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 409, "{body}");
     assert_eq!(read(&app, "Patient/tgt")["active"], false);
 });
@@ -411,14 +842,31 @@ fn merge_is_atomic_when_a_record_midway_is_refused(backend: Backend) {
         c.jwt_audience = Some("chartroom".into());
     });
     let admin = token("user/*.cruds", None, &["*"]);
-    let send = |path: &str, body: &Value, token: &str| parts(app.put(path, body).bearer_auth(token).send().unwrap());
+    let send = |path: &str, body: &Value, token: &str| {
+        parts(app.put(path, body).bearer_auth(token).send().unwrap())
+    };
     let patient = |id: &str, family: &str| {
-        let mut p = person(family, "William", "1980-03-07", "male", "12 Oak St", "62701", "217-555-0101", None);
+        let mut p = person(
+            family,
+            "William",
+            "1980-03-07",
+            "male",
+            "12 Oak St",
+            "62701",
+            "217-555-0101",
+            None,
+        );
         p["id"] = json!(id);
         p
     };
-    assert_eq!(send("Patient/src", &patient("src", "Walkre"), &admin).0, 201);
-    assert_eq!(send("Patient/tgt", &patient("tgt", "Walker"), &admin).0, 201);
+    assert_eq!(
+        send("Patient/src", &patient("src", "Walkre"), &admin).0,
+        201
+    );
+    assert_eq!(
+        send("Patient/tgt", &patient("tgt", "Walker"), &admin).0,
+        201
+    );
     let obs = |id: &str| json!({"resourceType": "Observation", "id": id, "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/src"}});
     assert_eq!(send("Observation/a-first", &obs("a-first"), &admin).0, 201);
     let sealed = json!({"resourceType": "Condition", "id": "sealed", "code": {"text": "depression"},
@@ -441,10 +889,19 @@ fn merge_is_atomic_when_a_record_midway_is_refused(backend: Backend) {
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["resourceType"], "OperationOutcome");
     let get = |path: &str| parts(app.get(path).bearer_auth(&admin).send().unwrap()).1;
-    for path in ["Observation/a-first", "Observation/z-last", "Condition/sealed", "Patient/src", "Patient/tgt"] {
+    for path in [
+        "Observation/a-first",
+        "Observation/z-last",
+        "Condition/sealed",
+        "Patient/src",
+        "Patient/tgt",
+    ] {
         assert_eq!(get(path)["meta"]["versionId"], "1", "{path} changed");
     }
-    assert_eq!(get("Observation/a-first")["subject"]["reference"], "Patient/src");
+    assert_eq!(
+        get("Observation/a-first")["subject"]["reference"],
+        "Patient/src"
+    );
     let (status, _) = parts(
         app.post("Patient/$unmerge", &merge_body("src", "tgt", false))
             .bearer_auth(&admin)
@@ -460,7 +917,13 @@ fn merge_is_atomic_when_a_record_midway_is_refused(backend: Backend) {
     // with the clearance the same merge goes through
     let (status, body) = merge(&admin);
     assert_eq!(status, 200, "{body}");
-    assert_eq!(get("Condition/sealed")["subject"]["reference"], "Patient/tgt");
-    assert_eq!(get("Observation/z-last")["subject"]["reference"], "Patient/tgt");
+    assert_eq!(
+        get("Condition/sealed")["subject"]["reference"],
+        "Patient/tgt"
+    );
+    assert_eq!(
+        get("Observation/z-last")["subject"]["reference"],
+        "Patient/tgt"
+    );
 }
 crate::on_both_backends!(merge_is_atomic_when_a_record_midway_is_refused);

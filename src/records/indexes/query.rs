@@ -54,7 +54,8 @@ pub struct IndexRow {
     pub dx_rank: Option<i64>,
 }
 
-const PATIENT_COLUMNS: &str = "p.family AS family, p.given AS given, p.birth_date AS birth_date, p.gender AS gender";
+const PATIENT_COLUMNS: &str =
+    "p.family AS family, p.given AS given, p.birth_date AS birth_date, p.gender AS gender";
 const ENCOUNTER_COLUMNS: &str =
     "e.res_id AS encounter_id, e.admit_date AS admit_date, e.discharge_date AS discharge_date";
 
@@ -120,7 +121,13 @@ fn code_filter(sql: &mut Sql, column: &str, ranges: &[(String, String)]) {
 
 /// Hides rows whose own record, encounter or patient carries a label the caller lacks,
 /// rows of Consent-denied patients, and other patients' rows for a patient-scoped caller.
-fn access_filter(sql: &mut Sql, aliases: &[&str], patient_column: &str, access: &Access, denied: &[String]) {
+fn access_filter(
+    sql: &mut Sql,
+    aliases: &[&str],
+    patient_column: &str,
+    access: &Access,
+    denied: &[String],
+) {
     for alias in aliases {
         for label in &access.hidden_labels {
             sql.push(&format!(
@@ -131,12 +138,15 @@ fn access_filter(sql: &mut Sql, aliases: &[&str], patient_column: &str, access: 
         }
     }
     if let Some(patient) = &access.patient {
-        sql.push(&format!(" AND {patient_column} = ")).bind(patient.as_str());
+        sql.push(&format!(" AND {patient_column} = "))
+            .bind(patient.as_str());
     }
     if !denied.is_empty() {
-        sql.push(&format!(" AND ({patient_column} IS NULL OR {patient_column} NOT IN "))
-            .bind_list(denied.iter().map(String::as_str))
-            .push(")");
+        sql.push(&format!(
+            " AND ({patient_column} IS NULL OR {patient_column} NOT IN "
+        ))
+        .bind_list(denied.iter().map(String::as_str))
+        .push(")");
     }
 }
 
@@ -182,7 +192,8 @@ fn outer_filter(sql: &mut Sql, request: &IndexRequest) {
         sql.push(" AND x.practitioner_id IS NOT NULL");
     }
     if let Some(practitioner) = &request.practitioner {
-        sql.push(" AND x.practitioner_id = ").bind(practitioner.as_str());
+        sql.push(" AND x.practitioner_id = ")
+            .bind(practitioner.as_str());
     }
 }
 

@@ -17,8 +17,14 @@ fn keys_of(conn: &mut Conn, res_type: &str, ids: &[&str]) -> AppResult<Vec<i64>>
         return Ok(Vec::new());
     }
     let mut sql = Sql::new("SELECT rk FROM resources WHERE deleted = 0 AND res_type = ");
-    sql.bind(res_type).push(" AND res_id IN ").bind_list(ids.iter().copied());
-    Ok(conn.load::<KeyRow>(&sql)?.into_iter().map(|k| k.rk).collect())
+    sql.bind(res_type)
+        .push(" AND res_id IN ")
+        .bind_list(ids.iter().copied());
+    Ok(conn
+        .load::<KeyRow>(&sql)?
+        .into_iter()
+        .map(|k| k.rk)
+        .collect())
 }
 
 fn link(base: &str, page: &IndexPage, offset: usize) -> String {
@@ -27,7 +33,11 @@ fn link(base: &str, page: &IndexPage, offset: usize) -> String {
         query.append_pair(name, value);
     }
     query.append_pair("_offset", &offset.to_string());
-    format!("{base}/{}?{}", page.request.kind.operation(), query.finish())
+    format!(
+        "{base}/{}?{}",
+        page.request.kind.operation(),
+        query.finish()
+    )
 }
 
 /// The page as a searchset Bundle with `self`/`next`/`previous` links.
@@ -44,13 +54,21 @@ pub fn bundle(conn: &mut Conn, page: &IndexPage, base: &str) -> AppResult<Value>
         if let Some(p) = &row.patient_id {
             wanted.push(("Patient", p));
         }
-        if let Some(e) = row.encounter_id.as_deref().filter(|_| row.res_type != "Encounter") {
+        if let Some(e) = row
+            .encounter_id
+            .as_deref()
+            .filter(|_| row.res_type != "Encounter")
+        {
             wanted.push(("Encounter", e));
         }
     }
     let mut include_keys = Vec::new();
     for res_type in ["Patient", "Encounter"] {
-        let mut ids: Vec<&str> = wanted.iter().filter(|(t, _)| *t == res_type).map(|(_, i)| *i).collect();
+        let mut ids: Vec<&str> = wanted
+            .iter()
+            .filter(|(t, _)| *t == res_type)
+            .map(|(_, i)| *i)
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         include_keys.extend(keys_of(conn, res_type, &ids)?);
@@ -60,7 +78,8 @@ pub fn bundle(conn: &mut Conn, page: &IndexPage, base: &str) -> AppResult<Value>
     include_keys.dedup();
     let mut all = matches.clone();
     all.extend(&include_keys);
-    let mut rows: HashMap<i64, crate::db::rows::VersionRow> = read_many(conn, &all)?.into_iter().collect();
+    let mut rows: HashMap<i64, crate::db::rows::VersionRow> =
+        read_many(conn, &all)?.into_iter().collect();
     let mut out = BundleBuilder::new("searchset");
     out.total(page.total);
     let request = &page.request;
@@ -69,12 +88,17 @@ pub fn bundle(conn: &mut Conn, page: &IndexPage, base: &str) -> AppResult<Value>
         out.link("next", link(base, page, request.offset + page.rows.len()));
     }
     if request.offset > 0 {
-        out.link("previous", link(base, page, request.offset.saturating_sub(request.count)));
+        out.link(
+            "previous",
+            link(base, page, request.offset.saturating_sub(request.count)),
+        );
     }
     for (keys, mode) in [(&matches, "match"), (&include_keys, "include")] {
         for rk in keys {
             let Some(row) = rows.remove(rk) else { continue };
-            let Some(content) = row.content.as_deref() else { continue };
+            let Some(content) = row.content.as_deref() else {
+                continue;
+            };
             let resource: Value = serde_json::from_str(content).unwrap_or(Value::Null);
             out.entry(json!({
                 "fullUrl": format!("{base}/{}/{}", row.res_type, row.res_id),

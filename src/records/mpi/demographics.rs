@@ -86,7 +86,11 @@ fn norm_line(text: &str) -> String {
 }
 
 fn strings(value: &Value) -> impl Iterator<Item = &str> {
-    value.as_array().into_iter().flatten().filter_map(Value::as_str)
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
 }
 
 const PERSONAL_TYPES: &[&str] = &["SS", "SB", "PPN", "DL", "NIIP", "NI"];
@@ -101,7 +105,10 @@ impl Demographics {
             .filter(|n| n["use"] != "old")
             .map(|n| Name {
                 family: n["family"].as_str().map(norm_name).unwrap_or_default(),
-                given: strings(&n["given"]).map(norm_name).filter(|g| !g.is_empty()).collect(),
+                given: strings(&n["given"])
+                    .map(norm_name)
+                    .filter(|g| !g.is_empty())
+                    .collect(),
             })
             .filter(|n| !n.family.is_empty() || !n.given.is_empty())
             .collect();
@@ -118,7 +125,10 @@ impl Demographics {
             .into_iter()
             .flatten()
             .map(|a| Address {
-                line: strings(&a["line"]).map(norm_line).collect::<Vec<_>>().join(" "),
+                line: strings(&a["line"])
+                    .map(norm_line)
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 city: a["city"].as_str().map(norm_name).unwrap_or_default(),
                 postal: a["postalCode"]
                     .as_str()
@@ -141,7 +151,9 @@ impl Demographics {
             .filter_map(|t| t["value"].as_str())
             .map(|v| {
                 let digits: Vec<char> = v.chars().filter(char::is_ascii_digit).collect();
-                digits[digits.len().saturating_sub(10)..].iter().collect::<String>()
+                digits[digits.len().saturating_sub(10)..]
+                    .iter()
+                    .collect::<String>()
             })
             .filter(|d| d.len() >= 7)
             .collect();
@@ -159,8 +171,7 @@ impl Demographics {
                     .filter_map(|c| c["code"].as_str())
                     .next()
                     .unwrap_or("");
-                let personal =
-                    PERSONAL_TYPES.contains(&type_code) || system.ends_with("us-ssn");
+                let personal = PERSONAL_TYPES.contains(&type_code) || system.ends_with("us-ssn");
                 (!value.is_empty()).then_some(Ident {
                     system,
                     value,

@@ -79,7 +79,11 @@ fn display(resource: &Value) -> String {
 }
 
 /// Every scored pair at or above the request's threshold and grade, best first.
-pub fn all_pairs(store: &Store, access: &Access, request: &DuplicatesRequest) -> AppResult<Vec<Pair>> {
+pub fn all_pairs(
+    store: &Store,
+    access: &Access,
+    request: &DuplicatesRequest,
+) -> AppResult<Vec<Pair>> {
     let mut conn = store.db.read()?;
     let mut sql = Sql::new(
         "SELECT DISTINCT a.rk AS a_rk, b.rk AS b_rk FROM mpi_key a \
@@ -131,9 +135,15 @@ pub fn all_pairs(store: &Store, access: &Access, request: &DuplicatesRequest) ->
 }
 
 /// One page of the report.
-pub fn report(store: &Store, access: &Access, request: &DuplicatesRequest) -> AppResult<DuplicatesPage> {
+pub fn report(
+    store: &Store,
+    access: &Access,
+    request: &DuplicatesRequest,
+) -> AppResult<DuplicatesPage> {
     if !(0.0..=1.0).contains(&request.threshold) {
-        return Err(AppError::invalid("threshold must be a score between 0 and 1"));
+        return Err(AppError::invalid(
+            "threshold must be a score between 0 and 1",
+        ));
     }
     let all = all_pairs(store, access, request)?;
     let total = all.len();
@@ -184,7 +194,15 @@ impl DuplicatesPage {
     /// The page as CSV.
     pub fn to_csv(&self) -> String {
         crate::records::csv::render(
-            &["patient_a", "name_a", "patient_b", "name_b", "score", "grade", "reasons"],
+            &[
+                "patient_a",
+                "name_a",
+                "patient_b",
+                "name_b",
+                "score",
+                "grade",
+                "reasons",
+            ],
             self.pairs.iter().map(|p| {
                 vec![
                     p.a.id.clone(),

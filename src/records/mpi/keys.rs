@@ -31,7 +31,11 @@ pub fn match_keys(d: &Demographics) -> Vec<String> {
         if let (Some(given), false) = (name.given.first(), family.is_empty()) {
             for form in formal_forms(given) {
                 let g = soundex(form);
-                let (a, b) = if family <= g { (&family, &g) } else { (&g, &family) };
+                let (a, b) = if family <= g {
+                    (&family, &g)
+                } else {
+                    (&g, &family)
+                };
                 keys.push(format!("n:{a}:{b}"));
             }
         }
@@ -39,7 +43,11 @@ pub fn match_keys(d: &Demographics) -> Vec<String> {
             keys.push(format!("f:{family}:{year}"));
         }
     }
-    keys.extend(d.identifiers.iter().map(|i| format!("i:{}|{}", i.system, i.value)));
+    keys.extend(
+        d.identifiers
+            .iter()
+            .map(|i| format!("i:{}|{}", i.system, i.value)),
+    );
     keys.extend(d.phones.iter().map(|p| format!("p:{p}")));
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
@@ -91,13 +99,23 @@ mod tests {
 
     #[test]
     fn swapped_names_nicknames_and_transposed_dates_share_keys() {
-        let original = keys(json!({"name": [{"family": "Walker", "given": ["William"]}], "birthDate": "1980-03-07"}));
-        let swapped = keys(json!({"name": [{"family": "William", "given": ["Walker"]}], "birthDate": "1980-07-03"}));
-        let nickname = keys(json!({"name": [{"family": "Walker", "given": ["Bill"]}], "birthDate": "1981-03-07"}));
+        let original = keys(
+            json!({"name": [{"family": "Walker", "given": ["William"]}], "birthDate": "1980-03-07"}),
+        );
+        let swapped = keys(
+            json!({"name": [{"family": "William", "given": ["Walker"]}], "birthDate": "1980-07-03"}),
+        );
+        let nickname = keys(
+            json!({"name": [{"family": "Walker", "given": ["Bill"]}], "birthDate": "1981-03-07"}),
+        );
         assert!(original.contains(&"b:1980:0307".to_string()));
         assert!(swapped.contains(&"b:1980:0307".to_string()));
-        assert!(swapped.iter().any(|k| k.starts_with("n:") && original.contains(k)));
-        assert!(nickname.iter().any(|k| k.starts_with("n:") && original.contains(k)));
+        assert!(swapped
+            .iter()
+            .any(|k| k.starts_with("n:") && original.contains(k)));
+        assert!(nickname
+            .iter()
+            .any(|k| k.starts_with("n:") && original.contains(k)));
     }
 
     #[test]

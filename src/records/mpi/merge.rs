@@ -218,7 +218,11 @@ fn referencing(conn: &mut Conn, request: &MergeRequest) -> AppResult<Vec<RefRow>
         #[diesel(embed)]
         row: RefRow,
     }
-    Ok(conn.load::<Keyed>(&sql)?.into_iter().map(|k| k.row).collect())
+    Ok(conn
+        .load::<Keyed>(&sql)?
+        .into_iter()
+        .map(|k| k.row)
+        .collect())
 }
 
 /// Rewrites every `reference` naming `Patient/from` to `Patient/to`; true when any changed.
@@ -276,7 +280,8 @@ fn open_merge(conn: &mut Conn, source: &str, target: Option<&str>) -> AppResult<
         #[diesel(sql_type = Text)]
         merge_id: String,
     }
-    let mut sql = Sql::new("SELECT merge_id FROM mpi_merge WHERE reverted_at IS NULL AND source_id = ");
+    let mut sql =
+        Sql::new("SELECT merge_id FROM mpi_merge WHERE reverted_at IS NULL AND source_id = ");
     sql.bind(source);
     if let Some(target) = target {
         sql.push(" AND target_id = ").bind(target);
@@ -350,7 +355,10 @@ pub fn merge(
             } else {
                 let saved = rewrite(conn, who, "Patient", id, version, value)?;
                 if id == request.target {
-                    result = saved.content.as_deref().and_then(|c| serde_json::from_str(c).ok());
+                    result = saved
+                        .content
+                        .as_deref()
+                        .and_then(|c| serde_json::from_str(c).ok());
                 }
                 Some(saved.version)
             };
@@ -525,7 +533,8 @@ impl MergeSummary {
             r.target,
             self.changed.len()
         );
-        let outcome = operation_outcome(&[Issue::new(Severity::Information, "informational", message)]);
+        let outcome =
+            operation_outcome(&[Issue::new(Severity::Information, "informational", message)]);
         let mut parameter = vec![
             json!({"name": "outcome", "resource": outcome}),
             json!({"name": "merge-id", "valueString": self.merge_id}),

@@ -33,8 +33,15 @@ pub fn candidates_by_keys(conn: &mut Conn, keys: &[String]) -> AppResult<Vec<Ver
     sql.bind_list(keys.iter().map(String::as_str))
         .push(" ORDER BY k.rk LIMIT ")
         .bind(MAX_CANDIDATES);
-    let rks: Vec<i64> = conn.load::<KeyRow>(&sql)?.into_iter().map(|k| k.rk).collect();
-    Ok(read_many(conn, &rks)?.into_iter().map(|(_, row)| row).collect())
+    let rks: Vec<i64> = conn
+        .load::<KeyRow>(&sql)?
+        .into_iter()
+        .map(|k| k.rk)
+        .collect();
+    Ok(read_many(conn, &rks)?
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect())
 }
 
 /// The rows the caller may see, parsed: sealed patients (security labels), patients

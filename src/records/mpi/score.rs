@@ -267,7 +267,8 @@ pub fn compare(a: &Demographics, b: &Demographics) -> MatchScore {
         fields.push(field(2.5, Part::Agree, "phone"));
     }
     fields.push(identifiers(a, b));
-    let weight: f64 = fields.iter().map(|f| f.weight).sum::<f64>() - if swapped { 0.5 } else { 0.0 };
+    let weight: f64 =
+        fields.iter().map(|f| f.weight).sum::<f64>() - if swapped { 0.5 } else { 0.0 };
     let mut reasons: Vec<&'static str> = fields.iter().filter_map(|f| f.reason).collect();
     if swapped {
         reasons.insert(0, "names-swapped");
@@ -306,7 +307,14 @@ mod tests {
 
     #[test]
     fn the_same_person_registered_twice_is_certain() {
-        let a = person("Walker", "William", "1980-03-07", "male", "12 Oak St", "62701");
+        let a = person(
+            "Walker",
+            "William",
+            "1980-03-07",
+            "male",
+            "12 Oak St",
+            "62701",
+        );
         let m = cmp(a.clone(), a);
         assert_eq!(m.grade, Grade::Certain);
         assert!(m.score > 0.95);
@@ -314,13 +322,48 @@ mod tests {
 
     #[test]
     fn seeded_variations_stay_probable_or_better() {
-        let a = person("Walker", "William", "1980-03-07", "male", "12 Oak St", "62701");
+        let a = person(
+            "Walker",
+            "William",
+            "1980-03-07",
+            "male",
+            "12 Oak St",
+            "62701",
+        );
         for b in [
-            person("Walkre", "William", "1980-03-07", "male", "9 Elm Ave", "10001"),
+            person(
+                "Walkre",
+                "William",
+                "1980-03-07",
+                "male",
+                "9 Elm Ave",
+                "10001",
+            ),
             person("Walker", "Bill", "1980-03-07", "male", "9 Elm Ave", "10001"),
-            person("William", "Walker", "1980-03-07", "male", "9 Elm Ave", "10001"),
-            person("Walker", "William", "1980-07-03", "male", "12 Oak St", "62701"),
-            person("Walker", "Wiliam", "1980-03-08", "male", "12 Oak St", "62701"),
+            person(
+                "William",
+                "Walker",
+                "1980-03-07",
+                "male",
+                "9 Elm Ave",
+                "10001",
+            ),
+            person(
+                "Walker",
+                "William",
+                "1980-07-03",
+                "male",
+                "12 Oak St",
+                "62701",
+            ),
+            person(
+                "Walker",
+                "Wiliam",
+                "1980-03-08",
+                "male",
+                "12 Oak St",
+                "62701",
+            ),
         ] {
             let m = cmp(a.clone(), b.clone());
             assert!(m.grade >= Grade::Probable, "{b}: {m:?}");
@@ -329,11 +372,39 @@ mod tests {
 
     #[test]
     fn different_people_are_not_matched() {
-        let a = person("Walker", "William", "1980-03-07", "male", "12 Oak St", "62701");
+        let a = person(
+            "Walker",
+            "William",
+            "1980-03-07",
+            "male",
+            "12 Oak St",
+            "62701",
+        );
         for b in [
-            person("Garcia", "Maria", "1980-03-07", "female", "12 Oak St", "62701"),
-            person("Walker", "Susan", "1982-11-20", "female", "12 Oak St", "62701"),
-            person("Walker", "William", "1955-01-30", "male", "4 Pine Rd", "30301"),
+            person(
+                "Garcia",
+                "Maria",
+                "1980-03-07",
+                "female",
+                "12 Oak St",
+                "62701",
+            ),
+            person(
+                "Walker",
+                "Susan",
+                "1982-11-20",
+                "female",
+                "12 Oak St",
+                "62701",
+            ),
+            person(
+                "Walker",
+                "William",
+                "1955-01-30",
+                "male",
+                "4 Pine Rd",
+                "30301",
+            ),
         ] {
             let m = cmp(a.clone(), b.clone());
             assert!(m.grade < Grade::Probable, "{b}: {m:?}");
@@ -343,7 +414,14 @@ mod tests {
     #[test]
     fn a_shared_ssn_outweighs_a_moved_address_and_a_conflicting_one_sinks_it() {
         let ssn = |v: &str| json!([{"system": "http://hl7.org/fhir/sid/us-ssn", "value": v}]);
-        let mut a = person("Walker", "William", "1980-03-07", "male", "12 Oak St", "62701");
+        let mut a = person(
+            "Walker",
+            "William",
+            "1980-03-07",
+            "male",
+            "12 Oak St",
+            "62701",
+        );
         let mut b = person("Walker", "Bill", "1980-03-07", "male", "9 Elm Ave", "10001");
         a["identifier"] = ssn("999-11-2222");
         b["identifier"] = ssn("999-11-2222");
