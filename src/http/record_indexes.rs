@@ -139,6 +139,16 @@ pub const FORMAT: ParamDoc = ParamDoc {
     description: "csv for a CSV export; JSON otherwise",
 };
 
+const fn code_param(description: &'static str) -> ParamDoc {
+    ParamDoc {
+        name: "code",
+        location: ParamIn::Query,
+        required: false,
+        kind: "code-range",
+        description,
+    }
+}
+
 const PRACTITIONER: ParamDoc = ParamDoc {
     name: "practitioner",
     location: ParamIn::Query,
@@ -171,13 +181,7 @@ pub const OPERATIONS: &[OperationDoc] = &[
         tag: "records",
         scopes: &["user/Condition.s", "system/Condition.s"],
         params: &[
-            ParamDoc {
-                name: "code",
-                location: ParamIn::Query,
-                required: false,
-                kind: "code-range",
-                description: "ICD-10-CM code (includes its children), range C00-C96, or comma list",
-            },
+            code_param("ICD-10-CM code (includes its children), range C00-C96, or comma list"),
             PERIOD_START,
             PERIOD_END,
             PRACTITIONER,
@@ -196,13 +200,7 @@ pub const OPERATIONS: &[OperationDoc] = &[
         tag: "records",
         scopes: &["user/Procedure.s", "system/Procedure.s"],
         params: &[
-            ParamDoc {
-                name: "code",
-                location: ParamIn::Query,
-                required: false,
-                kind: "code-range",
-                description: "ICD-10-PCS code or prefix, range (0D-0F) or comma list",
-            },
+            code_param("ICD-10-PCS code or prefix, range (0D-0F) or comma list"),
             PERIOD_START,
             PERIOD_END,
             PRACTITIONER,

@@ -10,25 +10,17 @@ use serde_json::{json, Value};
 
 const SSN: &str = "http://hl7.org/fhir/sid/us-ssn";
 
-#[allow(clippy::too_many_arguments)]
-fn person(
-    family: &str,
-    given: &str,
-    birth: &str,
-    sex: &str,
-    line: &str,
-    zip: &str,
-    phone: &str,
-    ssn: Option<&str>,
-) -> Value {
+/// A Patient from `family|given|birthDate|gender|line|postalCode|phone[|ssn]`.
+fn person(spec: &str) -> Value {
+    let f: Vec<&str> = spec.split('|').collect();
     let mut p = json!({
         "resourceType": "Patient", "active": true,
-        "name": [{"use": "official", "family": family, "given": [given]}],
-        "birthDate": birth, "gender": sex,
-        "address": [{"line": [line], "city": "Springfield", "state": "IL", "postalCode": zip}],
-        "telecom": [{"system": "phone", "value": phone}]
+        "name": [{"use": "official", "family": f[0], "given": [f[1]]}],
+        "birthDate": f[2], "gender": f[3],
+        "address": [{"line": [f[4]], "city": "Springfield", "state": "IL", "postalCode": f[5]}],
+        "telecom": [{"system": "phone", "value": f[6]}]
     });
-    if let Some(ssn) = ssn {
+    if let Some(ssn) = f.get(7) {
         p["identifier"] = json!([{"system": SSN, "value": ssn}]);
     }
     p
@@ -46,107 +38,35 @@ fn seed_people(app: &TestApp) {
     let people = [
         (
             "walker",
-            person(
-                "Walker",
-                "William",
-                "1980-03-07",
-                "male",
-                "12 Oak St",
-                "62701",
-                "217-555-0101",
-                Some("999-10-1001"),
-            ),
+            person("Walker|William|1980-03-07|male|12 Oak St|62701|217-555-0101|999-10-1001"),
         ),
         (
             "garcia",
-            person(
-                "Garcia",
-                "Maria",
-                "1980-03-07",
-                "female",
-                "40 Elm Ave",
-                "62702",
-                "217-555-0102",
-                Some("999-10-1002"),
-            ),
+            person("Garcia|Maria|1980-03-07|female|40 Elm Ave|62702|217-555-0102|999-10-1002"),
         ),
         (
             "walker2",
-            person(
-                "Walker",
-                "Susan",
-                "1982-11-20",
-                "female",
-                "12 Oak St",
-                "62701",
-                "217-555-0101",
-                Some("999-10-1003"),
-            ),
+            person("Walker|Susan|1982-11-20|female|12 Oak St|62701|217-555-0101|999-10-1003"),
         ),
         (
             "nguyen",
-            person(
-                "Nguyen",
-                "Thomas",
-                "1975-06-15",
-                "male",
-                "7 Pine Rd",
-                "62703",
-                "217-555-0104",
-                Some("999-10-1004"),
-            ),
+            person("Nguyen|Thomas|1975-06-15|male|7 Pine Rd|62703|217-555-0104|999-10-1004"),
         ),
         (
             "smith",
-            person(
-                "Smith",
-                "Margaret",
-                "1948-12-01",
-                "female",
-                "99 Lake Dr",
-                "62704",
-                "217-555-0105",
-                None,
-            ),
+            person("Smith|Margaret|1948-12-01|female|99 Lake Dr|62704|217-555-0105"),
         ),
         (
             "johnson",
-            person(
-                "Johnson",
-                "Robert",
-                "1990-01-30",
-                "male",
-                "3 Hill Ct",
-                "62705",
-                "217-555-0106",
-                Some("999-10-1006"),
-            ),
+            person("Johnson|Robert|1990-01-30|male|3 Hill Ct|62705|217-555-0106|999-10-1006"),
         ),
         (
             "brown",
-            person(
-                "Brown",
-                "Elizabeth",
-                "1966-08-09",
-                "female",
-                "5 River Ln",
-                "62706",
-                "217-555-0107",
-                None,
-            ),
+            person("Brown|Elizabeth|1966-08-09|female|5 River Ln|62706|217-555-0107"),
         ),
         (
             "kowalski",
-            person(
-                "Kowalski",
-                "Peter",
-                "1955-04-23",
-                "male",
-                "8 Mill Pl",
-                "62707",
-                "217-555-0108",
-                None,
-            ),
+            person("Kowalski|Peter|1955-04-23|male|8 Mill Pl|62707|217-555-0108"),
         ),
     ];
     for (id, p) in people {
@@ -204,16 +124,9 @@ fn top(app: &TestApp, patient: Value) -> (String, f64, String) {
 both!(match_finds_seeded_duplicates, |app| {
     seed_people(&app);
     let moved = |family: &str, given: &str, birth: &str| {
-        person(
-            family,
-            given,
-            birth,
-            "male",
-            "400 Distant Blvd",
-            "10001",
-            "212-555-0199",
-            None,
-        )
+        person(&format!(
+            "{family}|{given}|{birth}|male|400 Distant Blvd|10001|212-555-0199"
+        ))
     };
     for (variation, query) in [
         ("typo in family", moved("Walkre", "William", "1980-03-07")),
@@ -236,16 +149,7 @@ both!(match_finds_seeded_duplicates, |app| {
             "{variation}: {grade} {score}"
         );
     }
-    let mut same = person(
-        "Walker",
-        "Bill",
-        "1980-03-07",
-        "male",
-        "9 Far Rd",
-        "99999",
-        "000-555-0000",
-        Some("999-10-1001"),
-    );
+    let mut same = person("Walker|Bill|1980-03-07|male|9 Far Rd|99999|000-555-0000|999-10-1001");
     same["id"] = json!("query");
     let (id, score, grade) = top(&app, same);
     assert_eq!(
@@ -256,50 +160,14 @@ both!(match_finds_seeded_duplicates, |app| {
     assert!(score > 0.9);
     let nickname = top(
         &app,
-        person(
-            "Smith",
-            "Peggy",
-            "1948-12-01",
-            "female",
-            "99 Lake Dr",
-            "62704",
-            "217-555-0105",
-            None,
-        ),
+        person("Smith|Peggy|1948-12-01|female|99 Lake Dr|62704|217-555-0105"),
     );
     assert_eq!(nickname.0, "smith");
     // strangers sharing a birth date, a family name or a household are not ranked high
     for stranger in [
-        person(
-            "Okafor",
-            "Chidi",
-            "1980-03-07",
-            "male",
-            "1 New St",
-            "62799",
-            "217-555-0999",
-            None,
-        ),
-        person(
-            "Walker",
-            "Jennifer",
-            "2001-05-05",
-            "female",
-            "12 Oak St",
-            "62701",
-            "217-555-0101",
-            None,
-        ),
-        person(
-            "Kowalski",
-            "Anna",
-            "1957-10-02",
-            "female",
-            "8 Mill Pl",
-            "62707",
-            "217-555-0108",
-            None,
-        ),
+        person("Okafor|Chidi|1980-03-07|male|1 New St|62799|217-555-0999"),
+        person("Walker|Jennifer|2001-05-05|female|12 Oak St|62701|217-555-0101"),
+        person("Kowalski|Anna|1957-10-02|female|8 Mill Pl|62707|217-555-0108"),
     ] {
         for (id, score, grade) in run_match(&app, &match_request(stranger.clone(), &[])) {
             assert!(
@@ -312,16 +180,7 @@ both!(match_finds_seeded_duplicates, |app| {
 
 both!(match_parameters_and_bad_input, |app| {
     seed_people(&app);
-    let query = person(
-        "Walker",
-        "Bill",
-        "1980-03-07",
-        "male",
-        "400 Distant Blvd",
-        "10001",
-        "212-555-0199",
-        None,
-    );
+    let query = person("Walker|Bill|1980-03-07|male|400 Distant Blvd|10001|212-555-0199");
     let all = run_match(&app, &match_request(query.clone(), &[]));
     assert_eq!(all[0].0, "walker");
     assert_ne!(all[0].2, "certain");
@@ -333,16 +192,7 @@ both!(match_parameters_and_bad_input, |app| {
         ),
     );
     assert!(certain.is_empty(), "{certain:?}");
-    let exact = person(
-        "Walker",
-        "William",
-        "1980-03-07",
-        "male",
-        "12 Oak St",
-        "62701",
-        "217-555-0101",
-        Some("999-10-1001"),
-    );
+    let exact = person("Walker|William|1980-03-07|male|12 Oak St|62701|217-555-0101|999-10-1001");
     let one = run_match(
         &app,
         &match_request(exact, &[json!({"name": "count", "valueInteger": 1})]),
@@ -411,44 +261,17 @@ fn seed_duplicates(app: &TestApp) {
     put(
         app,
         "walker-dup",
-        person(
-            "Walkre",
-            "Bill",
-            "1980-03-07",
-            "male",
-            "400 Distant Blvd",
-            "10001",
-            "212-555-0199",
-            None,
-        ),
+        person("Walkre|Bill|1980-03-07|male|400 Distant Blvd|10001|212-555-0199"),
     );
     put(
         app,
         "garcia-dup",
-        person(
-            "Garcia",
-            "Maria",
-            "1980-03-07",
-            "female",
-            "40 Elm Ave",
-            "62702",
-            "217-555-0102",
-            Some("999-10-1002"),
-        ),
+        person("Garcia|Maria|1980-03-07|female|40 Elm Ave|62702|217-555-0102|999-10-1002"),
     );
     put(
         app,
         "nguyen-dup",
-        person(
-            "Thomas",
-            "Nguyen",
-            "1975-06-15",
-            "male",
-            "7 Pine Rd",
-            "62703",
-            "217-555-0104",
-            None,
-        ),
+        person("Thomas|Nguyen|1975-06-15|male|7 Pine Rd|62703|217-555-0104"),
     );
 }
 
@@ -507,16 +330,7 @@ both!(duplicate_report_pages_and_exports_csv, |app| {
     let (_, certain) = parts(app.get("Patient/$duplicates?grade=certain").send().unwrap());
     assert_eq!(pairs(&certain).0.len(), 1);
     // CSV
-    let response = app
-        .get("Patient/$duplicates?grade=probable&_format=csv")
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
-    let text = response.text().unwrap();
+    let text = csv_text(&app, "Patient/$duplicates?grade=probable&_format=csv");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
@@ -533,6 +347,18 @@ both!(duplicate_report_pages_and_exports_csv, |app| {
         assert_eq!(status, 400, "{bad}: {body}");
     }
 });
+
+/// The body of a CSV answer (asserting 200 and `text/csv`).
+pub fn csv_text(app: &TestApp, path: &str) -> String {
+    let response = app.get(path).send().unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("text/csv"),
+        "{path}: {content_type}"
+    );
+    response.text().unwrap()
+}
 
 fn merge_body(source: &str, target: &str, preview: bool) -> Value {
     json!({"resourceType": "Parameters", "parameter": [
@@ -552,30 +378,12 @@ fn seed_clinical(app: &TestApp) {
     put(
         app,
         "src",
-        person(
-            "Walkre",
-            "Bill",
-            "1980-03-07",
-            "male",
-            "400 Distant Blvd",
-            "10001",
-            "212-555-0199",
-            None,
-        ),
+        person("Walkre|Bill|1980-03-07|male|400 Distant Blvd|10001|212-555-0199"),
     );
     put(
         app,
         "tgt",
-        person(
-            "Walker",
-            "William",
-            "1980-03-07",
-            "male",
-            "12 Oak St",
-            "62701",
-            "217-555-0101",
-            None,
-        ),
+        person("Walker|William|1980-03-07|male|12 Oak St|62701|217-555-0101"),
     );
     put(
         app,
@@ -688,16 +496,7 @@ both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
     }
     // the merged-away record no longer matches
     let query = match_request(
-        person(
-            "Walkre",
-            "Bill",
-            "1980-03-07",
-            "male",
-            "400 Distant Blvd",
-            "10001",
-            "212-555-0199",
-            None,
-        ),
+        person("Walkre|Bill|1980-03-07|male|400 Distant Blvd|10001|212-555-0199"),
         &[],
     );
     assert!(run_match(&app, &query).iter().all(|(id, _, _)| id != "src"));
@@ -772,16 +571,7 @@ both!(merge_bad_input_changes_nothing, |app| {
     put(
         &app,
         "third",
-        person(
-            "Walker",
-            "Will",
-            "1980-03-07",
-            "male",
-            "12 Oak St",
-            "62701",
-            "217-555-0101",
-            None,
-        ),
+        person("Walker|Will|1980-03-07|male|12 Oak St|62701|217-555-0101"),
     );
     let (status, _) = parts(
         app.post("Patient/$merge", &merge_body("tgt", "third", false))
@@ -817,14 +607,15 @@ both!(merge_bad_input_changes_nothing, |app| {
     assert_eq!(read(&app, "Patient/tgt")["active"], false);
 });
 
-const SECRET: &str = "test-secret-for-chartroom-mpi";
+const SECRET: &str = "test-secret-for-chartroom-records";
 
-fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
+/// A token signed for [`secured`] servers.
+pub fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
     mint(
         &Claims {
             aud: Some("chartroom".into()),
             exp: chrono::Utc::now().timestamp() + 600,
-            sub: "mpi-tester".into(),
+            sub: "records-tester".into(),
             scope: scope.into(),
             patient: patient.map(str::to_string),
             chartroom_clearances: clearances.iter().map(|c| c.to_string()).collect(),
@@ -835,27 +626,25 @@ fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
     .unwrap()
 }
 
-fn merge_is_atomic_when_a_record_midway_is_refused(backend: Backend) {
-    let app = spawn_with(backend, |c| {
+/// A server with authentication on.
+pub fn secured(backend: Backend) -> TestApp {
+    spawn_with(backend, |c| {
         c.auth = "on".into();
         c.jwt_hs256_secret = Some(SECRET.into());
         c.jwt_audience = Some("chartroom".into());
-    });
+    })
+}
+
+fn merge_is_atomic_when_a_record_midway_is_refused(backend: Backend) {
+    let app = secured(backend);
     let admin = token("user/*.cruds", None, &["*"]);
     let send = |path: &str, body: &Value, token: &str| {
         parts(app.put(path, body).bearer_auth(token).send().unwrap())
     };
     let patient = |id: &str, family: &str| {
-        let mut p = person(
-            family,
-            "William",
-            "1980-03-07",
-            "male",
-            "12 Oak St",
-            "62701",
-            "217-555-0101",
-            None,
-        );
+        let mut p = person(&format!(
+            "{family}|William|1980-03-07|male|12 Oak St|62701|217-555-0101"
+        ));
         p["id"] = json!(id);
         p
     };

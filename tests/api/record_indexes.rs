@@ -3,8 +3,8 @@
 //! and sealed records / patient-scoped tokens.
 
 use crate::both;
-use crate::helpers::{parts, spawn_with, Backend, TestApp};
-use chartroom::auth::{mint, Claims};
+use crate::helpers::{parts, Backend, TestApp};
+use crate::mpi::{csv_text, secured, token};
 use serde_json::{json, Value};
 
 const CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
@@ -208,16 +208,7 @@ both!(disease_index_filters_by_code_range_list_and_period, |app| {
 
 both!(disease_index_exports_csv, |app| {
     seed(&app, None);
-    let response = app
-        .get("$disease-index?code=E00-E89&_format=csv")
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
-    let text = response.text().unwrap();
+    let text = csv_text(&app, "$disease-index?code=E00-E89&_format=csv");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "kind,code,display,date,patient,family,given,birth_date,gender,encounter,admit_date,discharge_date,practitioner,rank,resource");
     assert_eq!(lines.len(), 3, "{text}");
@@ -306,30 +297,8 @@ both!(index_bad_input_is_an_operation_outcome, |app| {
     assert_eq!(status, 405);
 });
 
-const SECRET: &str = "test-secret-for-chartroom-indexes";
-
-fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
-    mint(
-        &Claims {
-            aud: Some("chartroom".into()),
-            exp: chrono::Utc::now().timestamp() + 600,
-            sub: "indexer".into(),
-            scope: scope.into(),
-            patient: patient.map(str::to_string),
-            chartroom_clearances: clearances.iter().map(|c| c.to_string()).collect(),
-            ..Claims::default()
-        },
-        SECRET,
-    )
-    .unwrap()
-}
-
 fn indexes_hide_sealed_records_and_other_patients(backend: Backend) {
-    let app = spawn_with(backend, |c| {
-        c.auth = "on".into();
-        c.jwt_hs256_secret = Some(SECRET.into());
-        c.jwt_audience = Some("chartroom".into());
-    });
+    let app = secured(backend);
     let admin = token("user/*.cruds", None, &["*"]);
     seed(&app, Some(&admin));
     let reader = token("user/*.rs", None, &[]);

@@ -125,11 +125,7 @@ pub fn all_pairs(
         })
         .collect();
     out.sort_by(|x, y| {
-        y.score
-            .weight
-            .total_cmp(&x.score.weight)
-            .then_with(|| x.a.id.cmp(&y.a.id))
-            .then_with(|| x.b.id.cmp(&y.b.id))
+        (x.score.better_first(&y.score)).then_with(|| (&x.a.id, &x.b.id).cmp(&(&y.a.id, &y.b.id)))
     });
     Ok(out)
 }

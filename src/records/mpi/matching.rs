@@ -112,9 +112,8 @@ pub fn find_candidates(
         })
         .collect();
     out.sort_by(|a, b| {
-        b.score
-            .weight
-            .total_cmp(&a.score.weight)
+        a.score
+            .better_first(&b.score)
             .then_with(|| a.row.res_id.cmp(&b.row.res_id))
     });
     Ok(out)

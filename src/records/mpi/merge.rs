@@ -11,7 +11,7 @@ use crate::auth::audit::{AuditKind, Who};
 use crate::auth::{Access, Action, Principal};
 use crate::coding::on_write::CodingValidation;
 use crate::db::resources::{lock_current, read_current, read_version};
-use crate::db::sql::Sql;
+use crate::db::sql::{Sql, SqlValue};
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::fhir::json::{now_ms, reference_parts, security_codes};
@@ -395,29 +395,34 @@ fn record_merge(
     who: &Who,
     changed: &[Changed],
 ) -> AppResult<()> {
-    let mut sql = Sql::new(
-        "INSERT INTO mpi_merge (merge_id, source_id, target_id, merged_at, merged_by) VALUES ",
-    );
-    sql.bind_list([
-        crate::db::sql::SqlValue::from(merge_id),
-        request.source.as_str().into(),
-        request.target.as_str().into(),
-        now_ms().into(),
-        who.agent.as_str().into(),
-    ]);
-    conn.execute(&sql)?;
+    let insert = |conn: &mut Conn, table: &str, values: Vec<SqlValue>| -> AppResult<()> {
+        let mut sql = Sql::new(&format!("INSERT INTO {table} VALUES "));
+        sql.bind_list(values);
+        conn.execute(&sql).map(|_| ())
+    };
+    insert(
+        conn,
+        "mpi_merge (merge_id, source_id, target_id, merged_at, merged_by)",
+        vec![
+            merge_id.into(),
+            request.source.as_str().into(),
+            request.target.as_str().into(),
+            now_ms().into(),
+            who.agent.as_str().into(),
+        ],
+    )?;
     for c in changed {
-        let mut sql = Sql::new(
-            "INSERT INTO mpi_merge_item (merge_id, res_type, res_id, version_before, version_after) VALUES ",
-        );
-        sql.bind_list([
-            crate::db::sql::SqlValue::from(merge_id),
-            c.res_type.as_str().into(),
-            c.id.as_str().into(),
-            c.version_before.into(),
-            c.version_after.unwrap_or(c.version_before).into(),
-        ]);
-        conn.execute(&sql)?;
+        insert(
+            conn,
+            "mpi_merge_item (merge_id, res_type, res_id, version_before, version_after)",
+            vec![
+                merge_id.into(),
+                c.res_type.as_str().into(),
+                c.id.as_str().into(),
+                c.version_before.into(),
+                c.version_after.unwrap_or(c.version_before).into(),
+            ],
+        )?;
     }
     Ok(())
 }

@@ -235,6 +235,13 @@ fn logistic(weight: f64) -> f64 {
     (s * 1000.0).round() / 1000.0
 }
 
+impl MatchScore {
+    /// Orders better scores first (for `sort_by`).
+    pub fn better_first(&self, other: &MatchScore) -> std::cmp::Ordering {
+        other.weight.total_cmp(&self.weight)
+    }
+}
+
 /// Compares two patients.
 pub fn compare(a: &Demographics, b: &Demographics) -> MatchScore {
     let mut fields: Vec<Field> = Vec::new();
@@ -295,10 +302,12 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn person(family: &str, given: &str, birth: &str, sex: &str, line: &str, zip: &str) -> Value {
+    /// A Patient from `family|given|birthDate|gender|line|postalCode`.
+    fn person(spec: &str) -> Value {
+        let f: Vec<&str> = spec.split('|').collect();
         json!({"resourceType": "Patient",
-            "name": [{"family": family, "given": [given]}], "birthDate": birth, "gender": sex,
-            "address": [{"line": [line], "city": "Springfield", "postalCode": zip}]})
+            "name": [{"family": f[0], "given": [f[1]]}], "birthDate": f[2], "gender": f[3],
+            "address": [{"line": [f[4]], "city": "Springfield", "postalCode": f[5]}]})
     }
 
     fn cmp(a: Value, b: Value) -> MatchScore {
@@ -307,14 +316,7 @@ mod tests {
 
     #[test]
     fn the_same_person_registered_twice_is_certain() {
-        let a = person(
-            "Walker",
-            "William",
-            "1980-03-07",
-            "male",
-            "12 Oak St",
-            "62701",
-        );
+        let a = person("Walker|William|1980-03-07|male|12 Oak St|62701");
         let m = cmp(a.clone(), a);
         assert_eq!(m.grade, Grade::Certain);
         assert!(m.score > 0.95);
@@ -322,48 +324,13 @@ mod tests {
 
     #[test]
     fn seeded_variations_stay_probable_or_better() {
-        let a = person(
-            "Walker",
-            "William",
-            "1980-03-07",
-            "male",
-            "12 Oak St",
-            "62701",
-        );
+        let a = person("Walker|William|1980-03-07|male|12 Oak St|62701");
         for b in [
-            person(
-                "Walkre",
-                "William",
-                "1980-03-07",
-                "male",
-                "9 Elm Ave",
-                "10001",
-            ),
-            person("Walker", "Bill", "1980-03-07", "male", "9 Elm Ave", "10001"),
-            person(
-                "William",
-                "Walker",
-                "1980-03-07",
-                "male",
-                "9 Elm Ave",
-                "10001",
-            ),
-            person(
-                "Walker",
-                "William",
-                "1980-07-03",
-                "male",
-                "12 Oak St",
-                "62701",
-            ),
-            person(
-                "Walker",
-                "Wiliam",
-                "1980-03-08",
-                "male",
-                "12 Oak St",
-                "62701",
-            ),
+            person("Walkre|William|1980-03-07|male|9 Elm Ave|10001"),
+            person("Walker|Bill|1980-03-07|male|9 Elm Ave|10001"),
+            person("William|Walker|1980-03-07|male|9 Elm Ave|10001"),
+            person("Walker|William|1980-07-03|male|12 Oak St|62701"),
+            person("Walker|Wiliam|1980-03-08|male|12 Oak St|62701"),
         ] {
             let m = cmp(a.clone(), b.clone());
             assert!(m.grade >= Grade::Probable, "{b}: {m:?}");
@@ -372,39 +339,11 @@ mod tests {
 
     #[test]
     fn different_people_are_not_matched() {
-        let a = person(
-            "Walker",
-            "William",
-            "1980-03-07",
-            "male",
-            "12 Oak St",
-            "62701",
-        );
+        let a = person("Walker|William|1980-03-07|male|12 Oak St|62701");
         for b in [
-            person(
-                "Garcia",
-                "Maria",
-                "1980-03-07",
-                "female",
-                "12 Oak St",
-                "62701",
-            ),
-            person(
-                "Walker",
-                "Susan",
-                "1982-11-20",
-                "female",
-                "12 Oak St",
-                "62701",
-            ),
-            person(
-                "Walker",
-                "William",
-                "1955-01-30",
-                "male",
-                "4 Pine Rd",
-                "30301",
-            ),
+            person("Garcia|Maria|1980-03-07|female|12 Oak St|62701"),
+            person("Walker|Susan|1982-11-20|female|12 Oak St|62701"),
+            person("Walker|William|1955-01-30|male|4 Pine Rd|30301"),
         ] {
             let m = cmp(a.clone(), b.clone());
             assert!(m.grade < Grade::Probable, "{b}: {m:?}");
@@ -414,15 +353,8 @@ mod tests {
     #[test]
     fn a_shared_ssn_outweighs_a_moved_address_and_a_conflicting_one_sinks_it() {
         let ssn = |v: &str| json!([{"system": "http://hl7.org/fhir/sid/us-ssn", "value": v}]);
-        let mut a = person(
-            "Walker",
-            "William",
-            "1980-03-07",
-            "male",
-            "12 Oak St",
-            "62701",
-        );
-        let mut b = person("Walker", "Bill", "1980-03-07", "male", "9 Elm Ave", "10001");
+        let mut a = person("Walker|William|1980-03-07|male|12 Oak St|62701");
+        let mut b = person("Walker|Bill|1980-03-07|male|9 Elm Ave|10001");
         a["identifier"] = ssn("999-11-2222");
         b["identifier"] = ssn("999-11-2222");
         assert_eq!(cmp(a.clone(), b.clone()).grade, Grade::Certain);
