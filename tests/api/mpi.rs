@@ -716,3 +716,70 @@ fn merge_is_atomic_when_a_record_midway_is_refused(backend: Backend) {
     );
 }
 crate::on_both_backends!(merge_is_atomic_when_a_record_midway_is_refused);
+
+fn match_and_report_respect_labels_and_compartments(backend: Backend) {
+    let app = secured(backend);
+    let admin = token("user/*.cruds", None, &["*"]);
+    let walker = "Walker|William|1980-03-07|male|12 Oak St|62701|217-555-0101";
+    for (id, confidential) in [("open", false), ("open-dup", false), ("restricted", true)] {
+        let mut p = person(walker);
+        p["id"] = json!(id);
+        if confidential {
+            p["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]});
+        }
+        let (status, body) = parts(
+            app.put(&format!("Patient/{id}"), &p)
+                .bearer_auth(&admin)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let found = |token: &str| -> Vec<String> {
+        let (status, bundle) = parts(
+            app.post("Patient/$match", &match_request(person(walker), &[]))
+                .bearer_auth(token)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{bundle}");
+        let mut ids: Vec<String> = bundle["entry"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(found(&admin), vec!["open", "open-dup", "restricted"]);
+    assert_eq!(
+        found(&token("user/Patient.rs", None, &[])),
+        vec!["open", "open-dup"]
+    );
+    assert_eq!(
+        found(&token("patient/Patient.rs", Some("open-dup"), &["*"])),
+        vec!["open-dup"]
+    );
+    let report = |token: &str| -> usize {
+        let (status, body) = parts(
+            app.get("Patient/$duplicates")
+                .bearer_auth(token)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{body}");
+        pairs(&body).0.len()
+    };
+    assert_eq!(report(&admin), 3);
+    assert_eq!(report(&token("user/Patient.rs", None, &[])), 1);
+    let (status, _) = parts(
+        app.post("Patient/$match", &match_request(person(walker), &[]))
+            .bearer_auth(token("user/Observation.rs", None, &["*"]))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 403);
+}
+crate::on_both_backends!(match_and_report_respect_labels_and_compartments);
