@@ -368,6 +368,12 @@ fn merge_body(source: &str, target: &str, preview: bool) -> Value {
     ]})
 }
 
+/// Runs `$merge` or `$unmerge` without a token.
+fn op(app: &TestApp, name: &str, source: &str, target: &str, preview: bool) -> (u16, Value) {
+    let body = merge_body(source, target, preview);
+    parts(app.post(&format!("Patient/{name}"), &body).send().unwrap())
+}
+
 fn read(app: &TestApp, path: &str) -> Value {
     let (status, body) = parts(app.get(path).send().unwrap());
     assert_eq!(status, 200, "{path}: {body}");
@@ -428,11 +434,7 @@ fn subject_ids(app: &TestApp, query: &str) -> Vec<String> {
 both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
     seed_clinical(&app);
     // preview: reports, changes nothing
-    let (status, preview) = parts(
-        app.post("Patient/$merge", &merge_body("src", "tgt", true))
-            .send()
-            .unwrap(),
-    );
+    let (status, preview) = op(&app, "$merge", "src", "tgt", true);
     assert_eq!(status, 200, "{preview}");
     let changed = |p: &Value| {
         p["parameter"]
@@ -448,11 +450,7 @@ both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
         "enc, obs, cond and the two patients: {preview}"
     );
     assert_eq!(read(&app, "Observation/obs")["meta"]["versionId"], "1");
-    let (status, merged) = parts(
-        app.post("Patient/$merge", &merge_body("src", "tgt", false))
-            .send()
-            .unwrap(),
-    );
+    let (status, merged) = op(&app, "$merge", "src", "tgt", false);
     assert_eq!(status, 200, "{merged}");
     assert_eq!(changed(&merged), 5);
     let result = merged["parameter"]
@@ -501,19 +499,11 @@ both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
     );
     assert!(run_match(&app, &query).iter().all(|(id, _, _)| id != "src"));
     // merging it again is refused
-    let (status, body) = parts(
-        app.post("Patient/$merge", &merge_body("src", "tgt", false))
-            .send()
-            .unwrap(),
-    );
+    let (status, body) = op(&app, "$merge", "src", "tgt", false);
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["resourceType"], "OperationOutcome");
     // undo
-    let (status, undone) = parts(
-        app.post("Patient/$unmerge", &merge_body("src", "tgt", false))
-            .send()
-            .unwrap(),
-    );
+    let (status, undone) = op(&app, "$unmerge", "src", "tgt", false);
     assert_eq!(status, 200, "{undone}");
     assert_eq!(changed(&undone), 5);
     for path in ["Observation/obs", "Condition/cond", "Encounter/enc"] {
@@ -529,18 +519,10 @@ both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
         subject_ids(&app, "Observation?subject=Patient/src"),
         vec!["obs"]
     );
-    let (status, _) = parts(
-        app.post("Patient/$unmerge", &merge_body("src", "tgt", false))
-            .send()
-            .unwrap(),
-    );
+    let (status, _) = op(&app, "$unmerge", "src", "tgt", false);
     assert_eq!(status, 422);
     // after the undo the pair can be merged again
-    let (status, _) = parts(
-        app.post("Patient/$merge", &merge_body("src", "tgt", false))
-            .send()
-            .unwrap(),
-    );
+    let (status, _) = op(&app, "$merge", "src", "tgt", false);
     assert_eq!(status, 200);
 });
 
@@ -573,17 +555,9 @@ both!(merge_bad_input_changes_nothing, |app| {
         "third",
         person("Walker|Will|1980-03-07|male|12 Oak St|62701|217-555-0101"),
     );
-    let (status, _) = parts(
-        app.post("Patient/$merge", &merge_body("tgt", "third", false))
-            .send()
-            .unwrap(),
-    );
+    let (status, _) = op(&app, "$merge", "tgt", "third", false);
     assert_eq!(status, 200);
-    let (status, body) = parts(
-        app.post("Patient/$merge", &merge_body("src", "tgt", false))
-            .send()
-            .unwrap(),
-    );
+    let (status, body) = op(&app, "$merge", "src", "tgt", false);
     assert_eq!(status, 422, "{body}");
     for path in [
         "Observation/obs",
@@ -598,11 +572,7 @@ both!(merge_bad_input_changes_nothing, |app| {
     third["gender"] = json!("male");
     third["birthDate"] = json!("1980-03-08");
     put(&app, "third", third);
-    let (status, body) = parts(
-        app.post("Patient/$unmerge", &merge_body("tgt", "third", false))
-            .send()
-            .unwrap(),
-    );
+    let (status, body) = op(&app, "$unmerge", "tgt", "third", false);
     assert_eq!(status, 409, "{body}");
     assert_eq!(read(&app, "Patient/tgt")["active"], false);
 });
@@ -783,3 +753,18 @@ fn match_and_report_respect_labels_and_compartments(backend: Backend) {
     assert_eq!(status, 403);
 }
 crate::on_both_backends!(match_and_report_respect_labels_and_compartments);
+
+both!(reindex_rebuilds_the_match_keys, |app| {
+    seed_people(&app);
+    let query = match_request(
+        person("Walker|Bill|1980-03-07|male|400 Distant Blvd|10001|212-555-0199"),
+        &[],
+    );
+    assert_eq!(run_match(&app, &query)[0].0, "walker");
+    // a database that predates the match keys
+    app.execute_sql("DELETE FROM mpi_key");
+    assert!(run_match(&app, &query).is_empty());
+    let (status, body) = parts(app.post("$reindex", &json!({})).send().unwrap());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(run_match(&app, &query)[0].0, "walker");
+});
