@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::fhir::resource::parse_json;
 use crate::records::mpi::duplicates::{report, DuplicatesRequest};
 use crate::records::mpi::matching::{run_match, MatchRequest};
-use crate::records::mpi::merge::{merge, unmerge, MergeRequest};
+use crate::records::mpi::merge::{merge, patient_by_identifier, unmerge, MergeRequest};
 use crate::records::mpi::score::Grade;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -113,11 +113,13 @@ async fn merge_op(
     undo: bool,
 ) -> AppResult<HttpResponse> {
     let format = format_of(&req)?;
-    let request = MergeRequest::from_parameters(&json_body(&req, payload, &state).await?)?;
+    let body = json_body(&req, payload, &state).await?;
     let principal = super::auth::principal(&req);
     let who = super::auth::who(&req);
     let store = state.store.clone();
     let summary = blocking(move || {
+        let request =
+            MergeRequest::from_parameters(&body, |s, v| patient_by_identifier(&store, s, v))?;
         if undo {
             unmerge(&store, &who, &principal, &request)
         } else {
@@ -212,7 +214,7 @@ pub const OPERATIONS: &[OperationDoc] = &[
         method: "post",
         path: "/fhir/Patient/$merge",
         summary: "Merge a duplicate patient into the surviving one",
-        description: "Parameters source-patient, target-patient (references), preview. In one transaction every resource referencing the source is repointed to the target (new versions, audited), the source becomes active=false with link replaced-by, the target gets link replaces.",
+        description: "Parameters source-patient, target-patient (references) or source-patient-identifier, target-patient-identifier, and preview. In one transaction every resource referencing the source is repointed to the target (new versions, audited), the source becomes active=false with link replaced-by, the target gets link replaces.",
         tag: "records",
         scopes: &["user/Patient.u", "system/Patient.u"],
         params: &[],

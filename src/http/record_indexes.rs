@@ -65,19 +65,25 @@ async fn index(
     )?;
     let store = state.store.clone();
     let base = state.base_url(&req);
-    let page = blocking(move || {
+    let body = blocking(move || {
         let page = indexes::run(&store, &access, request)?;
-        if csv {
-            Ok(Err(page.to_csv()))
+        Ok(if csv {
+            Rendered::Csv(page.to_csv())
         } else {
-            page.to_bundle(&store, &base).map(Ok)
-        }
+            Rendered::Json(page.to_bundle(&store, &base)?)
+        })
     })
     .await?;
-    Ok(match page {
-        Ok(bundle) => fhir(StatusCode::OK, &bundle, format),
-        Err(text) => csv_response(kind.operation().trim_start_matches('$'), text),
+    Ok(match body {
+        Rendered::Json(bundle) => fhir(StatusCode::OK, &bundle, format),
+        Rendered::Csv(text) => csv_response(kind.operation().trim_start_matches('$'), text),
     })
+}
+
+/// An index page rendered as the caller asked.
+enum Rendered {
+    Json(serde_json::Value),
+    Csv(String),
 }
 
 /// Registers the three indexes (before the generic `/{type}` routes).

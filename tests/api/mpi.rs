@@ -768,3 +768,79 @@ both!(reindex_rebuilds_the_match_keys, |app| {
     assert_eq!(status, 200, "{body}");
     assert_eq!(run_match(&app, &query)[0].0, "walker");
 });
+
+both!(merge_names_patients_by_identifier, |app| {
+    put(
+        &app,
+        "a",
+        person("Walkre|Bill|1980-03-07|male|1 A St|10001|212-555-0199|999-20-0001"),
+    );
+    put(
+        &app,
+        "b",
+        person("Walker|William|1980-03-07|male|2 B St|62701|217-555-0101|999-20-0002"),
+    );
+    put(
+        &app,
+        "c",
+        person("Walker|Will|1980-03-07|male|3 C St|62701|217-555-0102|999-20-0002"),
+    );
+    let ident = |name: &str, value: &str| json!({"name": name, "valueIdentifier": {"system": SSN, "value": value}});
+    let reference = |name: &str, id: &str| json!({"name": name, "valueReference": {"reference": format!("Patient/{id}")}});
+    let call = |parameter: Vec<Value>| {
+        let body = json!({"resourceType": "Parameters", "parameter": parameter});
+        parts(app.post("Patient/$merge", &body).send().unwrap())
+    };
+    let preview = json!({"name": "preview", "valueBoolean": true});
+    for (parameter, expected) in [
+        (
+            vec![
+                ident("source-patient-identifier", "999-00-0000"),
+                reference("target-patient", "b"),
+            ],
+            404,
+        ),
+        (
+            vec![
+                reference("source-patient", "a"),
+                ident("target-patient-identifier", "999-20-0002"),
+            ],
+            422,
+        ),
+        (
+            vec![
+                reference("source-patient", "b"),
+                ident("source-patient-identifier", "999-20-0001"),
+                reference("target-patient", "c"),
+            ],
+            400,
+        ),
+        (
+            vec![
+                ident("source-patient-identifier", "999-20-0001"),
+                reference("target-patient", "a"),
+            ],
+            400,
+        ),
+    ] {
+        let (status, body) = call(parameter);
+        assert_eq!(status, expected, "{body}");
+    }
+    let (status, body) = call(vec![
+        ident("source-patient-identifier", "999-20-0001"),
+        reference("target-patient", "b"),
+        preview,
+    ]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(read(&app, "Patient/a")["meta"]["versionId"], "1");
+    let (status, body) = call(vec![
+        reference("source-patient", "a"),
+        ident("source-patient-identifier", "999-20-0001"),
+        reference("target-patient", "b"),
+    ]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        read(&app, "Patient/a")["link"][0]["other"]["reference"],
+        "Patient/b"
+    );
+});

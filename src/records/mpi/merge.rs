@@ -48,8 +48,13 @@ fn patient_id(p: &Value, name: &str) -> AppResult<Option<String>> {
 }
 
 impl MergeRequest {
-    /// Reads the Parameters body.
-    pub fn from_parameters(body: &Value) -> AppResult<MergeRequest> {
+    /// Reads the Parameters body. Each patient is named by `source-patient` /
+    /// `target-patient` (a reference) or `source-patient-identifier` /
+    /// `target-patient-identifier` (an Identifier, looked up with `resolve`); both must agree.
+    pub fn from_parameters(
+        body: &Value,
+        resolve: impl Fn(&str, &str) -> AppResult<String>,
+    ) -> AppResult<MergeRequest> {
         if body["resourceType"] != "Parameters" {
             return Err(AppError::invalid_at(
                 "this operation takes a Parameters resource",
@@ -59,16 +64,35 @@ impl MergeRequest {
         let params = body["parameter"].as_array().cloned().unwrap_or_default();
         let named = |name: &str| params.iter().find(|p| p["name"] == name);
         let required = |name: &str| -> AppResult<String> {
-            named(name)
+            let by_reference = named(name)
                 .map(|p| patient_id(p, name))
                 .transpose()?
-                .flatten()
-                .ok_or_else(|| {
-                    AppError::invalid_at(
-                        format!("{name} (a Patient reference) is required"),
-                        format!("Parameters.parameter.where(name='{name}')"),
-                    )
-                })
+                .flatten();
+            let identifier_name = format!("{name}-identifier");
+            let by_identifier = match named(&identifier_name).map(|p| &p["valueIdentifier"]) {
+                None => None,
+                Some(i) => match (i["system"].as_str(), i["value"].as_str()) {
+                    (Some(system), Some(value)) => Some(resolve(system, value)?),
+                    _ => {
+                        return Err(AppError::invalid_at(
+                            format!(
+                                "{identifier_name} needs a valueIdentifier with system and value"
+                            ),
+                            format!("Parameters.parameter.where(name='{identifier_name}')"),
+                        ))
+                    }
+                },
+            };
+            match (by_reference, by_identifier) {
+                (Some(a), Some(b)) if a != b => Err(AppError::invalid(format!(
+                    "{name} (Patient/{a}) and {identifier_name} (Patient/{b}) name different patients"
+                ))),
+                (Some(id), _) | (None, Some(id)) => Ok(id),
+                (None, None) => Err(AppError::invalid_at(
+                    format!("{name} (a Patient reference) or {identifier_name} is required"),
+                    format!("Parameters.parameter.where(name='{name}')"),
+                )),
+            }
         };
         let source = required("source-patient")?;
         let target = required("target-patient")?;
@@ -92,6 +116,31 @@ impl MergeRequest {
             target,
             preview,
         })
+    }
+}
+
+/// The one current Patient carrying the identifier `system|value` (404 none, 422 several).
+pub fn patient_by_identifier(store: &Store, system: &str, value: &str) -> AppResult<String> {
+    let mut sql = Sql::new(
+        "SELECT DISTINCT r.res_id AS res_id FROM idx_token t JOIN resources r ON r.rk = t.rk \
+         WHERE t.res_type = 'Patient' AND t.param = 'identifier' AND r.deleted = 0 AND t.system = ",
+    );
+    sql.bind(system).push(" AND t.code = ").bind(value);
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        res_id: String,
+    }
+    let mut conn = store.db.read()?;
+    let mut found = conn.load::<Row>(&sql)?;
+    match found.len() {
+        0 => Err(AppError::NotFound(format!(
+            "no Patient has the identifier {system}|{value}"
+        ))),
+        1 => Ok(found.remove(0).res_id),
+        n => Err(business_rule(format!(
+            "{n} patients have the identifier {system}|{value}; name the patient by reference"
+        ))),
     }
 }
 
