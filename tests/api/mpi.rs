@@ -418,8 +418,8 @@ fn seed_clinical(app: &TestApp) {
     );
 }
 
-fn subject_ids(app: &TestApp, query: &str) -> Vec<String> {
-    let bundle = read(app, query);
+/// The ids of a Bundle's entries, sorted.
+fn entry_ids(bundle: &Value) -> Vec<String> {
     let mut ids: Vec<String> = bundle["entry"]
         .as_array()
         .cloned()
@@ -429,6 +429,10 @@ fn subject_ids(app: &TestApp, query: &str) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+fn subject_ids(app: &TestApp, query: &str) -> Vec<String> {
+    entry_ids(&read(app, query))
 }
 
 both!(merge_repoints_everything_and_unmerge_restores_it, |app| {
@@ -713,15 +717,7 @@ fn match_and_report_respect_labels_and_compartments(backend: Backend) {
                 .unwrap(),
         );
         assert_eq!(status, 200, "{bundle}");
-        let mut ids: Vec<String> = bundle["entry"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
+        entry_ids(&bundle)
     };
     assert_eq!(found(&admin), vec!["open", "open-dup", "restricted"]);
     assert_eq!(
