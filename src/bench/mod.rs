@@ -9,6 +9,7 @@ pub mod coding;
 pub mod explain;
 pub mod load;
 pub mod mixes;
+pub mod mpi;
 pub mod population;
 pub mod raw;
 pub mod report;

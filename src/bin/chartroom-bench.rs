@@ -47,6 +47,10 @@ struct Cli {
     /// SQLite synchronous setting of the server (FULL is the server default).
     #[arg(long, default_value = "FULL")]
     sqlite_synchronous: String,
+    /// Measure only the master patient index (precision/recall over the seeded duplicates;
+    /// writes mpi.md).
+    #[arg(long)]
+    mpi: bool,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +80,18 @@ fn main() -> ExitCode {
         connections: cli.connections.max(1),
         sqlite_synchronous: cli.sqlite_synchronous,
     };
+    if cli.mpi {
+        return match chartroom::bench::mpi::run(&opts) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("chartroom-bench: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(&opts) {
         Ok(paths) => {
             for path in paths {

@@ -56,18 +56,17 @@ impl CodeSpec {
         normalize(code).is_some_and(|key| self.contains_key(&key))
     }
 
-    /// The spec as undotted key prefixes (a code and everything below it) and inclusive
-    /// key ranges (each end compared on its own length), for building SQL.
-    pub fn prefixes_and_ranges(&self) -> (Vec<String>, Vec<(String, String)>) {
-        let mut prefixes = Vec::new();
-        let mut ranges = Vec::new();
-        for item in &self.items {
-            match item {
-                SpecItem::Below(prefix) => prefixes.push(prefix.clone()),
-                SpecItem::Range(first, last) => ranges.push((first.clone(), last.clone())),
-            }
-        }
-        (prefixes, ranges)
+    /// The spec as inclusive key ranges compared per end length (see
+    /// [`super::codes::key_in_range`]); a code-and-below item is the range `(code, code)`.
+    /// Lets SQL callers filter undotted keys with two prefix comparisons per item.
+    pub fn key_ranges(&self) -> Vec<(&str, &str)> {
+        self.items
+            .iter()
+            .map(|item| match item {
+                SpecItem::Below(prefix) => (prefix.as_str(), prefix.as_str()),
+                SpecItem::Range(first, last) => (first.as_str(), last.as_str()),
+            })
+            .collect()
     }
 
     pub(crate) fn contains_key(&self, key: &str) -> bool {

@@ -22,7 +22,7 @@ pub const PROJECTED: &[&str] = &[
 
 fn table_of(res_type: &str) -> &'static [&'static str] {
     match res_type {
-        "Patient" => &["patient"],
+        "Patient" => &["patient", "mpi_key"],
         "Encounter" => &["encounter", "encounter_diagnosis"],
         "Condition" => &["condition"],
         "Procedure" => &["procedure_"],
@@ -82,7 +82,9 @@ fn insert(table: &str, columns: &[(&str, super::sql::SqlValue)]) -> Sql {
 fn rows(res_type: &str, rk: i64, id: &str, r: &Value) -> Vec<Sql> {
     let security = Some(security_codes(r).join(",")).filter(|s| !s.is_empty());
     match res_type {
-        "Patient" => vec![patient(rk, id, r, security)],
+        "Patient" => std::iter::once(patient(rk, id, r, security))
+            .chain(crate::records::mpi::keys::key_rows(rk, id, r))
+            .collect(),
         "Encounter" => encounter(rk, id, r, security),
         "Condition" => vec![condition(rk, id, r, security)],
         "Procedure" => vec![procedure(rk, id, r, security)],

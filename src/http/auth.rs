@@ -25,6 +25,9 @@ const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[
     ("$deficiency-report", "Task", Action::Search),
     ("$record-completion", "Task", Action::Search),
     ("$dnfb", "Encounter", Action::Search),
+    ("$disease-index", "Condition", Action::Search),
+    ("$procedure-index", "Procedure", Action::Search),
+    ("$physician-index", "Encounter", Action::Search),
 ];
 
 /// The resource type and action an interaction needs; None for admin/system-wide ones,

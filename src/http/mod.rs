@@ -19,6 +19,8 @@ pub mod op_doc;
 mod patch;
 mod read;
 pub mod records_workflow;
+pub mod mpi;
+pub mod record_indexes;
 mod reindex;
 pub mod request;
 pub mod response;
@@ -79,6 +81,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
     let fhir = records_workflow::routes(fhir);
     let fhir = deficiencies::routes(fhir);
+    let fhir = mpi::routes(fhir);
+    let fhir = record_indexes::routes(fhir);
     let fhir = terminology::routes(fhir)
         .service(
             resource("")

@@ -123,14 +123,15 @@ fn implicit(url: &str) -> AppResult<Option<Membership>> {
             prefixes: vec![prefix],
             ranges: Vec::new(),
         },
-        Selection::Spec(spec) => {
-            let (prefixes, ranges) = spec.prefixes_and_ranges();
-            CodeFilter::Keys {
-                system,
-                prefixes,
-                ranges,
-            }
-        }
+        Selection::Spec(spec) => CodeFilter::Keys {
+            system,
+            prefixes: Vec::new(),
+            ranges: spec
+                .key_ranges()
+                .into_iter()
+                .map(|(first, last)| (first.to_string(), last.to_string()))
+                .collect(),
+        },
     };
     Ok(Some(Membership {
         include: vec![filter],
