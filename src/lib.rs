@@ -40,6 +40,7 @@ pub fn open_store(config: Config) -> Result<Store, String> {
         db,
         config: Arc::new(config),
         audit,
+        consents: Default::default(),
     })
 }
 
@@ -65,11 +66,5 @@ pub fn verifier(config: &Config) -> Result<Option<Arc<auth::Verifier>>, String> 
     if config.auth_disabled() {
         return Ok(None);
     }
-    auth::Verifier::new(
-        config.jwt_hs256_secret.as_deref(),
-        config.jwt_jwks.as_deref(),
-        config.jwt_issuer.clone(),
-        config.jwt_audience.clone(),
-    )
-    .map(|v| Some(Arc::new(v)))
+    auth::Verifier::from_config(config).map(|v| Some(Arc::new(v)))
 }

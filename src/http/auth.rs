@@ -76,7 +76,7 @@ fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principal, App
         .ok_or_else(|| AppError::Unauthorized("a Bearer token is required".into()))?;
     let mut principal = verifier
         .verify(token.trim())
-        .map(|claims| claims.into_principal())
+        .map(|claims| claims.into_principal(&state.store.config.roles))
         .map_err(|e| {
             tracing::info!(reason = %e, "token refused");
             AppError::Unauthorized("invalid token".into())

@@ -45,8 +45,13 @@ pub enum ClauseKind {
     PatientCompartment { patient_id: String },
     /// Resources about none of these patients (a patient-privacy Consent denies the caller).
     ExcludePatients(Vec<String>),
+    /// `res_type` resources other than these ids (a Consent denies single resources).
+    ExcludeIds(Vec<String>),
     /// Resources carrying none of these security labels (access control).
     WithoutLabels(Vec<String>),
+    /// Resources matching every clause of at least one of the lists (the queries of
+    /// SMART v2 query-limited scopes, OR-ed across scopes).
+    AnyOf(Vec<Vec<Clause>>),
 }
 
 /// `_sort` key.

@@ -1,14 +1,21 @@
-//! Applying a request's `Access` limits to what the store returns.
+//! Applying a request's `Access` limits to what the store returns and accepts: scopes per
+//! resource type, the queries of SMART v2 query-limited scopes (matched through the search
+//! engine against the index of the current version), patient compartments, sensitivity
+//! labels and patient-privacy Consents.
 
+use super::consent::{search_limits, Decision, PatientConsent};
 use super::Store;
 use crate::auth::Access;
 use crate::db::rows::{CountRow, VersionRow};
+use crate::db::search_page;
 use crate::db::sql::Sql;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::fhir::json::security_codes;
+use crate::fhir::json::{patient_of, security_codes};
 use crate::fhir::search_params::registry;
-use crate::search::parse::{Clause, ClauseKind, SearchRequest};
+use crate::search::parse::{parse, Clause, ClauseKind, Limits, SearchRequest};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// True when `res_type/id` references `Patient/patient` through a compartment parameter.
 pub fn in_patient_compartment(
@@ -33,34 +40,174 @@ pub fn in_patient_compartment(
     Ok(conn.first::<CountRow>(&sql)?.is_some_and(|r| r.n > 0))
 }
 
-fn hidden() -> AppError {
+/// The refusal of a record the caller may not see.
+pub fn hidden() -> AppError {
     // 404, not 403: a sealed or out-of-compartment record must not reveal that it exists
     AppError::NotFound("not found, or not visible with this token".into())
 }
 
-impl Store {
-    /// Patients whose privacy Consent denies this caller.
-    pub fn denied_patients(&self, access: &Access) -> AppResult<Vec<String>> {
-        match &access.requester {
-            Some(requester) => {
-                let mut conn = self.db.read()?;
-                crate::store::consent::denying_patients(&mut conn, requester)
+fn strict() -> Limits {
+    Limits {
+        default_count: 1,
+        max_count: 1,
+        strict: true,
+    }
+}
+
+/// The clauses of one scope query on `res_type`; None when the query does not parse (such
+/// a scope then grants nothing).
+fn scope_clauses(res_type: &str, query: &str) -> Option<Vec<Clause>> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    parse(&[res_type.to_string()], &pairs, &strict())
+        .ok()
+        .map(|req| req.clauses)
+}
+
+/// A clause matching resources that satisfy at least one of `queries`.
+pub fn scope_clause(res_type: &str, queries: &[String]) -> Clause {
+    Clause {
+        res_type: res_type.to_string(),
+        kind: ClauseKind::AnyOf(
+            queries
+                .iter()
+                .filter_map(|q| scope_clauses(res_type, q))
+                .collect(),
+        ),
+    }
+}
+
+/// True when the current version of `res_type/id` matches one of `queries`.
+pub fn matches_queries(
+    conn: &mut Conn,
+    res_type: &str,
+    id: &str,
+    queries: &[String],
+) -> AppResult<bool> {
+    let mut req = parse(&[res_type.to_string()], &[], &strict())?;
+    req.clauses.push(Clause {
+        res_type: res_type.to_string(),
+        kind: ClauseKind::Id(vec![id.to_string()]),
+    });
+    req.clauses.push(scope_clause(res_type, queries));
+    Ok(search_page::count(conn, &req)? > 0)
+}
+
+/// Refuses (as 404) a row `access` does not let the caller see; `consents` are the active
+/// patient-privacy Consents. Runs on the caller's connection (also inside transactions).
+pub fn check_row(
+    conn: &mut Conn,
+    access: &Access,
+    consents: &[PatientConsent],
+    row: &VersionRow,
+) -> AppResult<()> {
+    if access.is_unlimited() {
+        return Ok(());
+    }
+    let t = row.res_type.as_str();
+    if !access.type_allowed(t) {
+        return Err(hidden());
+    }
+    if let Some(resource) = row
+        .content
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+    {
+        if let (Some(patient), Some(requester)) = (patient_of(&resource), &access.requester) {
+            let reference = format!("{t}/{}", row.res_id);
+            let denied = consents.iter().any(|c| {
+                c.patient == patient && c.decide(requester, t, Some(&reference)) == Decision::Deny
+            });
+            if denied {
+                return Err(hidden());
             }
-            None => Ok(Vec::new()),
+        }
+        if !access.label_allows(&security_codes(&resource)) {
+            return Err(hidden());
+        }
+    }
+    if let Some(patient) = access.patient.as_ref().filter(|_| !Access::is_shared_type(t)) {
+        if !in_patient_compartment(conn, t, &row.res_id, patient)? {
+            return Err(hidden());
+        }
+    }
+    if let Some(queries) = access.queries_for(t) {
+        if !matches_queries(conn, t, &row.res_id, &queries)? {
+            return Err(hidden());
+        }
+    }
+    Ok(())
+}
+
+/// Refuses (403) a written resource that does not match the caller's scope queries. Runs
+/// inside the write's transaction, after the new version and its index rows are written.
+pub fn check_written(conn: &mut Conn, access: &Access, res_type: &str, id: &str) -> AppResult<()> {
+    match access.queries_for(res_type) {
+        Some(queries) if !matches_queries(conn, res_type, id, &queries)? => {
+            Err(AppError::Forbidden(format!(
+                "the {res_type} written does not match the query of the token's scope ({})",
+                queries.join(" or ")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Store {
+    /// The active patient-privacy Consents (cached; see `ConsentCache`).
+    pub fn active_consents(&self) -> AppResult<Arc<Vec<PatientConsent>>> {
+        let ttl = Duration::from_secs(self.config.consent_cache_seconds);
+        self.consents.get(ttl, || {
+            let mut conn = self.db.read()?;
+            super::consent::load_active(&mut conn)
+        })
+    }
+
+    /// The Consents a check for `access` needs (none for unrestricted callers).
+    fn consents_for(&self, access: &Access) -> AppResult<Arc<Vec<PatientConsent>>> {
+        if access.requester.as_ref().is_some_and(|r| !r.broke_glass) {
+            self.active_consents()
+        } else {
+            Ok(Arc::new(Vec::new()))
         }
     }
 
-    /// Adds the Consent limits to a search (run where a connection is at hand).
+    /// Adds the Consent limits to a search.
     pub fn restrict_by_consent(
         &self,
         search: &mut SearchRequest,
         access: &Access,
     ) -> AppResult<()> {
-        let denied = self.denied_patients(access)?;
-        if !denied.is_empty() {
+        let Some(requester) = &access.requester else {
+            return Ok(());
+        };
+        let consents = self.consents_for(access)?;
+        if consents.is_empty() {
+            return Ok(());
+        }
+        let types = if search.types.is_empty() {
+            vec!["Resource".to_string()]
+        } else {
+            search.types.clone()
+        };
+        let mut patients: Vec<String> = Vec::new();
+        for t in &types {
+            let limits = search_limits(&consents, requester, t);
+            patients.extend(limits.patients);
+            if !limits.ids.is_empty() {
+                search.clauses.push(Clause {
+                    res_type: t.clone(),
+                    kind: ClauseKind::ExcludeIds(limits.ids),
+                });
+            }
+        }
+        patients.sort();
+        patients.dedup();
+        if !patients.is_empty() {
             search.clauses.push(Clause {
                 res_type: "Resource".into(),
-                kind: ClauseKind::ExcludePatients(denied),
+                kind: ClauseKind::ExcludePatients(patients),
             });
         }
         Ok(())
@@ -71,36 +218,9 @@ impl Store {
         if access.is_unlimited() {
             return Ok(());
         }
-        let denied = self.denied_patients(access)?;
-        self.check_visible_with(access, row, &denied)
-    }
-
-    /// `check_visible` with the Consent-denied patients already known.
-    fn check_visible_with(
-        &self,
-        access: &Access,
-        row: &VersionRow,
-        denied: &[String],
-    ) -> AppResult<()> {
-        if let Some(resource) = row
-            .content
-            .as_deref()
-            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-        {
-            let patient = crate::fhir::json::patient_of(&resource);
-            if patient.is_some_and(|p| denied.contains(&p))
-                || !access.label_allows(&security_codes(&resource))
-            {
-                return Err(hidden());
-            }
-        }
-        if let Some(patient) = &access.patient {
-            let mut conn = self.db.read()?;
-            if !in_patient_compartment(&mut conn, &row.res_type, &row.res_id, patient)? {
-                return Err(hidden());
-            }
-        }
-        Ok(())
+        let consents = self.consents_for(access)?;
+        let mut conn = self.db.read()?;
+        check_row(&mut conn, access, &consents, row)
     }
 
     /// Refuses (as 404) a write to an existing resource the caller may not see.
@@ -116,7 +236,7 @@ impl Store {
         }
     }
 
-    /// Keeps only the rows the caller may see (for includes and history).
+    /// Keeps only the rows the caller may see (for includes, history and `$everything`).
     pub fn visible_rows(
         &self,
         access: &Access,
@@ -125,18 +245,11 @@ impl Store {
         if access.is_unlimited() {
             return Ok(rows);
         }
-        let denied = self.denied_patients(access)?;
+        let consents = self.consents_for(access)?;
+        let mut conn = self.db.read()?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let limits = if Access::is_shared_type(&row.res_type) {
-                Access {
-                    patient: None,
-                    ..access.clone()
-                }
-            } else {
-                access.clone()
-            };
-            match self.check_visible_with(&limits, &row, &denied) {
+            match check_row(&mut conn, access, &consents, &row) {
                 Ok(()) => out.push(row),
                 Err(AppError::NotFound(_)) => {}
                 Err(other) => return Err(other),
@@ -147,8 +260,8 @@ impl Store {
 }
 
 /// Adds the access limits to a search as clauses (so counts and paging respect them too).
-/// A compartment limit needs a single searched type (callers confined to a patient cannot
-/// search system-wide; the HTTP layer refuses that before).
+/// A compartment limit or a scope query needs a single searched type (the HTTP layer
+/// refuses system-wide searches for such callers).
 pub fn restrict_search(search: &mut SearchRequest, access: &Access) -> AppResult<()> {
     if !access.hidden_labels.is_empty() {
         search.clauses.push(Clause {
@@ -156,8 +269,12 @@ pub fn restrict_search(search: &mut SearchRequest, access: &Access) -> AppResult
             kind: ClauseKind::WithoutLabels(access.hidden_labels.clone()),
         });
     }
+    let single = match search.types.as_slice() {
+        [t] => Some(t.clone()),
+        _ => None,
+    };
     if let Some(patient) = &access.patient {
-        let [res_type] = search.types.as_slice() else {
+        let Some(res_type) = &single else {
             return Err(AppError::Forbidden(
                 "a patient-scoped token can only search one resource type at a time".into(),
             ));
@@ -168,6 +285,25 @@ pub fn restrict_search(search: &mut SearchRequest, access: &Access) -> AppResult
                 patient_id: patient.clone(),
             },
         });
+    }
+    match &single {
+        Some(t) => {
+            if let Some(queries) = access.queries_for(t) {
+                search.clauses.push(scope_clause(t, &queries));
+            }
+        }
+        None => {
+            let limited = access
+                .grants
+                .as_ref()
+                .is_some_and(|g| g.iter().any(|g| g.query.is_some()));
+            if limited {
+                return Err(AppError::Forbidden(
+                    "a token with query-limited scopes can only search one resource type at a time"
+                        .into(),
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -22,6 +22,8 @@ pub struct Store {
     pub db: Db,
     pub config: Arc<Config>,
     pub audit: audit::AuditSink,
+    /// The active patient-privacy Consents, cached (invalidated on Consent writes).
+    pub consents: consent::ConsentCache,
 }
 
 /// A stored version as returned to callers.
