@@ -2,7 +2,7 @@
 //! The only module that imports actix.
 
 mod audit_coding;
-mod audit_events;
+pub mod audit_events;
 pub mod audit_trail;
 pub mod auth;
 pub mod background;
@@ -72,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent").route(get().to(audit_events::search)))
         .service(resource("/Patient/{id}/$disclose").route(post().to(disclosures::disclose)))
         .service(resource("/Patient/{id}/$disclosures").route(get().to(disclosures::accounting)))
+        .service(resource("/AuditEvent/{id}").route(get().to(audit_events::read)))
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));

@@ -19,6 +19,9 @@ fn limits(req: &HttpRequest, state: &AppState) -> Limits {
         default_count: config.default_count,
         max_count: config.max_count,
         strict,
+        max_chain_depth: config.max_chain_depth,
+        max_includes: config.max_includes,
+        max_included: config.max_included,
     }
 }
 

@@ -120,6 +120,12 @@ fn includes(
                 included.push(row);
             }
         }
+        if included.len() > req.max_included {
+            return Err(crate::error::AppError::too_costly(format!(
+                "the includes reach more than {} resources (max_included); narrow the search or lower _count",
+                req.max_included
+            )));
+        }
         if included.len() == start {
             break;
         }

@@ -51,6 +51,7 @@ fn strict() -> Limits {
         default_count: 1,
         max_count: 1,
         strict: true,
+        ..Limits::default()
     }
 }
 

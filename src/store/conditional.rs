@@ -1,7 +1,7 @@
 //! Conditional create, update and delete (http.html#ccreate, #cond-update, #cdelete):
 //! the criteria are a search on the type, run inside the write transaction.
 
-use super::write::{audit_write, delete_in, prepare, put_in, put_kind};
+use super::write::{audit_write, checked_audit, delete_in, prepare, put_in, put_kind};
 use super::{Saved, Store};
 use crate::auth::audit::{AuditKind, Who};
 use crate::db::Conn;
@@ -35,6 +35,7 @@ pub fn matches(conn: &mut Conn, res_type: &str, criteria: &str) -> AppResult<Vec
             default_count: 2,
             max_count: 2,
             strict: true,
+            ..Limits::default()
         },
     )?;
     Store::matching_ids(conn, &req, 2)
@@ -49,23 +50,26 @@ impl Store {
     pub fn create_if_none_exist(
         &self,
         who: &Who,
+        access: &crate::auth::Access,
         res_type: &str,
         body: Value,
         criteria: &str,
     ) -> AppResult<ConditionalCreate> {
         let prepared = prepare(res_type, None, body, self.coding_validation())?;
-        self.db.transaction(|conn| {
+        let outcome = self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             match found.as_slice() {
                 [] => {
                     let saved = put_in(conn, prepared, &new_id(), None, "POST")?;
-                    audit_write(conn, who, AuditKind::Create, &saved)?;
+                    checked_audit(conn, who, access, AuditKind::Create, &saved)?;
                     Ok(ConditionalCreate::Created(saved))
                 }
                 [id] => Ok(ConditionalCreate::Exists(id.clone())),
                 _ => Err(too_many(res_type, criteria)),
             }
-        })
+        })?;
+        self.written(res_type);
+        Ok(outcome)
     }
 
     /// `PUT [type]?criteria`.
@@ -105,6 +109,7 @@ impl Store {
             audit_write(conn, who, put_kind(&saved), &saved)?;
             Ok(saved)
         })
+        .inspect(|_| self.written(res_type))
     }
 
     /// `DELETE [type]?criteria` (one match at most); Ok(None) when nothing matched.
@@ -128,5 +133,6 @@ impl Store {
                 _ => Err(too_many(res_type, criteria)),
             }
         })
+        .inspect(|_| self.written(res_type))
     }
 }
