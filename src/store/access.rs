@@ -264,6 +264,11 @@ impl Store {
 /// A compartment limit or a scope query needs a single searched type (the HTTP layer
 /// refuses system-wide searches for such callers).
 pub fn restrict_search(search: &mut SearchRequest, access: &Access) -> AppResult<()> {
+    if !access.is_unlimited() {
+        for clause in &mut search.clauses {
+            limit_nested(clause, access);
+        }
+    }
     if !access.hidden_labels.is_empty() {
         search.clauses.push(Clause {
             res_type: "Resource".into(),
@@ -307,6 +312,48 @@ pub fn restrict_search(search: &mut SearchRequest, access: &Access) -> AppResult
         }
     }
     Ok(())
+}
+
+/// Applies the access limits to the resources a chain or `_has` looks at, so a search
+/// cannot tell whether a hidden resource exists (`Patient?_has:Condition:subject:code=...`
+/// matching a sealed Condition, a chain through another patient's record).
+fn limit_nested(clause: &mut Clause, access: &Access) {
+    let inner = match &mut clause.kind {
+        ClauseKind::Chain { inner, .. } | ClauseKind::Has { inner, .. } => inner,
+        _ => return,
+    };
+    limit_nested(inner, access);
+    let t = inner.res_type.clone();
+    let mut list = vec![(**inner).clone()];
+    if !access.type_allowed(&t) {
+        list.push(Clause {
+            res_type: t.clone(),
+            kind: ClauseKind::AnyOf(Vec::new()),
+        });
+    }
+    if !access.hidden_labels.is_empty() {
+        list.push(Clause {
+            res_type: t.clone(),
+            kind: ClauseKind::WithoutLabels(access.hidden_labels.clone()),
+        });
+    }
+    if let Some(patient) = access.patient.as_ref().filter(|_| !Access::is_shared_type(&t)) {
+        list.push(Clause {
+            res_type: t.clone(),
+            kind: ClauseKind::PatientCompartment {
+                patient_id: patient.clone(),
+            },
+        });
+    }
+    if let Some(queries) = access.queries_for(&t) {
+        list.push(scope_clause(&t, &queries));
+    }
+    if list.len() > 1 {
+        **inner = Clause {
+            res_type: t,
+            kind: ClauseKind::AnyOf(vec![list]),
+        };
+    }
 }
 
 /// Refuses a write that would put data outside the caller's patient compartment.

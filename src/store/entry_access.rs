@@ -30,6 +30,7 @@ struct Caller {
 
 /// What an entry was found to touch before it ran.
 pub struct Checked {
+    index: usize,
     res_type: String,
     kind: AuditKind,
     access: Option<Access>,
@@ -116,6 +117,7 @@ impl EntryGuard {
         };
         let Some(caller) = &self.caller else {
             return Ok(Checked {
+                index: step.index,
                 res_type: step.res_type.clone(),
                 kind,
                 access: None,
@@ -132,6 +134,7 @@ impl EntryGuard {
             }
         }
         Ok(Checked {
+            index: step.index,
             res_type: step.res_type.clone(),
             kind,
             access: Some(access),
@@ -158,14 +161,16 @@ impl EntryGuard {
             if let Some(patient) = access.patient.as_ref() {
                 if !in_patient_compartment(conn, t, id, patient)? {
                     return Err(AppError::Forbidden(format!(
-                        "a patient-scoped token may only write {t} data of its own patient"
+                        "Bundle.entry[{}]: a patient-scoped token may only write {t} data of its own patient",
+                        checked.index
                     )));
                 }
             }
             if let Some(queries) = access.queries_for(t) {
                 if !matches_queries(conn, t, id, &queries)? {
                     return Err(AppError::Forbidden(format!(
-                        "the {t} written does not match the query of the token's scope"
+                        "Bundle.entry[{}]: the {t} written does not match the query of the token's scope",
+                        checked.index
                     )));
                 }
             }

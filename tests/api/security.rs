@@ -4,9 +4,9 @@ use crate::helpers::{parts, spawn_with, Backend, TestApp};
 use chartroom::auth::{mint, Claims};
 use serde_json::json;
 
-const SECRET: &str = "test-secret-for-chartroom";
+pub const SECRET: &str = "test-secret-for-chartroom";
 
-fn secured(backend: Backend) -> TestApp {
+pub fn secured(backend: Backend) -> TestApp {
     spawn_with(backend, |c| {
         c.auth = "on".into();
         c.jwt_hs256_secret = Some(SECRET.into());
@@ -508,3 +508,214 @@ fn consents_are_enforced(backend: Backend) {
 }
 
 crate::on_both_backends!(consents_are_enforced);
+
+fn sealed_records_are_not_overwritten(backend: Backend) {
+    let app = secured(backend);
+    let admin = seed(&app);
+    let clerk = token("user/*.cruds", None, &[]);
+    let overwrite = json!({"resourceType": "Condition", "id": "abuse", "subject": {"reference": "Patient/a"}, "code": {"text": "overwritten"}});
+    assert_eq!(
+        app.put("Condition/abuse", &overwrite)
+            .bearer_auth(&clerk)
+            .send()
+            .unwrap()
+            .status(),
+        404,
+        "a user-scoped caller without clearance cannot overwrite what it cannot read"
+    );
+    let patch = json!([{"op": "replace", "path": "/code/text", "value": "patched"}]);
+    let status = app
+        .client
+        .patch(app.url("Condition/abuse"))
+        .bearer_auth(&clerk)
+        .header("Content-Type", "application/json-patch+json")
+        .body(patch.to_string())
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+    let (_, stored) = parts(app.get("Condition/abuse").bearer_auth(&admin).send().unwrap());
+    assert_eq!(stored["code"]["text"], "abuse");
+    assert_eq!(stored["meta"]["versionId"], "1");
+    let cleared = token("user/*.cruds", None, &["SDV"]);
+    assert_eq!(
+        app.put("Condition/abuse", &overwrite)
+            .bearer_auth(&cleared)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+crate::on_both_backends!(sealed_records_are_not_overwritten);
+
+fn roles_come_from_config(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(SECRET.into());
+        c.roles
+            .insert("coder".into(), "user/Condition.rs".into());
+    });
+    let role_token = |role: &str| {
+        mint(
+            &Claims {
+                exp: chrono::Utc::now().timestamp() + 600,
+                sub: "r".into(),
+                chartroom_roles: vec![role.into()],
+                ..Claims::default()
+            },
+            SECRET,
+        )
+        .unwrap()
+    };
+    let status = |path: &str, role: &str| {
+        app.get(path)
+            .bearer_auth(role_token(role))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(status("Condition", "coder"), 200);
+    assert_eq!(status("Encounter", "coder"), 403, "the configured scopes replace the built-in ones");
+    assert_eq!(status("Encounter", "clinician"), 200, "roles not configured keep theirs");
+    assert_eq!(status("Encounter", "nobody"), 403);
+}
+
+crate::on_both_backends!(roles_come_from_config);
+
+fn nested_consent_provisions(backend: Backend) {
+    let app = secured(backend);
+    let admin = seed(&app);
+    // deny everything about b, except for treatment; and never Observation/ob, even then
+    let consent = json!({"resourceType": "Consent", "id": "nested", "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": "Patient/b"},
+        "provision": {"type": "deny", "provision": [
+            {"type": "permit", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}],
+             "provision": [{"type": "deny", "data": [{"meaning": "instance", "reference": {"reference": "Observation/ob"}}]}]}
+        ]}});
+    assert_eq!(
+        app.put("Consent/nested", &consent)
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        201
+    );
+    let reader = token("user/*.rs", None, &[]);
+    let as_purpose = |path: &str, purpose: &str| {
+        parts(
+            app.get(path)
+                .bearer_auth(&reader)
+                .header("X-Purpose-Of-Use", purpose)
+                .send()
+                .unwrap(),
+        )
+    };
+    assert_eq!(as_purpose("Patient/b", "TREAT").0, 200, "permit inside deny");
+    assert_eq!(as_purpose("Patient/b", "HPAYMT").0, 404, "the root deny");
+    assert_eq!(as_purpose("Observation/ob", "TREAT").0, 404, "deny inside permit");
+    assert_eq!(as_purpose("Observation/oa", "HPAYMT").0, 200, "other patients");
+    assert_eq!(as_purpose("Observation", "TREAT").1["total"], 1, "search leaves ob out");
+    assert_eq!(as_purpose("Patient", "TREAT").1["total"], 2);
+    assert_eq!(as_purpose("Patient", "HPAYMT").1["total"], 1);
+    assert_eq!(as_purpose("Observation?_summary=count", "HPAYMT").1["total"], 1);
+    // withdrawing the Consent takes effect at once (the cache is invalidated)
+    let mut withdrawn = consent.clone();
+    withdrawn["status"] = json!("inactive");
+    assert_eq!(
+        app.put("Consent/nested", &withdrawn)
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(as_purpose("Observation/ob", "TREAT").0, 200);
+    assert_eq!(as_purpose("Patient/b", "HPAYMT").0, 200);
+}
+
+crate::on_both_backends!(nested_consent_provisions);
+
+fn issuer_and_leeway(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(SECRET.into());
+        c.jwt_issuer = Some("https://idp.example".into());
+        c.jwt_leeway_seconds = 120;
+    });
+    let now = chrono::Utc::now().timestamp();
+    let with = |iss: &str, exp: i64, nbf: Option<i64>| {
+        let claims = Claims {
+            iss: Some(iss.into()),
+            exp,
+            nbf,
+            sub: "t".into(),
+            scope: "user/*.rs".into(),
+            ..Claims::default()
+        };
+        app.get("Patient")
+            .bearer_auth(mint(&claims, SECRET).unwrap())
+            .send()
+            .unwrap()
+            .status()
+    };
+    let idp = "https://idp.example";
+    assert_eq!(with(idp, now + 600, None), 200);
+    assert_eq!(with("https://elsewhere", now + 600, None), 401, "wrong issuer");
+    assert_eq!(with(idp, now - 60, None), 200, "expired within the leeway");
+    assert_eq!(with(idp, now - 300, None), 401, "expired beyond the leeway");
+    assert_eq!(with(idp, now + 600, Some(now + 60)), 200, "nbf within the leeway");
+    assert_eq!(with(idp, now + 600, Some(now + 300)), 401, "not yet valid");
+}
+
+crate::on_both_backends!(issuer_and_leeway);
+
+fn request_limits(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.max_includes = 1;
+        c.max_chain_depth = 1;
+        c.max_included = 1;
+    });
+    for resource in [
+        json!({"resourceType": "Patient", "id": "p", "generalPractitioner": [{"reference": "Practitioner/d"}]}),
+        json!({"resourceType": "Practitioner", "id": "d", "name": [{"family": "Doc"}]}),
+        json!({"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/p"}, "performer": [{"reference": "Practitioner/d"}]}),
+    ] {
+        let path = format!(
+            "{}/{}",
+            resource["resourceType"].as_str().unwrap(),
+            resource["id"].as_str().unwrap()
+        );
+        assert!(app.put(&path, &resource).send().unwrap().status().is_success());
+    }
+    let too_costly = |query: &str, setting: &str| {
+        let (status, outcome) = parts(app.get(query).send().unwrap());
+        assert_eq!(status, 400, "{query}: {outcome}");
+        assert_eq!(outcome["issue"][0]["code"], "too-costly", "{query}");
+        assert!(
+            outcome["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains(setting),
+            "{query}: {outcome}"
+        );
+    };
+    too_costly(
+        "Observation?_include=Observation:subject&_include=Observation:performer",
+        "max_includes",
+    );
+    too_costly(
+        "Observation?subject:Patient.general-practitioner:Practitioner.name=Doc",
+        "max_chain_depth",
+    );
+    too_costly("Observation?_include=Observation:*", "max_included");
+    let (status, _) = parts(app.get("Observation?subject:Patient.name=x").send().unwrap());
+    assert_eq!(status, 200, "one link is within the limit");
+    let (status, _) = parts(app.get("Observation?_include=Observation:subject").send().unwrap());
+    assert_eq!(status, 200, "one include of one resource is within the limits");
+}
+
+crate::on_both_backends!(request_limits);
