@@ -167,8 +167,14 @@ where
         let path = req.path().to_string();
         let public = PUBLIC.contains(&path.as_str()) || path.starts_with("/docs");
         let outcome = match req.app_data::<web::Data<AppState>>() {
-            Some(state) if !public => authenticate(&req, state)
-                .and_then(|p| authorize(&p, req.method().as_str(), &path).map(|_| p)),
+            Some(state) if !public => authenticate(&req, state).and_then(|p| {
+                authorize(&p, req.method().as_str(), &path).map_err(|e| {
+                    // the refusal is audited under the caller's name
+                    req.extensions_mut().insert(p.clone());
+                    e
+                })?;
+                Ok(p)
+            }),
             _ => Ok(Principal::unrestricted()),
         };
         match outcome {

@@ -260,15 +260,44 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Keeps only the rows `principal` may read, each judged with the access of its own
+    /// type (includes and `$everything` mix types: a search of a shared type such as
+    /// Practitioner must not include another patient's Observations).
+    pub fn visible_to(
+        &self,
+        principal: &crate::auth::Principal,
+        rows: Vec<VersionRow>,
+    ) -> AppResult<Vec<VersionRow>> {
+        if principal.unrestricted {
+            return Ok(rows);
+        }
+        let mut per_type: std::collections::HashMap<String, Access> = Default::default();
+        let consents = if principal.break_glass_reason.is_some() {
+            Arc::new(Vec::new())
+        } else {
+            self.active_consents()?
+        };
+        let mut conn = self.db.read()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let access = per_type.entry(row.res_type.clone()).or_insert_with(|| {
+                Access::for_request(principal, &row.res_type, crate::auth::Action::Read)
+            });
+            match check_row(&mut conn, access, &consents, &row) {
+                Ok(()) => out.push(row),
+                Err(AppError::NotFound(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Adds the access limits to a search as clauses (so counts and paging respect them too).
 /// A compartment limit or a scope query needs a single searched type (the HTTP layer
 /// refuses system-wide searches for such callers).
 pub fn restrict_search(search: &mut SearchRequest, access: &Access) -> AppResult<()> {
-    if !access.is_unlimited() {
-        for clause in &mut search.clauses {
-            limit_nested(clause, access);
-        }
-    }
     if !access.hidden_labels.is_empty() {
         search.clauses.push(Clause {
             res_type: "Resource".into(),
@@ -314,16 +343,27 @@ pub fn restrict_search(search: &mut SearchRequest, access: &Access) -> AppResult
     Ok(())
 }
 
-/// Applies the access limits to the resources a chain or `_has` looks at, so a search
-/// cannot tell whether a hidden resource exists (`Patient?_has:Condition:subject:code=...`
-/// matching a sealed Condition, a chain through another patient's record).
-fn limit_nested(clause: &mut Clause, access: &Access) {
+/// Applies `principal`'s limits to the resources the chains and `_has` of a search look
+/// at, each with the access of its own type, so a search cannot tell whether a hidden
+/// resource exists (`Patient?_has:Condition:subject:code=...` matching a sealed Condition,
+/// `Practitioner?_has:Observation:performer:subject=...` through another patient's record).
+pub fn restrict_nested(search: &mut SearchRequest, principal: &crate::auth::Principal) {
+    if principal.unrestricted {
+        return;
+    }
+    for clause in &mut search.clauses {
+        limit_nested(clause, principal);
+    }
+}
+
+fn limit_nested(clause: &mut Clause, principal: &crate::auth::Principal) {
     let inner = match &mut clause.kind {
         ClauseKind::Chain { inner, .. } | ClauseKind::Has { inner, .. } => inner,
         _ => return,
     };
-    limit_nested(inner, access);
+    limit_nested(inner, principal);
     let t = inner.res_type.clone();
+    let access = Access::for_request(principal, &t, crate::auth::Action::Search);
     let mut list = vec![(**inner).clone()];
     if !access.type_allowed(&t) {
         list.push(Clause {
