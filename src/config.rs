@@ -235,6 +235,17 @@ mod tests {
     }
 
     #[test]
+    fn roles_table_in_the_file() {
+        let config: Config =
+            toml::from_str("max_includes = 3\n[roles]\ncoder = \"user/Condition.rs\"\n").unwrap();
+        assert_eq!(config.roles["coder"], "user/Condition.rs");
+        assert_eq!(config.max_includes, 3);
+        let mut config = Config::default();
+        assert!(config.set("audit_reads", "false").is_ok() && !config.audit_reads);
+        assert!(config.set("audit_reads", "maybe").is_err());
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         let mut config = Config::default();
         assert!(config.set("max_count", "many").is_err());

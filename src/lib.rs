@@ -35,7 +35,7 @@ pub fn open_store(config: Config) -> Result<Store, String> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
-    let audit = store::audit::AuditSink::start(db.clone());
+    let audit = store::audit::AuditSink::start(db.clone(), config.sqlite_synchronous.clone());
     Ok(Store {
         db,
         config: Arc::new(config),

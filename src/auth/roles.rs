@@ -35,8 +35,14 @@ mod tests {
     fn configured_roles_replace_built_in_ones() {
         let mut configured = std::collections::BTreeMap::new();
         configured.insert("coder".to_string(), "user/Condition.rs".to_string());
-        assert_eq!(default_scopes("coder", &configured), Some("user/Condition.rs"));
-        assert_eq!(default_scopes("clinician", &configured), Some("user/*.cruds"));
+        assert_eq!(
+            default_scopes("coder", &configured),
+            Some("user/Condition.rs")
+        );
+        assert_eq!(
+            default_scopes("clinician", &configured),
+            Some("user/*.cruds")
+        );
         assert_eq!(default_scopes("nobody", &configured), None);
     }
 }

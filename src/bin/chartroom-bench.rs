@@ -47,6 +47,10 @@ struct Cli {
     /// SQLite synchronous setting of the server (FULL is the server default).
     #[arg(long, default_value = "FULL")]
     sqlite_synchronous: String,
+    /// Only the audit read-overhead comparison (read by id, audit trail on vs off),
+    /// written to `<out>/audit.md`.
+    #[arg(long)]
+    audit: bool,
 }
 
 fn main() -> ExitCode {
@@ -76,7 +80,12 @@ fn main() -> ExitCode {
         connections: cli.connections.max(1),
         sqlite_synchronous: cli.sqlite_synchronous,
     };
-    match run(&opts) {
+    let result = if cli.audit {
+        chartroom::bench::audit_overhead::run(&opts).map(|p| vec![p])
+    } else {
+        run(&opts)
+    };
+    match result {
         Ok(paths) => {
             for path in paths {
                 println!("{}", path.display());

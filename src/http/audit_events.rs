@@ -2,9 +2,9 @@
 //! (read-only: AuditEvents are append-only, any other method answers 405), and
 //! `GET $audit-verify` (walks the hash chain, reports the first broken link).
 
+use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
 use super::request::{blocking, query_pairs};
 use super::response::{fhir, format_of};
-use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
 use super::AppState;
 use crate::db::audit;
 use crate::error::{AppError, AppResult};

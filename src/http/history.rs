@@ -101,8 +101,7 @@ async fn history(
             .is_some_and(|g| g.iter().any(|g| g.query.is_some())),
         _ => access.queries_for(&res_type).is_some(),
     };
-    if (access.patient.is_some() || query_limited) && !matches!(scope, HistoryScope::Instance(..))
-    {
+    if (access.patient.is_some() || query_limited) && !matches!(scope, HistoryScope::Instance(..)) {
         return Err(AppError::Forbidden(
             "a patient-scoped or query-limited token can read the history of single resources only"
                 .into(),

@@ -128,7 +128,11 @@ pub fn check_row(
             return Err(hidden());
         }
     }
-    if let Some(patient) = access.patient.as_ref().filter(|_| !Access::is_shared_type(t)) {
+    if let Some(patient) = access
+        .patient
+        .as_ref()
+        .filter(|_| !Access::is_shared_type(t))
+    {
         if !in_patient_compartment(conn, t, &row.res_id, patient)? {
             return Err(hidden());
         }
@@ -377,7 +381,11 @@ fn limit_nested(clause: &mut Clause, principal: &crate::auth::Principal) {
             kind: ClauseKind::WithoutLabels(access.hidden_labels.clone()),
         });
     }
-    if let Some(patient) = access.patient.as_ref().filter(|_| !Access::is_shared_type(&t)) {
+    if let Some(patient) = access
+        .patient
+        .as_ref()
+        .filter(|_| !Access::is_shared_type(&t))
+    {
         list.push(Clause {
             res_type: t.clone(),
             kind: ClauseKind::PatientCompartment {

@@ -82,7 +82,7 @@ impl Store {
         if_match: Option<i64>,
     ) -> AppResult<Saved> {
         let body_id = body.get("id").and_then(Value::as_str).map(str::to_string);
-        self.db.transaction(|conn| {
+        let saved = self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             let id = match (found.as_slice(), &body_id) {
                 ([], Some(id)) => id.clone(),
@@ -108,8 +108,9 @@ impl Store {
             let saved = put_in(conn, prepared, &id, if_match, "PUT")?;
             audit_write(conn, who, put_kind(&saved), &saved)?;
             Ok(saved)
-        })
-        .inspect(|_| self.written(res_type))
+        })?;
+        self.written(res_type);
+        Ok(saved)
     }
 
     /// `DELETE [type]?criteria` (one match at most); Ok(None) when nothing matched.
@@ -119,7 +120,7 @@ impl Store {
         res_type: &str,
         criteria: &str,
     ) -> AppResult<Option<Saved>> {
-        self.db.transaction(|conn| {
+        let saved = self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             match found.as_slice() {
                 [] => Ok(None),
@@ -132,7 +133,8 @@ impl Store {
                 }
                 _ => Err(too_many(res_type, criteria)),
             }
-        })
-        .inspect(|_| self.written(res_type))
+        })?;
+        self.written(res_type);
+        Ok(saved)
     }
 }

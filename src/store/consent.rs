@@ -48,12 +48,15 @@ struct Target<'a> {
 }
 
 fn codes<'a>(list: &'a Value, code_at: &'a [&'a str]) -> impl Iterator<Item = &'a str> + 'a {
-    list.as_array().into_iter().flatten().filter_map(move |item| {
-        code_at
-            .iter()
-            .try_fold(item, |v, key| v.get(*key))
-            .and_then(Value::as_str)
-    })
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(move |item| {
+            code_at
+                .iter()
+                .try_fold(item, |v, key| v.get(*key))
+                .and_then(Value::as_str)
+        })
 }
 
 /// True when every criterion `provision` states holds for this requester and target.
@@ -65,7 +68,11 @@ fn criteria_hold(provision: &Value, requester: &Requester, target: &Target, now:
         return false;
     }
     let actors: Vec<&str> = codes(&provision["actor"], &["reference", "reference"]).collect();
-    if !actors.is_empty() && !actors.iter().any(|a| requester.actors.iter().any(|r| r == a)) {
+    if !actors.is_empty()
+        && !actors
+            .iter()
+            .any(|a| requester.actors.iter().any(|r| r == a))
+    {
         return false;
     }
     let period = &provision["period"];
@@ -91,7 +98,12 @@ fn criteria_hold(provision: &Value, requester: &Requester, target: &Target, now:
 }
 
 /// The decision of `provision` for the target, None when it does not apply.
-fn evaluate(provision: &Value, requester: &Requester, target: &Target, now: i64) -> Option<Decision> {
+fn evaluate(
+    provision: &Value,
+    requester: &Requester,
+    target: &Target,
+    now: i64,
+) -> Option<Decision> {
     if !criteria_hold(provision, requester, target, now) {
         return None;
     }
@@ -116,7 +128,12 @@ fn evaluate(provision: &Value, requester: &Requester, target: &Target, now: i64)
 
 impl PatientConsent {
     /// The decision for `requester` reaching a `res_type` resource (`reference` = `Type/id`).
-    pub fn decide(&self, requester: &Requester, res_type: &str, reference: Option<&str>) -> Decision {
+    pub fn decide(
+        &self,
+        requester: &Requester,
+        res_type: &str,
+        reference: Option<&str>,
+    ) -> Decision {
         if requester.broke_glass {
             return Decision::Permit;
         }
@@ -294,11 +311,25 @@ mod tests {
     #[test]
     fn deny_by_purpose_or_actor() {
         let c = consent(json!({"type": "deny", "purpose": [{"code": "HMARKT"}]}));
-        assert_eq!(c.decide(&requester("HMARKT", &[]), "Observation", None), Decision::Deny);
-        assert_eq!(c.decide(&requester("TREAT", &[]), "Observation", None), Decision::Permit);
-        let c = consent(json!({"type": "deny", "actor": [{"reference": {"reference": "Practitioner/p9"}}]}));
-        assert_eq!(c.decide(&requester("TREAT", &["Practitioner/p9"]), "Patient", None), Decision::Deny);
-        assert_eq!(c.decide(&requester("TREAT", &[]), "Patient", None), Decision::Permit);
+        assert_eq!(
+            c.decide(&requester("HMARKT", &[]), "Observation", None),
+            Decision::Deny
+        );
+        assert_eq!(
+            c.decide(&requester("TREAT", &[]), "Observation", None),
+            Decision::Permit
+        );
+        let c = consent(
+            json!({"type": "deny", "actor": [{"reference": {"reference": "Practitioner/p9"}}]}),
+        );
+        assert_eq!(
+            c.decide(&requester("TREAT", &["Practitioner/p9"]), "Patient", None),
+            Decision::Deny
+        );
+        assert_eq!(
+            c.decide(&requester("TREAT", &[]), "Patient", None),
+            Decision::Permit
+        );
         let mut glass = requester("TREAT", &["Practitioner/p9"]);
         glass.broke_glass = true;
         assert_eq!(c.decide(&glass, "Patient", None), Decision::Permit);
@@ -313,14 +344,29 @@ mod tests {
             ]}
         ]}));
         let treat = requester("TREAT", &[]);
-        assert_eq!(c.decide(&requester("HPAYMT", &[]), "Observation", None), Decision::Deny);
-        assert_eq!(c.decide(&treat, "Observation", Some("Observation/1")), Decision::Permit);
-        assert_eq!(c.decide(&treat, "DocumentReference", Some("DocumentReference/note")), Decision::Deny);
-        assert_eq!(c.decide(&treat, "DocumentReference", Some("DocumentReference/other")), Decision::Permit);
+        assert_eq!(
+            c.decide(&requester("HPAYMT", &[]), "Observation", None),
+            Decision::Deny
+        );
+        assert_eq!(
+            c.decide(&treat, "Observation", Some("Observation/1")),
+            Decision::Permit
+        );
+        assert_eq!(
+            c.decide(&treat, "DocumentReference", Some("DocumentReference/note")),
+            Decision::Deny
+        );
+        assert_eq!(
+            c.decide(&treat, "DocumentReference", Some("DocumentReference/other")),
+            Decision::Permit
+        );
         let limits = search_limits(&[c.clone()], &treat, "DocumentReference");
         assert_eq!(limits.ids, vec!["note".to_string()]);
         assert!(limits.patients.is_empty());
-        assert_eq!(search_limits(&[c], &requester("HPAYMT", &[]), "Observation").patients, vec!["p".to_string()]);
+        assert_eq!(
+            search_limits(&[c], &requester("HPAYMT", &[]), "Observation").patients,
+            vec!["p".to_string()]
+        );
         // permit everything, deny a class for one actor within a period
         let c = consent(json!({"type": "permit", "provision": [
             {"type": "deny", "class": [{"code": "Observation"}], "actor": [{"reference": {"reference": "Practitioner/x"}}],
@@ -330,7 +376,11 @@ mod tests {
         let x = requester("TREAT", &["Practitioner/x"]);
         assert_eq!(c.decide(&x, "Observation", None), Decision::Deny);
         assert_eq!(c.decide(&x, "Condition", None), Decision::Permit);
-        assert_eq!(c.decide(&treat, "Observation", None), Decision::Permit, "the expired deny does not apply");
+        assert_eq!(
+            c.decide(&treat, "Observation", None),
+            Decision::Permit,
+            "the expired deny does not apply"
+        );
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl EntryGuard {
                 },
                 (*method != "POST").then(|| (id.clone(), None)),
             ),
-            Planned::Patch { id, .. } => (AuditKind::Update, Action::Update, Some((id.clone(), None))),
+            Planned::Patch { id, .. } => {
+                (AuditKind::Update, Action::Update, Some((id.clone(), None)))
+            }
             Planned::Delete { id } => (
                 AuditKind::Delete,
                 Action::Delete,

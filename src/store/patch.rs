@@ -2,9 +2,9 @@
 //! validated like an update and written as a new version.
 
 use super::write::{checked_audit, prepare, put_in};
+use super::{Saved, Store};
 use crate::auth::audit::{AuditKind, Who};
 use crate::auth::Access;
-use super::{Saved, Store};
 use crate::coding::on_write::CodingValidation;
 use crate::db::{resources, Conn};
 use crate::error::{AppError, AppResult};

@@ -3,40 +3,23 @@
 //! and the bundle entry limit.
 
 use crate::helpers::{parts, spawn_with, Backend, TestApp};
-use crate::security::{secured, SECRET};
-use chartroom::auth::{mint, Claims};
+use crate::security::{json_patch, put_all, secured, token_for as token};
 use serde_json::{json, Value};
-
-fn token(sub: &str, scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
-    let claims = Claims {
-        aud: Some("chartroom".into()),
-        exp: chrono::Utc::now().timestamp() + 600,
-        sub: sub.into(),
-        scope: scope.into(),
-        patient: patient.map(str::to_string),
-        chartroom_clearances: clearances.iter().map(|c| c.to_string()).collect(),
-        ..Claims::default()
-    };
-    mint(&claims, SECRET).unwrap()
-}
 
 fn seed(app: &TestApp) -> String {
     let admin = token("admin", "user/*.cruds", None, &["*"]);
-    for resource in [
-        json!({"resourceType": "Patient", "id": "a"}),
-        json!({"resourceType": "Patient", "id": "b"}),
-        json!({"resourceType": "Observation", "id": "oa", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/a"}}),
-        json!({"resourceType": "Observation", "id": "ob", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/b"}}),
-        json!({"resourceType": "Condition", "id": "sealed", "subject": {"reference": "Patient/a"}, "code": {"text": "psy"},
+    put_all(
+        app,
+        &admin,
+        &[
+            json!({"resourceType": "Patient", "id": "a"}),
+            json!({"resourceType": "Patient", "id": "b"}),
+            json!({"resourceType": "Observation", "id": "oa", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/a"}}),
+            json!({"resourceType": "Observation", "id": "ob", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/b"}}),
+            json!({"resourceType": "Condition", "id": "sealed", "subject": {"reference": "Patient/a"}, "code": {"text": "psy"},
                "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSY"}]}}),
-    ] {
-        let path = format!(
-            "{}/{}",
-            resource["resourceType"].as_str().unwrap(),
-            resource["id"].as_str().unwrap()
-        );
-        assert!(app.put(&path, &resource).bearer_auth(&admin).send().unwrap().status().is_success());
-    }
+        ],
+    );
     admin
 }
 
@@ -61,8 +44,15 @@ fn entry_statuses(reply: &Value) -> Vec<String> {
 fn entries_are_checked(backend: Backend) {
     let app = secured(backend);
     let admin = seed(&app);
-    let writer = token("writer", "patient/Observation.cruds patient/Patient.rs", Some("a"), &[]);
-    let post = |bundle: &Value, token: &str| parts(app.post("", bundle).bearer_auth(token).send().unwrap());
+    let writer = token(
+        "writer",
+        "patient/Observation.cruds patient/Patient.rs",
+        Some("a"),
+        &[],
+    );
+    let post = |bundle: &Value, token: &str| {
+        parts(app.post("", bundle).bearer_auth(token).send().unwrap())
+    };
     // a transaction: one refused entry refuses all, naming the entry
     let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
         {"request": {"method": "POST", "url": "Observation"}, "resource": observation("a")},
@@ -71,7 +61,11 @@ fn entries_are_checked(backend: Backend) {
     let (status, outcome) = post(&transaction, &writer);
     assert_eq!(status, 403, "{outcome}");
     assert!(outcome.to_string().contains("Bundle.entry[1]"), "{outcome}");
-    assert_eq!(count(&app, &admin, "Observation?_summary=count"), 2, "nothing was written");
+    assert_eq!(
+        count(&app, &admin, "Observation?_summary=count"),
+        2,
+        "nothing was written"
+    );
     let no_scope = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
         {"request": {"method": "POST", "url": "Condition"}, "resource": {"resourceType": "Condition", "subject": {"reference": "Patient/a"}}},
     ]});
@@ -92,8 +86,16 @@ fn entries_are_checked(backend: Backend) {
     ]});
     let (status, reply) = post(&fine, &writer);
     assert_eq!(status, 200, "{reply}");
-    let created = reply["entry"][0]["response"]["location"].as_str().unwrap().to_string();
-    let (_, events) = parts(app.get("AuditEvent?patient=a&_count=500").bearer_auth(&admin).send().unwrap());
+    let created = reply["entry"][0]["response"]["location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, events) = parts(
+        app.get("AuditEvent?patient=a&_count=500")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap(),
+    );
     let writer_events: Vec<&Value> = events["entry"]
         .as_array()
         .unwrap()
@@ -101,14 +103,33 @@ fn entries_are_checked(backend: Backend) {
         .map(|e| &e["resource"])
         .filter(|r| r["agent"][0]["who"]["identifier"]["value"] == "writer" && r["outcome"] == "0")
         .collect();
-    let entity = |r: &Value| r["entity"][0]["what"]["reference"].as_str().unwrap_or("").to_string();
+    let entity = |r: &Value| {
+        r["entity"][0]["what"]["reference"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
     let subtypes: Vec<(String, String)> = writer_events
         .iter()
-        .map(|r| (r["subtype"][0]["code"].as_str().unwrap().to_string(), entity(r)))
+        .map(|r| {
+            (
+                r["subtype"][0]["code"].as_str().unwrap().to_string(),
+                entity(r),
+            )
+        })
         .collect();
-    assert!(subtypes.contains(&("create".into(), created.clone())), "{subtypes:?}");
-    assert!(subtypes.contains(&("update".into(), "Observation/oa/_history/2".into())), "{subtypes:?}");
-    assert!(subtypes.contains(&("read".into(), "Patient/a/_history/1".into())), "{subtypes:?}");
+    assert!(
+        subtypes.contains(&("create".into(), created.clone())),
+        "{subtypes:?}"
+    );
+    assert!(
+        subtypes.contains(&("update".into(), "Observation/oa/_history/2".into())),
+        "{subtypes:?}"
+    );
+    assert!(
+        subtypes.contains(&("read".into(), "Patient/a/_history/1".into())),
+        "{subtypes:?}"
+    );
 
     // a batch: each entry stands alone
     let reader = token("reader", "user/*.rs", None, &[]);
@@ -122,7 +143,10 @@ fn entries_are_checked(backend: Backend) {
     let statuses = entry_statuses(&reply);
     assert!(statuses[0].starts_with("404"), "sealed: {statuses:?}");
     assert!(statuses[1].starts_with("200"), "{statuses:?}");
-    assert!(statuses[2].starts_with("403"), "no write scope: {statuses:?}");
+    assert!(
+        statuses[2].starts_with("403"),
+        "no write scope: {statuses:?}"
+    );
     // a user-scoped caller without clearance cannot overwrite a sealed record in a Bundle
     let clerk = token("clerk", "user/*.cruds", None, &[]);
     let overwrite = json!({"resourceType": "Bundle", "type": "batch", "entry": [
@@ -130,7 +154,12 @@ fn entries_are_checked(backend: Backend) {
     ]});
     let (_, reply) = post(&overwrite, &clerk);
     assert!(entry_statuses(&reply)[0].starts_with("404"), "{reply}");
-    let (_, sealed) = parts(app.get("Condition/sealed").bearer_auth(&admin).send().unwrap());
+    let (_, sealed) = parts(
+        app.get("Condition/sealed")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(sealed["code"]["text"], "psy");
 }
 
@@ -144,7 +173,14 @@ fn consent_in_bundles_and_patch_audit(backend: Backend) {
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": {"reference": "Patient/b"},
         "provision": {"type": "deny", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HMARKT"}]}});
-    assert_eq!(app.put("Consent/cb", &consent).bearer_auth(&admin).send().unwrap().status(), 201);
+    assert_eq!(
+        app.put("Consent/cb", &consent)
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        201
+    );
     let reader = token("marketing", "user/*.rs", None, &[]);
     let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
         {"request": {"method": "GET", "url": "Observation/ob"}},
@@ -158,20 +194,20 @@ fn consent_in_bundles_and_patch_audit(backend: Backend) {
             .unwrap(),
     );
     let statuses = entry_statuses(&reply);
-    assert!(statuses[0].starts_with("404") && statuses[1].starts_with("200"), "{statuses:?}");
+    assert!(
+        statuses[0].starts_with("404") && statuses[1].starts_with("200"),
+        "{statuses:?}"
+    );
     // PATCH is recorded inside its transaction
     let patch = json!([{"op": "replace", "path": "/status", "value": "amended"}]);
-    let status = app
-        .client
-        .patch(app.url("Observation/oa"))
-        .bearer_auth(token("patcher", "user/Observation.rus", None, &[]))
-        .header("Content-Type", "application/json-patch+json")
-        .body(patch.to_string())
-        .send()
-        .unwrap()
-        .status();
-    assert_eq!(status, 200);
-    let (_, events) = parts(app.get("AuditEvent?patient=a&_count=500").bearer_auth(&admin).send().unwrap());
+    let patcher = token("patcher", "user/Observation.rus", None, &[]);
+    assert_eq!(json_patch(&app, "Observation/oa", &patcher, &patch), 200);
+    let (_, events) = parts(
+        app.get("AuditEvent?patient=a&_count=500")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap(),
+    );
     let patched = events["entry"].as_array().unwrap().iter().any(|e| {
         let r = &e["resource"];
         r["agent"][0]["who"]["identifier"]["value"] == "patcher"
@@ -190,7 +226,10 @@ fn bundle_entry_limit(backend: Backend) {
     let (status, outcome) = parts(app.post("", &bundle).send().unwrap());
     assert_eq!(status, 400);
     assert_eq!(outcome["issue"][0]["code"], "too-costly");
-    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap().contains("max_bundle_entries"));
+    assert!(outcome["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .contains("max_bundle_entries"));
     let (_, total) = parts(app.get("Patient?_summary=count").send().unwrap());
     assert_eq!(total["total"], 0);
 }

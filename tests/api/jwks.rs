@@ -98,8 +98,16 @@ fn jwks_url_rotation(backend: Backend) {
     });
     assert_eq!(server.fetches.load(Ordering::SeqCst), 1, "fetched at start");
     assert_eq!(status(&app, &es256("one", KEY_ONE)), 200);
-    assert_eq!(status(&app, &es256("one", KEY_TWO)), 401, "wrong key for the kid");
-    assert_eq!(server.fetches.load(Ordering::SeqCst), 1, "known kids come from the cache");
+    assert_eq!(
+        status(&app, &es256("one", KEY_TWO)),
+        401,
+        "wrong key for the kid"
+    );
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        1,
+        "known kids come from the cache"
+    );
     // the issuer rotates to key two: the unknown kid fetches the set once more
     *server.set.lock().unwrap() = json!({"keys": [jwk("two", PUBLIC_TWO)]}).to_string();
     std::thread::sleep(std::time::Duration::from_millis(2100));
@@ -114,8 +122,17 @@ fn jwks_url_rotation(backend: Backend) {
         2,
         "at most one fetch per jwks_refresh_seconds"
     );
-    assert_eq!(status(&app, &es256("two", KEY_TWO)), 200, "the cached set still works");
-    let (_, outcome) = parts(app.get("Patient").bearer_auth(es256("nine", KEY_TWO)).send().unwrap());
+    assert_eq!(
+        status(&app, &es256("two", KEY_TWO)),
+        200,
+        "the cached set still works"
+    );
+    let (_, outcome) = parts(
+        app.get("Patient")
+            .bearer_auth(es256("nine", KEY_TWO))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(outcome["issue"][0]["diagnostics"], "invalid token");
 }
 

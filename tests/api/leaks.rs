@@ -4,22 +4,8 @@
 //! refusals included.
 
 use crate::helpers::{parts, Backend, TestApp};
-use crate::security::{secured, SECRET};
-use chartroom::auth::{mint, Claims};
+use crate::security::{put_all, secured, token_for};
 use serde_json::{json, Value};
-
-fn token_for(sub: &str, scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
-    let claims = Claims {
-        aud: Some("chartroom".into()),
-        exp: chrono::Utc::now().timestamp() + 600,
-        sub: sub.into(),
-        scope: scope.into(),
-        patient: patient.map(str::to_string),
-        chartroom_clearances: clearances.iter().map(|c| c.to_string()).collect(),
-        ..Claims::default()
-    };
-    mint(&claims, SECRET).unwrap()
-}
 
 const SDV: &str = r#"{"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "SDV"}]}"#;
 
@@ -39,21 +25,26 @@ fn seed(app: &TestApp) -> String {
         json!({"resourceType": "Condition", "id": "abuse", "subject": {"reference": "Patient/a"}, "code": {"text": "abuse"}, "meta": sealed}),
         json!({"resourceType": "Condition", "id": "cb", "subject": {"reference": "Patient/b"}, "code": {"text": "flu"}, "encounter": {"reference": "Encounter/eb"}}),
     ];
-    for resource in resources {
-        let path = format!(
-            "{}/{}",
-            resource["resourceType"].as_str().unwrap(),
-            resource["id"].as_str().unwrap()
-        );
-        let (status, body) = parts(app.put(&path, &resource).bearer_auth(&admin).send().unwrap());
-        assert!(status == 201 || status == 200, "{path}: {body}");
-    }
+    put_all(app, &admin, &resources);
     // a second version of ob and abuse, so history and vread have something to show
     for (path, resource) in [
-        ("Observation/ob", json!({"resourceType": "Observation", "id": "ob", "status": "amended", "code": {"text": "x"}, "subject": {"reference": "Patient/b"}, "performer": [{"reference": "Practitioner/doc"}]})),
-        ("Condition/abuse", json!({"resourceType": "Condition", "id": "abuse", "subject": {"reference": "Patient/a"}, "code": {"text": "abuse, confirmed"}, "meta": serde_json::from_str::<Value>(SDV).unwrap()})),
+        (
+            "Observation/ob",
+            json!({"resourceType": "Observation", "id": "ob", "status": "amended", "code": {"text": "x"}, "subject": {"reference": "Patient/b"}, "performer": [{"reference": "Practitioner/doc"}]}),
+        ),
+        (
+            "Condition/abuse",
+            json!({"resourceType": "Condition", "id": "abuse", "subject": {"reference": "Patient/a"}, "code": {"text": "abuse, confirmed"}, "meta": serde_json::from_str::<Value>(SDV).unwrap()}),
+        ),
     ] {
-        assert_eq!(app.put(path, &resource).bearer_auth(&admin).send().unwrap().status(), 200);
+        assert_eq!(
+            app.put(path, &resource)
+                .bearer_auth(&admin)
+                .send()
+                .unwrap()
+                .status(),
+            200
+        );
     }
     admin
 }
@@ -128,7 +119,11 @@ fn leak_paths(backend: Backend) {
         assert_no_leak(path, &body);
     }
     // instance history of hidden records; type and system history are refused
-    for path in ["Observation/ob/_history", "Condition/abuse/_history", "Patient/b/_history"] {
+    for path in [
+        "Observation/ob/_history",
+        "Condition/abuse/_history",
+        "Patient/b/_history",
+    ] {
         let (status, body) = get(path);
         assert_eq!(status, 404, "{path}: {body}");
         assert_no_leak(path, &body);
@@ -174,14 +169,24 @@ fn leak_paths(backend: Backend) {
     ];
     // doc performed only b's Observation here: the _has must not reveal that
     let (_, only_b) = parts(
-        app.put("Practitioner/nurse", &json!({"resourceType": "Practitioner", "id": "nurse"}))
-            .bearer_auth(&admin)
-            .send()
-            .unwrap(),
+        app.put(
+            "Practitioner/nurse",
+            &json!({"resourceType": "Practitioner", "id": "nurse"}),
+        )
+        .bearer_auth(&admin)
+        .send()
+        .unwrap(),
     );
     assert_eq!(only_b["id"], "nurse");
     let by_nurse = json!({"resourceType": "Observation", "id": "ob-nurse", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/b"}, "performer": [{"reference": "Practitioner/nurse"}]});
-    assert_eq!(app.put("Observation/ob-nurse", &by_nurse).bearer_auth(&admin).send().unwrap().status(), 201);
+    assert_eq!(
+        app.put("Observation/ob-nurse", &by_nurse)
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        201
+    );
     let (_, body) = get("Practitioner?_has:Observation:performer:subject=Patient/b");
     assert_eq!(body["total"], 0, "{body}");
     let (_, body) = get("Practitioner?_has:Observation:performer:status=final&_id=nurse");
@@ -191,9 +196,9 @@ fn leak_paths(backend: Backend) {
         let (status, body) = get(query);
         assert_eq!(status, 200, "{query}: {body}");
         assert_no_leak(query, &body);
-        let shown = body["entry"]
-            .as_array()
-            .map_or(0, |e| e.iter().filter(|e| e["search"]["mode"] == "match").count());
+        let shown = body["entry"].as_array().map_or(0, |e| {
+            e.iter().filter(|e| e["search"]["mode"] == "match").count()
+        });
         assert_eq!(
             body["total"].as_i64(),
             Some(shown as i64),
@@ -203,7 +208,11 @@ fn leak_paths(backend: Backend) {
         for extra in ["_summary=count", "_total=accurate"] {
             let (status, counted) = get(&format!("{query}{sep}{extra}"));
             assert_eq!(status, 200);
-            assert_eq!(counted["total"].as_i64(), Some(shown as i64), "{query}&{extra}");
+            assert_eq!(
+                counted["total"].as_i64(),
+                Some(shown as i64),
+                "{query}&{extra}"
+            );
             assert_no_leak(query, &counted);
         }
     }
@@ -221,7 +230,11 @@ fn leak_paths(backend: Backend) {
     assert_eq!(body["total"], 0);
     assert_no_leak("POST _search", &body);
     // compartment search of the other patient, $everything
-    for path in ["Patient/b/Observation", "Patient/b/Condition", "Patient/b/Encounter"] {
+    for path in [
+        "Patient/b/Observation",
+        "Patient/b/Condition",
+        "Patient/b/Encounter",
+    ] {
         let (status, body) = get(path);
         assert!(status == 200 || status == 404, "{path}: {status}");
         assert_no_leak(path, &body);
@@ -237,7 +250,9 @@ fn leak_paths(backend: Backend) {
     assert_no_leak("$everything of a", &body);
     let mut own = Vec::new();
     mentioned(&body, &mut own);
-    assert!(own.contains(&"Observation/oa".to_string()) && own.contains(&"Encounter/ea".to_string()));
+    assert!(
+        own.contains(&"Observation/oa".to_string()) && own.contains(&"Encounter/ea".to_string())
+    );
     // operations that return data
     let (status, body) = get("Encounter/eb/$audit-coding");
     assert_eq!(status, 404, "{body}");
@@ -271,7 +286,10 @@ fn leak_paths(backend: Backend) {
         {"request": {"method": "GET", "url": "Observation/ob"}},
     ]});
     let (status, reply) = parts(app.post("", &transaction).bearer_auth(&a).send().unwrap());
-    assert_eq!(status, 404, "one hidden entry refuses the transaction: {reply}");
+    assert_eq!(
+        status, 404,
+        "one hidden entry refuses the transaction: {reply}"
+    );
     assert!(reply.to_string().contains("Bundle.entry[1]"), "{reply}");
     assert_no_leak("transaction", &reply);
 
@@ -282,7 +300,10 @@ fn leak_paths(backend: Backend) {
             .send()
             .unwrap(),
     );
-    let about_b = events["entry"][0]["resource"]["id"].as_str().unwrap().to_string();
+    let about_b = events["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let auditor_a = token_for("leak-tester", "patient/*.rs", Some("a"), &[]);
     let (status, body) = parts(
         app.get("AuditEvent?patient=b")
@@ -309,7 +330,11 @@ fn leak_paths(backend: Backend) {
     assert_eq!(event["resourceType"], "AuditEvent");
     assert_eq!(event["id"], about_b.as_str());
     assert_eq!(
-        app.get("AuditEvent/no-such-event").bearer_auth(&admin).send().unwrap().status(),
+        app.get("AuditEvent/no-such-event")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
         404
     );
 }
@@ -334,7 +359,14 @@ fn every_access_is_audited(backend: Backend) {
         {"request": {"method": "GET", "url": "Observation/oa"}},
         {"request": {"method": "GET", "url": "Observation/ob"}},
     ]});
-    assert_eq!(app.post("", &batch).bearer_auth(&a).send().unwrap().status(), 200);
+    assert_eq!(
+        app.post("", &batch)
+            .bearer_auth(&a)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
     let (_, events) = parts(
         app.get("AuditEvent?_count=1000")
             .bearer_auth(&admin)
@@ -352,11 +384,11 @@ fn every_access_is_audited(backend: Backend) {
         mine.iter().any(|r| {
             r["subtype"][0]["code"] == subtype
                 && r["outcome"] == outcome
-                && r["entity"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|e| e["what"]["reference"].as_str().is_some_and(|w| w.starts_with(entity)))
+                && r["entity"].as_array().into_iter().flatten().any(|e| {
+                    e["what"]["reference"]
+                        .as_str()
+                        .is_some_and(|w| w.starts_with(entity))
+                })
         })
     };
     assert!(has("read", "0", "Patient/a"), "read");
@@ -364,10 +396,19 @@ fn every_access_is_audited(backend: Backend) {
     assert!(has("search-type", "0", "Observation"), "search");
     assert!(has("history-instance", "0", "Observation/oa"), "history");
     assert!(has("operation", "0", "Patient/a/$everything"), "operation");
-    assert!(has("read", "8", "Observation/ob"), "a hidden record: a failed read");
+    assert!(
+        has("read", "8", "Observation/ob"),
+        "a hidden record: a failed read"
+    );
     assert!(has("read", "4", "Observation/oa"), "a refusal: denied");
-    assert!(has("read", "0", "Observation/oa/_history/1"), "a batch GET entry, per entry");
-    assert!(has("operation", "8", "Bundle.entry[1]"), "a refused batch entry");
+    assert!(
+        has("read", "0", "Observation/oa/_history/1"),
+        "a batch GET entry, per entry"
+    );
+    assert!(
+        has("operation", "8", "Bundle.entry[1]"),
+        "a refused batch entry"
+    );
 }
 
 crate::on_both_backends!(every_access_is_audited);

@@ -3,20 +3,11 @@
 //! Bundle entries and writes (403 for a written resource that does not match).
 
 use crate::helpers::{parts, Backend, TestApp};
-use crate::security::{secured, SECRET};
-use chartroom::auth::{mint, Claims};
+use crate::security::{json_patch, put_all, secured, token_for};
 use serde_json::{json, Value};
 
 fn token(scope: &str, patient: Option<&str>) -> String {
-    let claims = Claims {
-        aud: Some("chartroom".into()),
-        exp: chrono::Utc::now().timestamp() + 600,
-        sub: "lab-app".into(),
-        scope: scope.into(),
-        patient: patient.map(str::to_string),
-        ..Claims::default()
-    };
-    mint(&claims, SECRET).unwrap()
+    token_for("lab-app", scope, patient, &[])
 }
 
 fn observation(id: &str, patient: &str, category: &str) -> Value {
@@ -27,21 +18,17 @@ fn observation(id: &str, patient: &str, category: &str) -> Value {
 
 fn seed(app: &TestApp) -> String {
     let admin = token("user/*.cruds", None);
-    for resource in [
-        json!({"resourceType": "Patient", "id": "a"}),
-        json!({"resourceType": "Patient", "id": "b"}),
-        observation("lab-a", "a", "laboratory"),
-        observation("vital-a", "a", "vital-signs"),
-        observation("lab-b", "b", "laboratory"),
-    ] {
-        let path = format!(
-            "{}/{}",
-            resource["resourceType"].as_str().unwrap(),
-            resource["id"].as_str().unwrap()
-        );
-        let status = app.put(&path, &resource).bearer_auth(&admin).send().unwrap().status();
-        assert!(status.is_success(), "{path}");
-    }
+    put_all(
+        app,
+        &admin,
+        &[
+            json!({"resourceType": "Patient", "id": "a"}),
+            json!({"resourceType": "Patient", "id": "b"}),
+            observation("lab-a", "a", "laboratory"),
+            observation("vital-a", "a", "vital-signs"),
+            observation("lab-b", "b", "laboratory"),
+        ],
+    );
     admin
 }
 
@@ -65,7 +52,11 @@ fn reads_searches_history(backend: Backend) {
     );
     let get = |path: &str| parts(app.get(path).bearer_auth(&lab).send().unwrap());
     assert_eq!(get("Observation/lab-a").0, 200);
-    assert_eq!(get("Observation/vital-a").0, 404, "outside the scope query: 404");
+    assert_eq!(
+        get("Observation/vital-a").0,
+        404,
+        "outside the scope query: 404"
+    );
     assert_eq!(get("Observation/vital-a/_history/1").0, 404);
     assert_eq!(get("Observation/lab-b").0, 404, "outside the compartment");
     let (status, body) = get("Observation");
@@ -79,14 +70,26 @@ fn reads_searches_history(backend: Backend) {
         "the scope query is ANDed into the search"
     );
     let (_, body) = get("Patient?_revinclude=Observation:subject");
-    assert_eq!(ids(&body), ["a", "lab-a"], "includes obey the query: {body}");
+    assert_eq!(
+        ids(&body),
+        ["a", "lab-a"],
+        "includes obey the query: {body}"
+    );
     let (_, body) = get("Patient?_has:Observation:subject:category=vital-signs");
-    assert_eq!(ids(&body), Vec::<String>::new(), "_has does not see past the query");
+    assert_eq!(
+        ids(&body),
+        Vec::<String>::new(),
+        "_has does not see past the query"
+    );
     let (_, body) = get("Patient/a/$everything");
     assert_eq!(ids(&body), ["a", "lab-a"]);
     assert_eq!(get("Observation/lab-a/_history").0, 200);
     assert_eq!(get("Observation/vital-a/_history").0, 404);
-    assert_eq!(get("Observation/_history").0, 403, "type history is refused");
+    assert_eq!(
+        get("Observation/_history").0,
+        403,
+        "type history is refused"
+    );
     // several query scopes are OR-ed; a scope without a query lifts the limit
     let both = token(
         "user/Observation.rs?category=laboratory user/Observation.rs?category=vital-signs",
@@ -94,8 +97,16 @@ fn reads_searches_history(backend: Backend) {
     );
     let (_, body) = parts(app.get("Observation").bearer_auth(&both).send().unwrap());
     assert_eq!(ids(&body), ["lab-a", "lab-b", "vital-a"]);
-    let unlimited = token("user/Observation.rs?category=laboratory user/Observation.rs", None);
-    let (_, body) = parts(app.get("Observation?category=vital-signs").bearer_auth(&unlimited).send().unwrap());
+    let unlimited = token(
+        "user/Observation.rs?category=laboratory user/Observation.rs",
+        None,
+    );
+    let (_, body) = parts(
+        app.get("Observation?category=vital-signs")
+            .bearer_auth(&unlimited)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(ids(&body), ["vital-a"]);
     // Bundle GET entries
     let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
@@ -104,7 +115,10 @@ fn reads_searches_history(backend: Backend) {
     ]});
     let (_, reply) = parts(app.post("", &batch).bearer_auth(&lab).send().unwrap());
     assert_eq!(reply["entry"][0]["response"]["status"], "200 OK", "{reply}");
-    assert!(reply["entry"][1]["response"]["status"].as_str().unwrap().starts_with("404"));
+    assert!(reply["entry"][1]["response"]["status"]
+        .as_str()
+        .unwrap()
+        .starts_with("404"));
 }
 
 crate::on_both_backends!(reads_searches_history);
@@ -113,7 +127,14 @@ fn writes_must_match(backend: Backend) {
     let app = secured(backend);
     let admin = seed(&app);
     let lab = token("patient/Observation.cruds?category=laboratory", Some("a"));
-    let post = |body: &Value| parts(app.post("Observation", body).bearer_auth(&lab).send().unwrap());
+    let post = |body: &Value| {
+        parts(
+            app.post("Observation", body)
+                .bearer_auth(&lab)
+                .send()
+                .unwrap(),
+        )
+    };
     let mut new_lab = observation("x", "a", "laboratory");
     new_lab.as_object_mut().unwrap().remove("id");
     assert_eq!(post(&new_lab).0, 201);
@@ -124,36 +145,53 @@ fn writes_must_match(backend: Backend) {
     assert_eq!(outcome["issue"][0]["code"], "forbidden");
     // an update may not move a record out of the query, nor touch one outside it
     let (status, _) = parts(
-        app.put("Observation/lab-a", &observation("lab-a", "a", "vital-signs"))
-            .bearer_auth(&lab)
-            .send()
-            .unwrap(),
+        app.put(
+            "Observation/lab-a",
+            &observation("lab-a", "a", "vital-signs"),
+        )
+        .bearer_auth(&lab)
+        .send()
+        .unwrap(),
     );
     assert_eq!(status, 403);
-    let (_, stored) = parts(app.get("Observation/lab-a").bearer_auth(&admin).send().unwrap());
-    assert_eq!(stored["meta"]["versionId"], "1", "the refused update stored nothing");
-    let (status, _) = parts(
-        app.put("Observation/vital-a", &observation("vital-a", "a", "laboratory"))
-            .bearer_auth(&lab)
+    let (_, stored) = parts(
+        app.get("Observation/lab-a")
+            .bearer_auth(&admin)
             .send()
             .unwrap(),
     );
-    assert_eq!(status, 404, "a record outside the query cannot be overwritten");
     assert_eq!(
-        app.delete("Observation/vital-a").bearer_auth(&lab).send().unwrap().status(),
+        stored["meta"]["versionId"], "1",
+        "the refused update stored nothing"
+    );
+    let (status, _) = parts(
+        app.put(
+            "Observation/vital-a",
+            &observation("vital-a", "a", "laboratory"),
+        )
+        .bearer_auth(&lab)
+        .send()
+        .unwrap(),
+    );
+    assert_eq!(
+        status, 404,
+        "a record outside the query cannot be overwritten"
+    );
+    assert_eq!(
+        app.delete("Observation/vital-a")
+            .bearer_auth(&lab)
+            .send()
+            .unwrap()
+            .status(),
         404
     );
-    let patch = json!([{"op": "replace", "path": "/category/0/coding/0/code", "value": "vital-signs"}]);
-    let status = app
-        .client
-        .patch(app.url("Observation/lab-a"))
-        .bearer_auth(&lab)
-        .header("Content-Type", "application/json-patch+json")
-        .body(patch.to_string())
-        .send()
-        .unwrap()
-        .status();
-    assert_eq!(status, 403, "a PATCH may not move it out either");
+    let patch =
+        json!([{"op": "replace", "path": "/category/0/coding/0/code", "value": "vital-signs"}]);
+    assert_eq!(
+        json_patch(&app, "Observation/lab-a", &lab, &patch),
+        403,
+        "a PATCH may not move it out either"
+    );
     // in a transaction: the entry that does not match refuses the whole Bundle
     let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
         {"request": {"method": "POST", "url": "Observation"}, "resource": new_lab},
@@ -161,8 +199,16 @@ fn writes_must_match(backend: Backend) {
     ]});
     let (status, outcome) = parts(app.post("", &transaction).bearer_auth(&lab).send().unwrap());
     assert_eq!(status, 403, "{outcome}");
-    let (_, all) = parts(app.get("Observation?_summary=count").bearer_auth(&admin).send().unwrap());
-    assert_eq!(all["total"], 4, "three seeded plus the one lab created; the transaction rolled back");
+    let (_, all) = parts(
+        app.get("Observation?_summary=count")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        all["total"], 4,
+        "three seeded plus the one lab created; the transaction rolled back"
+    );
 }
 
 crate::on_both_backends!(writes_must_match);

@@ -15,10 +15,15 @@ pub fn secured(backend: Backend) -> TestApp {
 }
 
 fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
+    token_for("tester", scope, patient, clearances)
+}
+
+/// An HS256 token for `sub` with these scopes, patient and clearances (audience chartroom).
+pub fn token_for(sub: &str, scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
     let claims = Claims {
         aud: Some("chartroom".into()),
         exp: chrono::Utc::now().timestamp() + 600,
-        sub: "tester".into(),
+        sub: sub.into(),
         scope: scope.into(),
         patient: patient.map(str::to_string),
         chartroom_clearances: clearances.iter().map(|c| c.to_string()).collect(),
@@ -27,30 +32,47 @@ fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
     mint(&claims, SECRET).unwrap()
 }
 
-fn seed(app: &TestApp) -> String {
-    let admin = token("user/*.cruds", None, &["*"]);
-    for resource in [
-        json!({"resourceType": "Patient", "id": "a", "name": [{"family": "Alpha"}]}),
-        json!({"resourceType": "Patient", "id": "b", "name": [{"family": "Beta"}]}),
-        json!({"resourceType": "Practitioner", "id": "doc", "name": [{"family": "Doc"}]}),
-        json!({"resourceType": "Observation", "id": "oa", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/a"}, "performer": [{"reference": "Practitioner/doc"}]}),
-        json!({"resourceType": "Observation", "id": "ob", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/b"}}),
-        json!({"resourceType": "Condition", "id": "abuse", "subject": {"reference": "Patient/a"}, "code": {"text": "abuse"},
-               "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "SDV"}]}}),
-    ] {
+/// Stores each resource with PUT at its own id (asserting success).
+pub fn put_all(app: &TestApp, token: &str, resources: &[serde_json::Value]) {
+    for resource in resources {
         let path = format!(
             "{}/{}",
             resource["resourceType"].as_str().unwrap(),
             resource["id"].as_str().unwrap()
         );
-        let (status, body) = parts(
-            app.put(&path, &resource)
-                .bearer_auth(&admin)
-                .send()
-                .unwrap(),
-        );
+        let (status, body) = parts(app.put(&path, resource).bearer_auth(token).send().unwrap());
         assert!(status == 201 || status == 200, "{path}: {body}");
     }
+}
+
+/// The status of a JSON Patch of `path`.
+pub fn json_patch(app: &TestApp, path: &str, token: &str, patch: &serde_json::Value) -> u16 {
+    app.client
+        .patch(app.url(path))
+        .bearer_auth(token)
+        .header("Content-Type", "application/json-patch+json")
+        .body(patch.to_string())
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn seed(app: &TestApp) -> String {
+    let admin = token("user/*.cruds", None, &["*"]);
+    put_all(
+        app,
+        &admin,
+        &[
+            json!({"resourceType": "Patient", "id": "a", "name": [{"family": "Alpha"}]}),
+            json!({"resourceType": "Patient", "id": "b", "name": [{"family": "Beta"}]}),
+            json!({"resourceType": "Practitioner", "id": "doc", "name": [{"family": "Doc"}]}),
+            json!({"resourceType": "Observation", "id": "oa", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/a"}, "performer": [{"reference": "Practitioner/doc"}]}),
+            json!({"resourceType": "Observation", "id": "ob", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/b"}}),
+            json!({"resourceType": "Condition", "id": "abuse", "subject": {"reference": "Patient/a"}, "code": {"text": "abuse"},
+               "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "SDV"}]}}),
+        ],
+    );
     admin
 }
 
@@ -524,17 +546,13 @@ fn sealed_records_are_not_overwritten(backend: Backend) {
         "a user-scoped caller without clearance cannot overwrite what it cannot read"
     );
     let patch = json!([{"op": "replace", "path": "/code/text", "value": "patched"}]);
-    let status = app
-        .client
-        .patch(app.url("Condition/abuse"))
-        .bearer_auth(&clerk)
-        .header("Content-Type", "application/json-patch+json")
-        .body(patch.to_string())
-        .send()
-        .unwrap()
-        .status();
-    assert_eq!(status, 404);
-    let (_, stored) = parts(app.get("Condition/abuse").bearer_auth(&admin).send().unwrap());
+    assert_eq!(json_patch(&app, "Condition/abuse", &clerk, &patch), 404);
+    let (_, stored) = parts(
+        app.get("Condition/abuse")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(stored["code"]["text"], "abuse");
     assert_eq!(stored["meta"]["versionId"], "1");
     let cleared = token("user/*.cruds", None, &["SDV"]);
@@ -554,8 +572,7 @@ fn roles_come_from_config(backend: Backend) {
     let app = spawn_with(backend, |c| {
         c.auth = "on".into();
         c.jwt_hs256_secret = Some(SECRET.into());
-        c.roles
-            .insert("coder".into(), "user/Condition.rs".into());
+        c.roles.insert("coder".into(), "user/Condition.rs".into());
     });
     let role_token = |role: &str| {
         mint(
@@ -577,8 +594,16 @@ fn roles_come_from_config(backend: Backend) {
             .status()
     };
     assert_eq!(status("Condition", "coder"), 200);
-    assert_eq!(status("Encounter", "coder"), 403, "the configured scopes replace the built-in ones");
-    assert_eq!(status("Encounter", "clinician"), 200, "roles not configured keep theirs");
+    assert_eq!(
+        status("Encounter", "coder"),
+        403,
+        "the configured scopes replace the built-in ones"
+    );
+    assert_eq!(
+        status("Encounter", "clinician"),
+        200,
+        "roles not configured keep theirs"
+    );
     assert_eq!(status("Encounter", "nobody"), 403);
 }
 
@@ -589,13 +614,13 @@ fn nested_consent_provisions(backend: Backend) {
     let admin = seed(&app);
     // deny everything about b, except for treatment; and never Observation/ob, even then
     let consent = json!({"resourceType": "Consent", "id": "nested", "status": "active",
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": "Patient/b"},
-        "provision": {"type": "deny", "provision": [
-            {"type": "permit", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}],
-             "provision": [{"type": "deny", "data": [{"meaning": "instance", "reference": {"reference": "Observation/ob"}}]}]}
-        ]}});
+    "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+    "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+    "patient": {"reference": "Patient/b"},
+    "provision": {"type": "deny", "provision": [
+        {"type": "permit", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}],
+         "provision": [{"type": "deny", "data": [{"meaning": "instance", "reference": {"reference": "Observation/ob"}}]}]}
+    ]}});
     assert_eq!(
         app.put("Consent/nested", &consent)
             .bearer_auth(&admin)
@@ -614,14 +639,33 @@ fn nested_consent_provisions(backend: Backend) {
                 .unwrap(),
         )
     };
-    assert_eq!(as_purpose("Patient/b", "TREAT").0, 200, "permit inside deny");
+    assert_eq!(
+        as_purpose("Patient/b", "TREAT").0,
+        200,
+        "permit inside deny"
+    );
     assert_eq!(as_purpose("Patient/b", "HPAYMT").0, 404, "the root deny");
-    assert_eq!(as_purpose("Observation/ob", "TREAT").0, 404, "deny inside permit");
-    assert_eq!(as_purpose("Observation/oa", "HPAYMT").0, 200, "other patients");
-    assert_eq!(as_purpose("Observation", "TREAT").1["total"], 1, "search leaves ob out");
+    assert_eq!(
+        as_purpose("Observation/ob", "TREAT").0,
+        404,
+        "deny inside permit"
+    );
+    assert_eq!(
+        as_purpose("Observation/oa", "HPAYMT").0,
+        200,
+        "other patients"
+    );
+    assert_eq!(
+        as_purpose("Observation", "TREAT").1["total"],
+        1,
+        "search leaves ob out"
+    );
     assert_eq!(as_purpose("Patient", "TREAT").1["total"], 2);
     assert_eq!(as_purpose("Patient", "HPAYMT").1["total"], 1);
-    assert_eq!(as_purpose("Observation?_summary=count", "HPAYMT").1["total"], 1);
+    assert_eq!(
+        as_purpose("Observation?_summary=count", "HPAYMT").1["total"],
+        1
+    );
     // withdrawing the Consent takes effect at once (the cache is invalidated)
     let mut withdrawn = consent.clone();
     withdrawn["status"] = json!("inactive");
@@ -664,10 +708,18 @@ fn issuer_and_leeway(backend: Backend) {
     };
     let idp = "https://idp.example";
     assert_eq!(with(idp, now + 600, None), 200);
-    assert_eq!(with("https://elsewhere", now + 600, None), 401, "wrong issuer");
+    assert_eq!(
+        with("https://elsewhere", now + 600, None),
+        401,
+        "wrong issuer"
+    );
     assert_eq!(with(idp, now - 60, None), 200, "expired within the leeway");
     assert_eq!(with(idp, now - 300, None), 401, "expired beyond the leeway");
-    assert_eq!(with(idp, now + 600, Some(now + 60)), 200, "nbf within the leeway");
+    assert_eq!(
+        with(idp, now + 600, Some(now + 60)),
+        200,
+        "nbf within the leeway"
+    );
     assert_eq!(with(idp, now + 600, Some(now + 300)), 401, "not yet valid");
 }
 
@@ -689,7 +741,12 @@ fn request_limits(backend: Backend) {
             resource["resourceType"].as_str().unwrap(),
             resource["id"].as_str().unwrap()
         );
-        assert!(app.put(&path, &resource).send().unwrap().status().is_success());
+        assert!(app
+            .put(&path, &resource)
+            .send()
+            .unwrap()
+            .status()
+            .is_success());
     }
     let too_costly = |query: &str, setting: &str| {
         let (status, outcome) = parts(app.get(query).send().unwrap());
@@ -712,10 +769,21 @@ fn request_limits(backend: Backend) {
         "max_chain_depth",
     );
     too_costly("Observation?_include=Observation:*", "max_included");
-    let (status, _) = parts(app.get("Observation?subject:Patient.name=x").send().unwrap());
+    let (status, _) = parts(
+        app.get("Observation?subject:Patient.name=x")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "one link is within the limit");
-    let (status, _) = parts(app.get("Observation?_include=Observation:subject").send().unwrap());
-    assert_eq!(status, 200, "one include of one resource is within the limits");
+    let (status, _) = parts(
+        app.get("Observation?_include=Observation:subject")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        status, 200,
+        "one include of one resource is within the limits"
+    );
 }
 
 crate::on_both_backends!(request_limits);

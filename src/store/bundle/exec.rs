@@ -7,9 +7,9 @@ use crate::db::rows::VersionRow;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::fhir::transaction::{at_entry, EntryResponse};
+use crate::store::entry_access::EntryGuard;
 use crate::store::patch::patch_in;
 use crate::store::write::{delete_in, put_in};
-use crate::store::entry_access::EntryGuard;
 use crate::store::Saved;
 use serde_json::Value;
 

@@ -78,20 +78,6 @@ impl Store {
         hook: Hook<'_>,
         guard: &EntryGuard,
     ) -> AppResult<Vec<(usize, EntryResponse)>> {
-        let out = self.run_planned(entries, minimal, hook, guard)?;
-        if entries.iter().any(|e| e.res_type == "Consent") {
-            self.written("Consent");
-        }
-        Ok(out)
-    }
-
-    fn run_planned(
-        &self,
-        entries: &[EntryRequest],
-        minimal: bool,
-        hook: Hook<'_>,
-        guard: &EntryGuard,
-    ) -> AppResult<Vec<(usize, EntryResponse)>> {
         let questions = plan::questions(entries);
         for _ in 0..ATTEMPTS {
             let answers = if questions.is_empty() {
@@ -109,6 +95,9 @@ impl Store {
                 Ok(Some(out))
             })?;
             if let Some(out) = done {
+                if entries.iter().any(|e| e.res_type == "Consent") {
+                    self.written("Consent");
+                }
                 return Ok(out);
             }
         }
