@@ -360,7 +360,7 @@ mod tests {
             c.decide(&treat, "DocumentReference", Some("DocumentReference/other")),
             Decision::Permit
         );
-        let limits = search_limits(&[c.clone()], &treat, "DocumentReference");
+        let limits = search_limits(std::slice::from_ref(&c), &treat, "DocumentReference");
         assert_eq!(limits.ids, vec!["note".to_string()]);
         assert!(limits.patients.is_empty());
         assert_eq!(

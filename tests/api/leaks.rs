@@ -257,6 +257,20 @@ fn leak_paths(backend: Backend) {
     let (status, body) = get("Encounter/eb/$audit-coding");
     assert_eq!(status, 404, "{body}");
     assert_no_leak("$audit-coding", &body);
+    let (status, body) = get("Patient/b/$disclosures");
+    assert_eq!(status, 404, "the accounting of b's disclosures: {body}");
+    let disclose = json!({"resourceType": "Parameters", "parameter": [
+        {"name": "recipient", "valueString": "County health department"},
+        {"name": "purpose", "valueCode": "PUBHLTH"}]});
+    let (status, _) = parts(
+        app.post("Patient/b/$disclose", &disclose)
+            .bearer_auth(token_for("leak-tester", "patient/*.cruds", Some("a"), &[]))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 404, "nor may it record one about b");
+    let (status, _) = get("Patient/a/$disclosures");
+    assert_eq!(status, 200);
     // system search is refused
     assert_eq!(get("?_type=Observation").0, 403);
 
