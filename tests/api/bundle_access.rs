@@ -3,7 +3,7 @@
 //! and the bundle entry limit.
 
 use crate::helpers::{parts, spawn_with, Backend, TestApp};
-use crate::security::{json_patch, put_all, secured, token_for as token};
+use crate::security::{json_patch, privacy_consent, put_all, secured, token_for as token};
 use serde_json::{json, Value};
 
 fn seed(app: &TestApp) -> String {
@@ -168,11 +168,11 @@ crate::on_both_backends!(entries_are_checked);
 fn consent_in_bundles_and_patch_audit(backend: Backend) {
     let app = secured(backend);
     let admin = seed(&app);
-    let consent = json!({"resourceType": "Consent", "id": "cb", "status": "active",
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": "Patient/b"},
-        "provision": {"type": "deny", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HMARKT"}]}});
+    let consent = privacy_consent(
+        "cb",
+        "b",
+        json!({"type": "deny", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HMARKT"}]}),
+    );
     assert_eq!(
         app.put("Consent/cb", &consent)
             .bearer_auth(&admin)

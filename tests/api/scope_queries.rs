@@ -3,7 +3,7 @@
 //! Bundle entries and writes (403 for a written resource that does not match).
 
 use crate::helpers::{parts, Backend, TestApp};
-use crate::security::{json_patch, put_all, secured, token_for};
+use crate::security::{entry_ids as ids, json_patch, put_all, secured, token_for};
 use serde_json::{json, Value};
 
 fn token(scope: &str, patient: Option<&str>) -> String {
@@ -30,17 +30,6 @@ fn seed(app: &TestApp) -> String {
         ],
     );
     admin
-}
-
-fn ids(body: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = body["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["resource"]["id"].as_str().map(str::to_string))
-        .collect();
-    ids.sort();
-    ids
 }
 
 fn reads_searches_history(backend: Backend) {

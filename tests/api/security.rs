@@ -78,6 +78,11 @@ fn seed(app: &TestApp) -> String {
 
 fn ids(app: &TestApp, query: &str, token: &str) -> (u16, Vec<String>, serde_json::Value) {
     let (status, bundle) = parts(app.get(query).bearer_auth(token).send().unwrap());
+    (status, entry_ids(&bundle), bundle)
+}
+
+/// The ids of the resources in a Bundle's entries, sorted.
+pub fn entry_ids(bundle: &serde_json::Value) -> Vec<String> {
     let mut ids: Vec<String> = bundle["entry"]
         .as_array()
         .into_iter()
@@ -85,7 +90,17 @@ fn ids(app: &TestApp, query: &str, token: &str) -> (u16, Vec<String>, serde_json
         .filter_map(|e| e["resource"]["id"].as_str().map(str::to_string))
         .collect();
     ids.sort();
-    (status, ids, bundle)
+    ids
+}
+
+/// An active patient-privacy Consent of `patient` with this root provision.
+pub fn privacy_consent(id: &str, patient: &str, provision: serde_json::Value) -> serde_json::Value {
+    json!({"resourceType": "Consent", "id": id, "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": format!("Patient/{patient}")},
+        "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}]},
+        "provision": provision})
 }
 
 fn tokens_are_checked(backend: Backend) {
@@ -432,12 +447,11 @@ crate::on_both_backends!(break_the_glass_and_roles);
 fn consents_are_enforced(backend: Backend) {
     let app = secured(backend);
     let admin = seed(&app);
-    let consent = json!({"resourceType": "Consent", "id": "c1", "status": "active",
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"reference": "Patient/b"},
-        "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}]},
-        "provision": {"type": "deny", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HMARKT"}]}});
+    let consent = privacy_consent(
+        "c1",
+        "b",
+        json!({"type": "deny", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HMARKT"}]}),
+    );
     assert_eq!(
         app.put("Consent/c1", &consent)
             .bearer_auth(&admin)
@@ -613,14 +627,14 @@ fn nested_consent_provisions(backend: Backend) {
     let app = secured(backend);
     let admin = seed(&app);
     // deny everything about b, except for treatment; and never Observation/ob, even then
-    let consent = json!({"resourceType": "Consent", "id": "nested", "status": "active",
-    "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-    "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-    "patient": {"reference": "Patient/b"},
-    "provision": {"type": "deny", "provision": [
-        {"type": "permit", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}],
-         "provision": [{"type": "deny", "data": [{"meaning": "instance", "reference": {"reference": "Observation/ob"}}]}]}
-    ]}});
+    let consent = privacy_consent(
+        "nested",
+        "b",
+        json!({"type": "deny", "provision": [
+            {"type": "permit", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}],
+             "provision": [{"type": "deny", "data": [{"meaning": "instance", "reference": {"reference": "Observation/ob"}}]}]}
+        ]}),
+    );
     assert_eq!(
         app.put("Consent/nested", &consent)
             .bearer_auth(&admin)
