@@ -46,9 +46,12 @@ async fn run(
     restrict_nested(&mut request, &principal);
     let result = blocking(move || {
         store.restrict_by_consent(&mut request, &access)?;
-        let mut result = store.search(&request)?;
-        result.included = store.visible_to(&principal, std::mem::take(&mut result.included))?;
-        Ok(result)
+        // every round of includes is filtered, so :iterate never walks on from a hidden row
+        let consents = store.consents_of(&principal)?;
+        let filter = |conn: &mut crate::db::Conn, rows| {
+            crate::store::access::visible_in(conn, &principal, &consents, rows)
+        };
+        store.search_filtered(&request, &filter)
     })
     .await?;
     let bundle = searchset(&search, &result, &base, &format!("{base}{self_path}"));

@@ -276,26 +276,47 @@ impl Store {
         if principal.unrestricted {
             return Ok(rows);
         }
-        let mut per_type: std::collections::HashMap<String, Access> = Default::default();
-        let consents = if principal.break_glass_reason.is_some() {
-            Arc::new(Vec::new())
-        } else {
-            self.active_consents()?
-        };
+        let consents = self.consents_of(principal)?;
         let mut conn = self.db.read()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let access = per_type.entry(row.res_type.clone()).or_insert_with(|| {
-                Access::for_request(principal, &row.res_type, crate::auth::Action::Read)
-            });
-            match check_row(&mut conn, access, &consents, &row) {
-                Ok(()) => out.push(row),
-                Err(AppError::NotFound(_)) => {}
-                Err(other) => return Err(other),
-            }
-        }
-        Ok(out)
+        visible_in(&mut conn, principal, &consents, rows)
     }
+
+    /// The active Consents `principal`'s checks need (none when it broke the glass).
+    pub fn consents_of(
+        &self,
+        principal: &crate::auth::Principal,
+    ) -> AppResult<Arc<Vec<PatientConsent>>> {
+        if principal.unrestricted || principal.break_glass_reason.is_some() {
+            Ok(Arc::new(Vec::new()))
+        } else {
+            self.active_consents()
+        }
+    }
+}
+
+/// `Store::visible_to` on the caller's connection, with the Consents already loaded.
+pub fn visible_in(
+    conn: &mut Conn,
+    principal: &crate::auth::Principal,
+    consents: &[PatientConsent],
+    rows: Vec<VersionRow>,
+) -> AppResult<Vec<VersionRow>> {
+    if principal.unrestricted {
+        return Ok(rows);
+    }
+    let mut per_type: std::collections::HashMap<String, Access> = Default::default();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let access = per_type.entry(row.res_type.clone()).or_insert_with(|| {
+            Access::for_request(principal, &row.res_type, crate::auth::Action::Read)
+        });
+        match check_row(conn, access, consents, &row) {
+            Ok(()) => out.push(row),
+            Err(AppError::NotFound(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(out)
 }
 
 /// Adds the access limits to a search as clauses (so counts and paging respect them too).

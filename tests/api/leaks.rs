@@ -191,6 +191,17 @@ fn leak_paths(backend: Backend) {
     assert_eq!(body["total"], 0, "{body}");
     let (_, body) = get("Practitioner?_has:Observation:performer:status=final&_id=nurse");
     assert_eq!(body["total"], 0, "{body}");
+    // :iterate does not walk on from a hidden resource to what only it links to
+    let linked = json!({"resourceType": "Observation", "id": "oa2", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/a"}, "hasMember": [{"reference": "Observation/ob-nurse"}]});
+    put_all(&app, &admin, &[linked]);
+    let (_, body) = get(
+        "Observation?_id=oa2&_include=Observation:has-member&_include:iterate=Observation:performer",
+    );
+    assert_eq!(
+        crate::security::entry_ids(&body),
+        ["oa2"],
+        "the nurse is reached only through b's Observation: {body}"
+    );
 
     for query in searches {
         let (status, body) = get(query);
