@@ -43,11 +43,11 @@ async fn run(
     let access = super::auth::access(req, &searched, Action::Search);
     restrict_search(&mut request, &access)?;
     let principal = super::auth::principal(req);
-    restrict_nested(&mut request, &principal);
     let result = blocking(move || {
         store.restrict_by_consent(&mut request, &access)?;
-        // every round of includes is filtered, so :iterate never walks on from a hidden row
         let consents = store.consents_of(&principal)?;
+        restrict_nested(&mut request, &principal, &consents);
+        // every round of includes is filtered, so :iterate never walks on from a hidden row
         let filter = |conn: &mut crate::db::Conn, rows| {
             crate::store::access::visible_in(conn, &principal, &consents, rows)
         };

@@ -371,22 +371,31 @@ pub fn restrict_search(search: &mut SearchRequest, access: &Access) -> AppResult
 /// Applies `principal`'s limits to the resources the chains and `_has` of a search look
 /// at, each with the access of its own type, so a search cannot tell whether a hidden
 /// resource exists (`Patient?_has:Condition:subject:code=...` matching a sealed Condition,
-/// `Practitioner?_has:Observation:performer:subject=...` through another patient's record).
-pub fn restrict_nested(search: &mut SearchRequest, principal: &crate::auth::Principal) {
+/// `Practitioner?_has:Observation:performer:subject=...` through another patient's record,
+/// or through data a patient-privacy Consent denies).
+pub fn restrict_nested(
+    search: &mut SearchRequest,
+    principal: &crate::auth::Principal,
+    consents: &[PatientConsent],
+) {
     if principal.unrestricted {
         return;
     }
     for clause in &mut search.clauses {
-        limit_nested(clause, principal);
+        limit_nested(clause, principal, consents);
     }
 }
 
-fn limit_nested(clause: &mut Clause, principal: &crate::auth::Principal) {
+fn limit_nested(
+    clause: &mut Clause,
+    principal: &crate::auth::Principal,
+    consents: &[PatientConsent],
+) {
     let inner = match &mut clause.kind {
         ClauseKind::Chain { inner, .. } | ClauseKind::Has { inner, .. } => inner,
         _ => return,
     };
-    limit_nested(inner, principal);
+    limit_nested(inner, principal, consents);
     let t = inner.res_type.clone();
     let access = Access::for_request(principal, &t, crate::auth::Action::Search);
     let mut list = vec![(**inner).clone()];
@@ -416,6 +425,21 @@ fn limit_nested(clause: &mut Clause, principal: &crate::auth::Principal) {
     }
     if let Some(queries) = access.queries_for(&t) {
         list.push(scope_clause(&t, &queries));
+    }
+    if let Some(requester) = &access.requester {
+        let denied = search_limits(consents, requester, &t);
+        if !denied.patients.is_empty() {
+            list.push(Clause {
+                res_type: t.clone(),
+                kind: ClauseKind::ExcludePatients(denied.patients),
+            });
+        }
+        if !denied.ids.is_empty() {
+            list.push(Clause {
+                res_type: t.clone(),
+                kind: ClauseKind::ExcludeIds(denied.ids),
+            });
+        }
     }
     if list.len() > 1 {
         **inner = Clause {

@@ -680,6 +680,16 @@ fn nested_consent_provisions(backend: Backend) {
         as_purpose("Observation?_summary=count", "HPAYMT").1["total"],
         1
     );
+    // chains and _has do not look through denied data either
+    let (_, chained) = as_purpose("Observation?subject:Patient.name=Beta", "HPAYMT");
+    assert_eq!(chained["total"], 0, "{chained}");
+    let (_, has) = as_purpose("Patient?_has:Observation:subject:_id=ob", "TREAT");
+    assert_eq!(
+        has["total"], 0,
+        "the data provision hides ob from _has: {has}"
+    );
+    let (_, has) = as_purpose("Patient?_has:Observation:subject:_id=oa", "HPAYMT");
+    assert_eq!(has["total"], 1);
     // withdrawing the Consent takes effect at once (the cache is invalidated)
     let mut withdrawn = consent.clone();
     withdrawn["status"] = json!("inactive");
