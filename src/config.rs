@@ -43,6 +43,28 @@ pub struct Config {
     /// Deficiency rules on write: `on` (default: judged in each write's transaction) or
     /// `off` (bulk loads; `chartroom sweep` finds the gaps later).
     pub deficiency_rules: String,
+    /// Leeway in seconds for the `exp` and `nbf` token checks.
+    pub jwt_leeway_seconds: u64,
+    /// Seconds a JWKS fetched from a URL is kept before it is fetched again; an unknown
+    /// `kid` fetches it at most once per `jwks_refresh_seconds`.
+    pub jwks_cache_seconds: u64,
+    /// Least seconds between two JWKS fetches caused by unknown key ids.
+    pub jwks_refresh_seconds: u64,
+    /// Seconds the active patient-privacy Consents are cached per process (0 = no cache).
+    pub consent_cache_seconds: u64,
+    /// Most entries in one transaction or batch Bundle.
+    pub max_bundle_entries: usize,
+    /// Most `_include` plus `_revinclude` parameters in one search.
+    pub max_includes: usize,
+    /// Most resources a search may include (`_include`/`_revinclude`, all rounds).
+    pub max_included: usize,
+    /// Deepest nesting of chains and `_has` in one search parameter.
+    pub max_chain_depth: usize,
+    /// When false, successful reads and searches are not audited (benchmark comparison
+    /// only; writes, refusals and operations are always audited).
+    pub audit_reads: bool,
+    /// Default scopes per role (`[roles]` table), replacing the built-in ones.
+    pub roles: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -64,6 +86,16 @@ impl Default for Config {
             sqlite_synchronous: "FULL".into(),
             coding_validation: "warn".into(),
             deficiency_rules: "on".into(),
+            jwt_leeway_seconds: 30,
+            jwks_cache_seconds: 3600,
+            jwks_refresh_seconds: 30,
+            consent_cache_seconds: 5,
+            max_bundle_entries: 10_000,
+            max_includes: 10,
+            max_included: 5_000,
+            max_chain_depth: 4,
+            audit_reads: true,
+            roles: Default::default(),
         }
     }
 }
@@ -86,6 +118,15 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("sqlite_synchronous", "FULL"),
     ("coding_validation", "warn"),
     ("deficiency_rules", "on"),
+    ("jwt_leeway_seconds", "30"),
+    ("jwks_cache_seconds", "3600"),
+    ("jwks_refresh_seconds", "30"),
+    ("consent_cache_seconds", "5"),
+    ("max_bundle_entries", "10000"),
+    ("max_includes", "10"),
+    ("max_included", "5000"),
+    ("max_chain_depth", "4"),
+    ("audit_reads", "true"),
 ];
 
 impl Config {
@@ -141,6 +182,21 @@ impl Config {
             "sqlite_synchronous" => self.sqlite_synchronous = value.to_uppercase(),
             "coding_validation" => self.coding_validation = value.to_lowercase(),
             "deficiency_rules" => self.deficiency_rules = value.to_lowercase(),
+            "jwt_leeway_seconds" => self.jwt_leeway_seconds = number(value)? as u64,
+            "jwks_cache_seconds" => self.jwks_cache_seconds = number(value)? as u64,
+            "jwks_refresh_seconds" => self.jwks_refresh_seconds = number(value)? as u64,
+            "consent_cache_seconds" => self.consent_cache_seconds = number(value)? as u64,
+            "max_bundle_entries" => self.max_bundle_entries = number(value)?,
+            "max_includes" => self.max_includes = number(value)?,
+            "max_included" => self.max_included = number(value)?,
+            "max_chain_depth" => self.max_chain_depth = number(value)?,
+            "audit_reads" => {
+                self.audit_reads = match value {
+                    "true" | "on" | "1" => true,
+                    "false" | "off" | "0" => false,
+                    _ => return Err(format!("setting {name}: '{value}' is not true or false")),
+                }
+            }
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()
@@ -190,6 +246,17 @@ mod tests {
         assert_eq!(config.listen, "0.0.0.0:9000");
         assert_eq!(config.max_count, 20);
         assert_eq!(config.database_url, "sqlite://chartroom.db");
+    }
+
+    #[test]
+    fn roles_table_in_the_file() {
+        let config: Config =
+            toml::from_str("max_includes = 3\n[roles]\ncoder = \"user/Condition.rs\"\n").unwrap();
+        assert_eq!(config.roles["coder"], "user/Condition.rs");
+        assert_eq!(config.max_includes, 3);
+        let mut config = Config::default();
+        assert!(config.set("audit_reads", "false").is_ok() && !config.audit_reads);
+        assert!(config.set("audit_reads", "maybe").is_err());
     }
 
     #[test]

@@ -48,6 +48,11 @@ impl AppError {
         AppError::BadRequest(vec![Issue::error("invalid", message)])
     }
 
+    /// A 400 with one issue of type `too-costly`: a configured request limit was exceeded.
+    pub fn too_costly(message: impl Into<String>) -> AppError {
+        AppError::BadRequest(vec![Issue::error("too-costly", message)])
+    }
+
     pub fn invalid_at(message: impl Into<String>, expression: impl Into<String>) -> AppError {
         AppError::BadRequest(vec![Issue::error("invalid", message).at(expression)])
     }

@@ -41,11 +41,12 @@ pub fn open_store(config: Config) -> Result<Store, String> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
-    let audit = store::audit::AuditSink::start(db.clone());
+    let audit = store::audit::AuditSink::start(db.clone(), config.sqlite_synchronous.clone());
     Ok(Store {
         db,
         config: Arc::new(config),
         audit,
+        consents: Default::default(),
     })
 }
 
@@ -71,11 +72,5 @@ pub fn verifier(config: &Config) -> Result<Option<Arc<auth::Verifier>>, String> 
     if config.auth_disabled() {
         return Ok(None);
     }
-    auth::Verifier::new(
-        config.jwt_hs256_secret.as_deref(),
-        config.jwt_jwks.as_deref(),
-        config.jwt_issuer.clone(),
-        config.jwt_audience.clone(),
-    )
-    .map(|v| Some(Arc::new(v)))
+    auth::Verifier::from_config(config).map(|v| Some(Arc::new(v)))
 }

@@ -43,6 +43,16 @@ pub struct Access {
     pub hidden_labels: Vec<String>,
     /// Who asks and why, for patient-privacy Consents (None when auth is off).
     pub requester: Option<crate::store::consent::Requester>,
+    /// The scopes granting the action, as (resource type or `*`, v2 query); None when
+    /// auth is off (everything granted).
+    pub grants: Option<Vec<Grant>>,
+}
+
+/// One scope granting an action: the resource type it names (or `*`) and its v2 query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub resource: String,
+    pub query: Option<String>,
 }
 
 impl Access {
@@ -66,11 +76,51 @@ impl Access {
             actors: principal.actors(),
             broke_glass: principal.break_glass_reason.is_some(),
         });
+        let grants = (!principal.unrestricted).then(|| {
+            principal
+                .scopes
+                .iter()
+                .filter(|s| s.actions.contains(action.letter()))
+                .map(|s| Grant {
+                    resource: s.resource.clone(),
+                    query: s.query.clone(),
+                })
+                .collect()
+        });
         Access {
             patient,
             hidden_labels,
             requester,
+            grants,
         }
+    }
+
+    /// True when some scope grants the action on `res_type` (with or without a query).
+    pub fn type_allowed(&self, res_type: &str) -> bool {
+        match &self.grants {
+            None => true,
+            Some(grants) => grants
+                .iter()
+                .any(|g| g.resource == "*" || g.resource == res_type),
+        }
+    }
+
+    /// The v2 scope queries a `res_type` resource must match one of; None when some
+    /// granting scope has no query (or auth is off), so nothing limits the type.
+    pub fn queries_for(&self, res_type: &str) -> Option<Vec<String>> {
+        let grants = self.grants.as_ref()?;
+        let mut queries = Vec::new();
+        for g in grants
+            .iter()
+            .filter(|g| g.resource == "*" || g.resource == res_type)
+        {
+            match &g.query {
+                None => return None,
+                Some(q) => queries.push(q.clone()),
+            }
+        }
+        // no granting scope at all: `type_allowed` refuses the type before this matters
+        (!queries.is_empty()).then_some(queries)
     }
 
     /// True when a resource with these security label codes may be shown.

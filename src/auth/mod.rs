@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod jwks;
 pub mod principal;
 pub mod roles;
 pub mod scopes;

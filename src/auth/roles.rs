@@ -1,5 +1,6 @@
 //! The records room's roles (`chartroom_roles` claim) and the scopes each gets when its
-//! token carries no `scope` claim of its own.
+//! token carries no `scope` claim of its own; the `[roles]` table of the configuration
+//! file replaces the built-in scopes of the roles it names (and may add roles).
 
 /// Role name → default SMART scopes.
 pub const ROLES: &[(&str, &str)] = &[
@@ -13,10 +14,35 @@ pub const ROLES: &[(&str, &str)] = &[
     ("integration", "system/*.cruds"),
 ];
 
-/// The default scopes of `role`.
-pub fn default_scopes(role: &str) -> Option<&'static str> {
-    ROLES
-        .iter()
-        .find(|(name, _)| *name == role)
-        .map(|(_, scopes)| *scopes)
+/// The default scopes of `role`: from `configured` when it names the role, else built in.
+pub fn default_scopes<'a>(
+    role: &str,
+    configured: &'a std::collections::BTreeMap<String, String>,
+) -> Option<&'a str> {
+    configured.get(role).map(String::as_str).or_else(|| {
+        ROLES
+            .iter()
+            .find(|(name, _)| *name == role)
+            .map(|(_, scopes)| *scopes)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_roles_replace_built_in_ones() {
+        let mut configured = std::collections::BTreeMap::new();
+        configured.insert("coder".to_string(), "user/Condition.rs".to_string());
+        assert_eq!(
+            default_scopes("coder", &configured),
+            Some("user/Condition.rs")
+        );
+        assert_eq!(
+            default_scopes("clinician", &configured),
+            Some("user/*.cruds")
+        );
+        assert_eq!(default_scopes("nobody", &configured), None);
+    }
 }

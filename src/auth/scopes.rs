@@ -12,7 +12,8 @@ pub enum Action {
 }
 
 impl Action {
-    fn letter(self) -> char {
+    /// The SMART v2 permission letter (`c`, `r`, `u`, `d`, `s`).
+    pub fn letter(self) -> char {
         match self {
             Action::Create => 'c',
             Action::Read => 'r',

@@ -1,6 +1,7 @@
 //! Bearer tokens: verification (HS256 with a shared secret; RS256/ES256 with keys from a
-//! JWKS file) with `iss`/`aud`/`exp`/`nbf` checks, and minting of development tokens.
-//! A failed check says only "invalid token": no detail helps a forger.
+//! JWKS file or URL) with `iss`/`aud`/`exp`/`nbf` checks and a configurable leeway, and
+//! minting of development tokens. A failed check says only "invalid token": no detail
+//! helps a forger.
 
 use super::principal::Principal;
 use super::scopes::parse_all;
@@ -39,11 +40,12 @@ pub struct Claims {
 }
 
 impl Claims {
-    pub fn into_principal(self) -> Principal {
+    /// The caller these claims describe; `roles` are the configured role scopes.
+    pub fn into_principal(self, roles: &std::collections::BTreeMap<String, String>) -> Principal {
         let scope = if self.scope.trim().is_empty() {
             self.chartroom_roles
                 .iter()
-                .filter_map(|r| super::roles::default_scopes(r))
+                .filter_map(|r| super::roles::default_scopes(r, roles))
                 .collect::<Vec<_>>()
                 .join(" ")
         } else {
@@ -67,10 +69,16 @@ impl Claims {
 /// Checks tokens against the configured keys.
 pub struct Verifier {
     secret: Option<DecodingKey>,
-    jwks: Option<JwkSet>,
+    jwks: Option<Keys>,
     issuer: Option<String>,
     audience: Option<String>,
     leeway: u64,
+}
+
+/// Where RS256/ES256 keys come from.
+enum Keys {
+    File(JwkSet),
+    Url(super::jwks::RemoteJwks),
 }
 
 /// Why a token was refused (logged by the caller; the client sees only "invalid token").
@@ -86,17 +94,46 @@ impl Verifier {
         issuer: Option<String>,
         audience: Option<String>,
     ) -> Result<Verifier, String> {
+        Verifier::with_options(secret, jwks_path, issuer, audience, &Options::default())
+    }
+
+    /// From the settings: keys, expected issuer and audience, leeway, JWKS caching.
+    pub fn from_config(config: &crate::config::Config) -> Result<Verifier, String> {
+        Verifier::with_options(
+            config.jwt_hs256_secret.as_deref(),
+            config.jwt_jwks.as_deref(),
+            config.jwt_issuer.clone(),
+            config.jwt_audience.clone(),
+            &Options {
+                leeway: config.jwt_leeway_seconds,
+                jwks_max_age: std::time::Duration::from_secs(config.jwks_cache_seconds),
+                jwks_min_refresh: std::time::Duration::from_secs(config.jwks_refresh_seconds),
+            },
+        )
+    }
+
+    fn with_options(
+        secret: Option<&str>,
+        jwks_path: Option<&str>,
+        issuer: Option<String>,
+        audience: Option<String>,
+        options: &Options,
+    ) -> Result<Verifier, String> {
         let jwks = match jwks_path {
-            Some(path) if path.starts_with("http://") || path.starts_with("https://") => {
-                return Err("a JWKS URL is not supported yet; give a JWKS file path".into())
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(Keys::Url(super::jwks::RemoteJwks::fetch_at_start(
+                    url,
+                    options.jwks_max_age,
+                    options.jwks_min_refresh,
+                )?))
             }
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read JWKS file {path}: {e}"))?;
-                Some(
+                Some(Keys::File(
                     serde_json::from_str::<JwkSet>(&text)
                         .map_err(|e| format!("JWKS file {path}: {e}"))?,
-                )
+                ))
             }
             None => None,
         };
@@ -108,7 +145,7 @@ impl Verifier {
             jwks,
             issuer,
             audience,
-            leeway: 30,
+            leeway: options.leeway,
         })
     }
 
@@ -121,17 +158,13 @@ impl Verifier {
                 .clone()
                 .ok_or_else(|| TokenError("HS256 not configured".into()))?,
             Algorithm::RS256 | Algorithm::ES256 => {
-                let set = self
-                    .jwks
-                    .as_ref()
-                    .ok_or_else(|| TokenError("no JWKS configured".into()))?;
-                let jwk = match &header.kid {
-                    Some(kid) => set.find(kid),
-                    None if set.keys.len() == 1 => set.keys.first(),
-                    None => None,
+                let jwk = match self.jwks.as_ref() {
+                    None => return Err(TokenError("no JWKS configured".into())),
+                    Some(Keys::File(set)) => find_key(set, header.kid.as_deref()),
+                    Some(Keys::Url(remote)) => remote.key(header.kid.as_deref()),
                 }
                 .ok_or_else(|| TokenError("unknown key id".into()))?;
-                DecodingKey::from_jwk(jwk).map_err(|e| TokenError(format!("jwk: {e}")))?
+                DecodingKey::from_jwk(&jwk).map_err(|e| TokenError(format!("jwk: {e}")))?
             }
             other => return Err(TokenError(format!("algorithm {other:?} refused"))),
         };
@@ -150,6 +183,33 @@ impl Verifier {
             .map(|d| d.claims)
             .map_err(|e| TokenError(e.to_string()))
     }
+}
+
+/// Verification settings besides the keys.
+struct Options {
+    leeway: u64,
+    jwks_max_age: std::time::Duration,
+    jwks_min_refresh: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            leeway: 30,
+            jwks_max_age: std::time::Duration::from_secs(3600),
+            jwks_min_refresh: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// The key named `kid` (or the only key when the token names none).
+pub fn find_key(set: &JwkSet, kid: Option<&str>) -> Option<jsonwebtoken::jwk::Jwk> {
+    match kid {
+        Some(kid) => set.find(kid),
+        None if set.keys.len() == 1 => set.keys.first(),
+        None => None,
+    }
+    .cloned()
 }
 
 /// Mints an HS256 token (development and tests).

@@ -55,6 +55,7 @@ pub fn explain(conn: &mut Conn, query: &str) -> AppResult<Plan> {
         default_count: 50,
         max_count: 1000,
         strict: true,
+        ..Limits::default()
     };
     let req = parse(&[res_type.to_string()], &pairs, &limits)?;
     let backend = conn.backend();

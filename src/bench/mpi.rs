@@ -184,7 +184,7 @@ fn run_store(
         }
         let id = body["id"].as_str().unwrap_or_default().to_string();
         store
-            .update(&who, "Patient", &id, body, None)
+            .update(&who, &Access::default(), "Patient", &id, body, None)
             .map_err(|e| format!("load Patient/{id}: {e}"))?;
     }
     let load_seconds = started.elapsed().as_secs_f64();

@@ -51,6 +51,10 @@ struct Cli {
     /// writes mpi.md).
     #[arg(long)]
     mpi: bool,
+    /// Only the audit read-overhead comparison (read by id, audit trail on vs off),
+    /// written to `<out>/audit.md`.
+    #[arg(long)]
+    audit: bool,
 }
 
 fn main() -> ExitCode {
@@ -80,19 +84,14 @@ fn main() -> ExitCode {
         connections: cli.connections.max(1),
         sqlite_synchronous: cli.sqlite_synchronous,
     };
-    if cli.mpi {
-        return match chartroom::bench::mpi::run(&opts) {
-            Ok(path) => {
-                println!("{}", path.display());
-                ExitCode::SUCCESS
-            }
-            Err(message) => {
-                eprintln!("chartroom-bench: {message}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    match run(&opts) {
+    let result = if cli.mpi {
+        chartroom::bench::mpi::run(&opts).map(|p| vec![p])
+    } else if cli.audit {
+        chartroom::bench::audit_overhead::run(&opts).map(|p| vec![p])
+    } else {
+        run(&opts)
+    };
+    match result {
         Ok(paths) => {
             for path in paths {
                 println!("{}", path.display());

@@ -62,7 +62,7 @@ pub fn append(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<(
         let content = record.to_resource(&id, now).to_string();
         let hash = link_hash(&prev, &content);
         let mut sql = Sql::new(
-            "INSERT INTO audit_event (recorded, patient_id, agent, action, kind, outcome, purpose, content, prev_hash, hash) VALUES ",
+            "INSERT INTO audit_event (recorded, patient_id, agent, action, kind, outcome, purpose, content, prev_hash, hash, event_id) VALUES ",
         );
         sql.bind_list([
             now.into(),
@@ -85,7 +85,8 @@ pub fn append(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<(
             content.into(),
             prev.as_str().into(),
             hash.as_str().into(),
-        ] as [super::sql::SqlValue; 10]);
+            id.as_str().into(),
+        ] as [super::sql::SqlValue; 11]);
         conn.execute(&sql)?;
         prev = hash;
     }
@@ -158,6 +159,38 @@ pub fn query(
     }
     sql.push(" ORDER BY seq DESC LIMIT ").bind(limit as i64);
     conn.load(&sql)
+}
+
+/// The event whose resource id is `id`, with the patient it is about.
+pub fn by_id(conn: &mut Conn, id: &str) -> AppResult<Option<(StoredEvent, Option<String>)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+        #[diesel(sql_type = Text)]
+        content: String,
+        #[diesel(sql_type = Text)]
+        prev_hash: String,
+        #[diesel(sql_type = Text)]
+        hash: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        patient_id: Option<String>,
+    }
+    let mut sql = Sql::new(
+        "SELECT seq, content, prev_hash, hash, patient_id FROM audit_event WHERE event_id = ",
+    );
+    sql.bind(id);
+    Ok(conn.first::<Row>(&sql)?.map(|r| {
+        (
+            StoredEvent {
+                seq: r.seq,
+                content: r.content,
+                prev_hash: r.prev_hash,
+                hash: r.hash,
+            },
+            r.patient_id,
+        )
+    }))
 }
 
 /// Number of events (for tests and the doctor).

@@ -173,6 +173,29 @@ impl Conditions {
                 sql.push(&format!("{row}.rk NOT IN (SELECT {x}.rk FROM idx_token {x} WHERE {x}.param = '_security' AND {x}.code IN "));
                 sql.bind_list(labels.iter().map(String::as_str)).push(")");
             }
+            ClauseKind::ExcludeIds(ids) => {
+                sql.push(&format!("NOT ({row}.res_type = "))
+                    .bind(clause.res_type.as_str())
+                    .push(&format!(" AND {row}.res_id IN "))
+                    .bind_list(ids.iter().map(String::as_str))
+                    .push(")");
+            }
+            ClauseKind::AnyOf(lists) => {
+                sql.push("(");
+                for (i, list) in lists.iter().enumerate() {
+                    sql.push(if i > 0 { " OR (" } else { "(" });
+                    sql.push("1 = 1");
+                    for inner in list {
+                        let condition = self.clause(inner, row)?;
+                        sql.push(" AND ").append(condition);
+                    }
+                    sql.push(")");
+                }
+                if lists.is_empty() {
+                    sql.push("1 = 0");
+                }
+                sql.push(")");
+            }
             ClauseKind::PatientCompartment { patient_id } if clause.res_type == "Patient" => {
                 sql.push(&format!("{row}.res_id = "))
                     .bind(patient_id.as_str());

@@ -2,6 +2,7 @@
 //! (read-only: AuditEvents are append-only, any other method answers 405), and
 //! `GET $audit-verify` (walks the hash chain, reports the first broken link).
 
+use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
 use super::request::{blocking, query_pairs};
 use super::response::{fhir, format_of};
 use super::AppState;
@@ -13,6 +14,29 @@ use crate::search::prefix::{self, Prefix};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
+
+/// The endpoints of this module that are not generic FHIR interactions.
+pub const OPERATIONS: &[OperationDoc] = &[OperationDoc {
+    method: "get",
+    path: "/fhir/AuditEvent/{id}",
+    summary: "Read one AuditEvent of the audit trail",
+    description: "The stored AuditEvent with this id (append-only, hash-chained). Same access as AuditEvent search: a patient-scoped token reads only events about its own patient; any other event answers 404.",
+    tag: "security",
+    scopes: &["user/AuditEvent.r", "system/AuditEvent.r", "patient/AuditEvent.r"],
+    params: &[ParamDoc {
+        name: "id",
+        location: ParamIn::Path,
+        required: true,
+        kind: "string",
+        description: "The AuditEvent id",
+    }],
+    body: None,
+    responses: &[ResponseDoc {
+        status: 200,
+        body: "AuditEvent",
+        description: "The event",
+    }],
+}];
 
 pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let format = format_of(&req)?;
@@ -46,6 +70,18 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
             _ => {}
         }
     }
+    // a patient-scoped token sees the events about its own patient only
+    let confined = super::auth::access(&req, "AuditEvent", crate::auth::Action::Search).patient;
+    if let Some(own) = confined {
+        if patient.as_ref().is_some_and(|p| *p != own) {
+            return Ok(fhir(
+                StatusCode::OK,
+                &events_bundle(&state.base_url(&req), Vec::new()),
+                format,
+            ));
+        }
+        patient = Some(own);
+    }
     let db = state.store.db.clone();
     let sink = state.store.audit.clone();
     let events = blocking(move || {
@@ -67,6 +103,32 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
         &events_bundle(&state.base_url(&req), events),
         format,
     ))
+}
+
+/// `GET AuditEvent/{id}`: one event, with the access of AuditEvent search (a patient-scoped
+/// token reads only events about its patient; others answer 404).
+pub async fn read(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let id = path.into_inner();
+    let confined = super::auth::access(&req, "AuditEvent", crate::auth::Action::Read).patient;
+    let db = state.store.db.clone();
+    let sink = state.store.audit.clone();
+    let found = blocking(move || {
+        sink.flush();
+        let mut conn = db.read()?;
+        audit::by_id(&mut conn, &id)
+    })
+    .await?;
+    let event = match found {
+        Some((event, patient)) if confined.is_none() || confined == patient => event,
+        _ => return Err(crate::store::access::hidden()),
+    };
+    let resource: Value = serde_json::from_str(&event.content).map_err(AppError::internal)?;
+    Ok(fhir(StatusCode::OK, &resource, format))
 }
 
 /// A searchset of stored AuditEvents.

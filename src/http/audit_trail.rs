@@ -116,6 +116,14 @@ fn record<B>(response: &ServiceResponse<B>) {
         s if s >= 400 => AuditOutcome::Failed,
         _ => AuditOutcome::Success,
     };
+    let plain_read = matches!(
+        kind,
+        AuditKind::Read | AuditKind::Vread | AuditKind::Search | AuditKind::History
+    );
+    if plain_read && outcome == AuditOutcome::Success && !state.store.config.audit_reads {
+        // switched off only to measure what the read audit costs (benchmark comparison)
+        return;
+    }
     let patient = response
         .response()
         .extensions()

@@ -83,7 +83,7 @@ fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principal, App
         .ok_or_else(|| AppError::Unauthorized("a Bearer token is required".into()))?;
     let mut principal = verifier
         .verify(token.trim())
-        .map(|claims| claims.into_principal())
+        .map(|claims| claims.into_principal(&state.store.config.roles))
         .map_err(|e| {
             tracing::info!(reason = %e, "token refused");
             AppError::Unauthorized("invalid token".into())
@@ -102,6 +102,11 @@ fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principal, App
 
 fn authorize(principal: &Principal, method: &str, path: &str) -> Result<(), AppError> {
     if principal.unrestricted {
+        return Ok(());
+    }
+    let base = path.strip_prefix("/fhir").unwrap_or(path).trim_matches('/');
+    if method == "POST" && base.is_empty() {
+        // transaction and batch Bundles: every entry is checked against the scopes itself
         return Ok(());
     }
     let allowed = match requirement(method, path) {
@@ -169,8 +174,13 @@ where
         let path = req.path().to_string();
         let public = PUBLIC.contains(&path.as_str()) || path.starts_with("/docs");
         let outcome = match req.app_data::<web::Data<AppState>>() {
-            Some(state) if !public => authenticate(&req, state)
-                .and_then(|p| authorize(&p, req.method().as_str(), &path).map(|_| p)),
+            Some(state) if !public => authenticate(&req, state).and_then(|p| {
+                authorize(&p, req.method().as_str(), &path).inspect_err(|_| {
+                    // the refusal is audited under the caller's name
+                    req.extensions_mut().insert(p.clone());
+                })?;
+                Ok(p)
+            }),
             _ => Ok(Principal::unrestricted()),
         };
         match outcome {

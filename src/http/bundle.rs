@@ -5,6 +5,7 @@ use super::response::{fhir, format_of, return_pref, ReturnPref};
 use super::AppState;
 use crate::error::{AppError, AppResult};
 use crate::fhir::resource::parse_json;
+use crate::store::entry_access::EntryGuard;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -14,18 +15,31 @@ pub async fn process(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let format = format_of(&req)?;
-    // entries are not yet checked one by one against labels and compartments
-    if !super::auth::access(&req, "Bundle", crate::auth::Action::Read).is_unlimited() {
-        return Err(AppError::Forbidden(
-            "transaction and batch Bundles need a token cleared for every sensitivity label".into(),
-        ));
-    }
     require_json_body(&req)?;
-    let body = read_body(payload, state.store.config.max_body_bytes).await?;
+    let config = &state.store.config;
+    let body = read_body(payload, config.max_body_bytes).await?;
     let bundle = parse_json(&body)?;
+    let entries = bundle["entry"].as_array().map_or(0, Vec::len);
+    if entries > config.max_bundle_entries {
+        return Err(AppError::too_costly(format!(
+            "the Bundle has {entries} entries; at most {} are accepted (max_bundle_entries)",
+            config.max_bundle_entries
+        )));
+    }
     let minimal = return_pref(&req) == ReturnPref::Minimal;
     let base = state.base_url(&req);
+    let (principal, who) = (super::auth::principal(&req), super::auth::who(&req));
     let store = state.store.clone();
-    let reply = blocking(move || store.process_bundle(bundle, &base, minimal)).await?;
+    let reply = blocking(move || {
+        // each entry is checked against the caller's scopes, compartment, labels and Consents
+        let consents = if principal.unrestricted {
+            Default::default()
+        } else {
+            store.active_consents()?
+        };
+        let guard = EntryGuard::for_caller(principal, who, consents);
+        store.process_bundle(bundle, &base, minimal, &guard)
+    })
+    .await?;
     Ok(fhir(StatusCode::OK, &reply, format))
 }

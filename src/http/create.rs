@@ -24,7 +24,7 @@ pub async fn create(
     let store = state.store.clone();
     let base = state.base_url(&req);
     let Some(criteria) = header(&req, "If-None-Exist").map(str::to_string) else {
-        let saved = blocking(move || store.create(&who, &res_type, resource)).await?;
+        let saved = blocking(move || store.create(&who, &access, &res_type, resource)).await?;
         return Ok(write_response(
             &saved,
             StatusCode::CREATED,
@@ -34,9 +34,14 @@ pub async fn create(
         ));
     };
     let outcome = blocking(move || {
-        match store.create_if_none_exist(&who, &res_type, resource, &criteria)? {
+        match store.create_if_none_exist(&who, &access, &res_type, resource, &criteria)? {
             ConditionalCreate::Created(saved) => Ok(Err(saved)),
-            ConditionalCreate::Exists(id) => store.read(&res_type, &id).map(Ok),
+            ConditionalCreate::Exists(id) => {
+                let row = store.read(&res_type, &id)?;
+                // the match is only shown when the token may see it
+                store.check_visible(&access, &row)?;
+                Ok(Ok(row))
+            }
         }
     })
     .await?;

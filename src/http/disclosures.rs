@@ -98,8 +98,9 @@ pub async fn disclose(
         note,
     });
     let store = state.store.clone();
+    let access = super::auth::access(&req, "Patient", crate::auth::Action::Read);
     blocking(move || {
-        store.read("Patient", &patient)?;
+        store.check_visible(&access, &store.read("Patient", &patient)?)?;
         store
             .db
             .transaction(|conn| audit::append(conn, &[record], now_ms()))
@@ -133,8 +134,10 @@ pub async fn accounting(
         }
     }
     let store = state.store.clone();
+    // the accounting is the patient's record too: only for callers who may see the patient
+    let access = super::auth::access(&req, "Patient", crate::auth::Action::Read);
     let events = blocking(move || {
-        store.read("Patient", &patient)?;
+        store.check_visible(&access, &store.read("Patient", &patient)?)?;
         let mut conn = store.db.read()?;
         audit::query(&mut conn, true, Some(&patient), None, since, until, 1000)
     })

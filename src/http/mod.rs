@@ -2,7 +2,7 @@
 //! The only module that imports actix.
 
 mod audit_coding;
-mod audit_events;
+pub mod audit_events;
 pub mod audit_trail;
 pub mod auth;
 pub mod background;
@@ -15,12 +15,12 @@ pub mod errors;
 mod health;
 mod history;
 mod metadata;
+pub mod mpi;
 pub mod op_doc;
 mod patch;
 mod read;
-pub mod records_workflow;
-pub mod mpi;
 pub mod record_indexes;
+pub mod records_workflow;
 mod reindex;
 pub mod request;
 pub mod response;
@@ -76,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent").route(get().to(audit_events::search)))
         .service(resource("/Patient/{id}/$disclose").route(post().to(disclosures::disclose)))
         .service(resource("/Patient/{id}/$disclosures").route(get().to(disclosures::accounting)))
+        .service(resource("/AuditEvent/{id}").route(get().to(audit_events::read)))
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));

@@ -27,15 +27,14 @@ pub async fn patch(
     let body = read_body(payload, state.store.config.max_body_bytes).await?;
     let patch = Patch::from_body(&media, parse_json(&body)?)?;
     let access = super::auth::access(&req, &res_type, crate::auth::Action::Update);
+    let who = super::auth::who(&req);
     let store = state.store.clone();
     let saved = blocking(move || {
-        if access.patient.is_some() {
-            store.check_visible(&access, &store.read(&res_type, &id)?)?;
-        }
+        store.check_visible(&access, &store.read(&res_type, &id)?)?;
         let check = |patched: &serde_json::Value| {
             crate::store::access::check_write(&access, &res_type, Some(&id), patched)
         };
-        store.patch(&res_type, &id, &patch, expected, &check)
+        store.patch(&who, &access, &res_type, &id, &patch, expected, &check)
     })
     .await?;
     Ok(write_response(

@@ -8,7 +8,7 @@ use crate::auth::Action;
 use crate::error::{AppError, AppResult};
 use crate::search::bundle::searchset;
 use crate::search::parse::{parse, Clause, ClauseKind, Limits, SearchRequest};
-use crate::store::access::restrict_search;
+use crate::store::access::{restrict_nested, restrict_search};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -19,6 +19,9 @@ fn limits(req: &HttpRequest, state: &AppState) -> Limits {
         default_count: config.default_count,
         max_count: config.max_count,
         strict,
+        max_chain_depth: config.max_chain_depth,
+        max_includes: config.max_includes,
+        max_included: config.max_included,
     }
 }
 
@@ -39,13 +42,16 @@ async fn run(
         .unwrap_or_else(|| "Resource".into());
     let access = super::auth::access(req, &searched, Action::Search);
     restrict_search(&mut request, &access)?;
-    let include_access = super::auth::access(req, &searched, Action::Read);
+    let principal = super::auth::principal(req);
     let result = blocking(move || {
         store.restrict_by_consent(&mut request, &access)?;
-        let mut result = store.search(&request)?;
-        result.included =
-            store.visible_rows(&include_access, std::mem::take(&mut result.included))?;
-        Ok(result)
+        let consents = store.consents_of(&principal)?;
+        restrict_nested(&mut request, &principal, &consents);
+        // every round of includes is filtered, so :iterate never walks on from a hidden row
+        let filter = |conn: &mut crate::db::Conn, rows| {
+            crate::store::access::visible_in(conn, &principal, &consents, rows)
+        };
+        store.search_filtered(&request, &filter)
     })
     .await?;
     let bundle = searchset(&search, &result, &base, &format!("{base}{self_path}"));
@@ -173,9 +179,10 @@ async fn everything(
     }
     let store = state.store.clone();
     let patient_id = id.clone();
+    let principal = super::auth::principal(&req);
     let (rows, next) = blocking(move || {
         let (rows, next) = store.everything(&patient_id, &types, after, count)?;
-        Ok((store.visible_rows(&access, rows)?, next))
+        Ok((store.visible_to(&principal, rows)?, next))
     })
     .await?;
     let mut bundle = crate::fhir::bundle::BundleBuilder::new("searchset");

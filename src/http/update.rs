@@ -25,10 +25,9 @@ pub async fn update(
     let who = super::auth::who(&req);
     let store = state.store.clone();
     let saved = blocking(move || {
-        if access.patient.is_some() {
-            store.check_current_visible(&access, &res_type, &id)?;
-        }
-        store.update(&who, &res_type, &id, resource, expected)
+        // like delete: no caller overwrites a record it may not read
+        store.check_current_visible(&access, &res_type, &id)?;
+        store.update(&who, &access, &res_type, &id, resource, expected)
     })
     .await?;
     Ok(updated_response(&req, &state, &saved, format))

@@ -79,7 +79,7 @@ pub fn days_param(value: Option<&str>) -> AppResult<i64> {
 /// The DNFB list as of `as_of`, limited to what `access` may see.
 pub fn dnfb(store: &Store, access: &Access, days: i64, as_of: NaiveDate) -> AppResult<Dnfb> {
     let cutoff = as_of - chrono::Duration::days(days);
-    let denied = store.denied_patients(access)?;
+    let denied = store.denied_patients(access, &["Encounter", "Patient"])?;
     let mut conn = store.db.read()?;
     let mut sql = Sql::new(
         "SELECT e.res_id, e.patient_id, e.discharge_date, e.attending_id, e.security, \

@@ -45,6 +45,8 @@ pub enum ClauseKind {
     PatientCompartment { patient_id: String },
     /// Resources about none of these patients (a patient-privacy Consent denies the caller).
     ExcludePatients(Vec<String>),
+    /// `res_type` resources other than these ids (a Consent denies single resources).
+    ExcludeIds(Vec<String>),
     /// Resources carrying none of these security labels (access control).
     WithoutLabels(Vec<String>),
     /// Token `:in` / `:not-in`, the value sets resolved (OR list of sets).
@@ -53,6 +55,9 @@ pub enum ClauseKind {
         negate: bool,
         sets: Vec<super::value_set::Membership>,
     },
+    /// Resources matching every clause of at least one of the lists (the queries of
+    /// SMART v2 query-limited scopes, OR-ed across scopes).
+    AnyOf(Vec<Vec<Clause>>),
 }
 
 /// `_sort` key.
@@ -115,6 +120,8 @@ pub struct SearchRequest {
     pub applied: Vec<(String, String)>,
     /// Parameters ignored (unknown or unsupported), reported to the client.
     pub ignored: Vec<String>,
+    /// Most resources the includes may add (more is refused as too costly).
+    pub max_included: usize,
 }
 
 /// Limits a query must respect.
@@ -122,9 +129,29 @@ pub struct Limits {
     pub default_count: usize,
     pub max_count: usize,
     pub strict: bool,
+    /// Deepest chain or `_has` nesting (at most `MAX_CHAIN_DEPTH`).
+    pub max_chain_depth: usize,
+    /// Most `_include` plus `_revinclude` parameters.
+    pub max_includes: usize,
+    /// Most resources the includes may add.
+    pub max_included: usize,
 }
 
-const MAX_CHAIN_DEPTH: usize = 4;
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            default_count: 50,
+            max_count: 1000,
+            strict: false,
+            max_chain_depth: 4,
+            max_includes: 10,
+            max_included: 5_000,
+        }
+    }
+}
+
+/// The engine's own bound on chain and `_has` nesting; the configured limit is lower or equal.
+const MAX_CHAIN_DEPTH: usize = 8;
 const MAX_SORT_KEYS: usize = 3;
 /// Parameters of the HTTP layer, never search criteria.
 const TRANSPORT: &[&str] = &["_format", "_pretty"];
@@ -152,6 +179,7 @@ pub fn parse(
         revincludes: Vec::new(),
         applied: Vec::new(),
         ignored: Vec::new(),
+        max_included: limits.max_included,
     };
     if let Some((_, value)) = pairs.iter().find(|(k, _)| k == "_type") {
         let listed: Vec<String> = value
@@ -179,6 +207,12 @@ pub fn parse(
         }
         let clause_type = scope_type.clone().unwrap_or_else(|| "Resource".into());
         match parse_clause(&clause_type, key, value, 0) {
+            Ok(Some(clause)) if depth_of(&clause) > limits.max_chain_depth => {
+                return Err(AppError::too_costly(format!(
+                    "'{key}': chains and _has nest at most {} deep here (max_chain_depth)",
+                    limits.max_chain_depth
+                )))
+            }
             Ok(Some(clause)) => {
                 request.clauses.push(clause);
                 request.applied.push((key.clone(), value.clone()));
@@ -196,7 +230,22 @@ pub fn parse(
     if request.count > limits.max_count {
         request.count = limits.max_count;
     }
+    let includes = request.includes.len() + request.revincludes.len();
+    if includes > limits.max_includes {
+        return Err(AppError::too_costly(format!(
+            "{includes} _include/_revinclude parameters; at most {} are allowed (max_includes)",
+            limits.max_includes
+        )));
+    }
     Ok(request)
+}
+
+/// How many chain or `_has` links a clause nests.
+fn depth_of(clause: &Clause) -> usize {
+    match &clause.kind {
+        ClauseKind::Chain { inner, .. } | ClauseKind::Has { inner, .. } => 1 + depth_of(inner),
+        _ => 0,
+    }
 }
 
 /// Result parameters (`_count`, `_sort`, ...); true when `key` was one.
@@ -505,11 +554,31 @@ mod tests {
     use super::*;
 
     fn limits() -> Limits {
-        Limits {
-            default_count: 50,
-            max_count: 1000,
-            strict: false,
-        }
+        Limits::default()
+    }
+
+    #[test]
+    fn configured_limits() {
+        let deep = vec![(
+            "subject:Patient.general-practitioner:Practitioner.name".to_string(),
+            "x".to_string(),
+        )];
+        let one_deep = Limits {
+            max_chain_depth: 1,
+            ..limits()
+        };
+        let err = parse(&["Observation".into()], &deep, &one_deep).unwrap_err();
+        assert_eq!(err.to_operation_outcome()["issue"][0]["code"], "too-costly");
+        assert!(parse(&["Observation".into()], &deep, &limits()).is_ok());
+        let includes = vec![
+            ("_include".to_string(), "Observation:subject".to_string()),
+            ("_include".to_string(), "Observation:performer".to_string()),
+        ];
+        let one_include = Limits {
+            max_includes: 1,
+            ..limits()
+        };
+        assert!(parse(&["Observation".into()], &includes, &one_include).is_err());
     }
 
     #[test]

@@ -19,14 +19,27 @@ pub struct SearchResult {
     pub next_cursor: Option<String>,
 }
 
+/// Keeps the rows a caller may see (run on the search's connection); applied to each
+/// round of includes, so `:iterate` never walks on from a resource the caller cannot see.
+pub type RowFilter<'a> = &'a dyn Fn(&mut Conn, Vec<VersionRow>) -> AppResult<Vec<VersionRow>>;
+
 /// Rounds of `:iterate` includes at most.
 const MAX_INCLUDE_ROUNDS: usize = 4;
 
 impl Store {
     /// Runs `req` on a read connection.
     pub fn search(&self, req: &SearchRequest) -> AppResult<SearchResult> {
+        self.search_filtered(req, &|_, rows| Ok(rows))
+    }
+
+    /// `search` with the included resources passed through `filter` round by round.
+    pub fn search_filtered(
+        &self,
+        req: &SearchRequest,
+        filter: RowFilter<'_>,
+    ) -> AppResult<SearchResult> {
         let mut conn = self.db.read()?;
-        search_in(&mut conn, req)
+        search_in_filtered(&mut conn, req, filter)
     }
 
     /// Ids of the current resources of `res_type` matching `query` (conditional interactions).
@@ -47,6 +60,14 @@ impl Store {
 
 /// Runs `req` on `conn`.
 pub fn search_in(conn: &mut Conn, req: &SearchRequest) -> AppResult<SearchResult> {
+    search_in_filtered(conn, req, &|_, rows| Ok(rows))
+}
+
+fn search_in_filtered(
+    conn: &mut Conn,
+    req: &SearchRequest,
+    filter: RowFilter<'_>,
+) -> AppResult<SearchResult> {
     let req = &*value_set::resolve(conn, req)?;
     let total = match (req.summary, req.total) {
         (Summary::Count, _) | (_, Total::Accurate) | (_, Total::Estimate) => {
@@ -71,7 +92,7 @@ pub fn search_in(conn: &mut Conn, req: &SearchRequest) -> AppResult<SearchResult
     };
     let keys: Vec<i64> = rows.iter().map(|r| r.rk).collect();
     let matches = in_order(conn, &keys)?;
-    let included = includes(conn, req, &matches)?;
+    let included = includes(conn, req, &matches, filter)?;
     Ok(SearchResult {
         matches,
         included,
@@ -91,6 +112,7 @@ fn includes(
     conn: &mut Conn,
     req: &SearchRequest,
     matches: &[VersionRow],
+    filter: RowFilter<'_>,
 ) -> AppResult<Vec<VersionRow>> {
     if req.includes.is_empty() && req.revincludes.is_empty() {
         return Ok(Vec::new());
@@ -118,10 +140,17 @@ fn includes(
         new_keys.sort_unstable();
         new_keys.dedup();
         let start = included.len();
-        for row in in_order(conn, &new_keys)? {
+        let found = in_order(conn, &new_keys)?;
+        for row in filter(conn, found)? {
             if seen.insert((row.res_type.clone(), row.res_id.clone())) {
                 included.push(row);
             }
+        }
+        if included.len() > req.max_included {
+            return Err(crate::error::AppError::too_costly(format!(
+                "the includes reach more than {} resources (max_included); narrow the search or lower _count",
+                req.max_included
+            )));
         }
         if included.len() == start {
             break;

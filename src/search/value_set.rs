@@ -64,6 +64,7 @@ fn has_value_set(clause: &Clause) -> bool {
             matches!(modifier.as_deref(), Some("in") | Some("not-in"))
         }
         ClauseKind::Chain { inner, .. } | ClauseKind::Has { inner, .. } => has_value_set(inner),
+        ClauseKind::AnyOf(lists) => lists.iter().flatten().any(has_value_set),
         _ => false,
     }
 }
@@ -73,6 +74,10 @@ fn resolve_clause(conn: &mut Conn, clause: &mut Clause) -> AppResult<()> {
         ClauseKind::Chain { inner, .. } | ClauseKind::Has { inner, .. } => {
             resolve_clause(conn, inner)
         }
+        ClauseKind::AnyOf(lists) => lists
+            .iter_mut()
+            .flatten()
+            .try_for_each(|inner| resolve_clause(conn, inner)),
         ClauseKind::Param {
             def,
             modifier,

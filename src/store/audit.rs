@@ -1,9 +1,9 @@
 //! The audit sink: records of reads, searches and refused requests are queued and written
-//! by one background thread in batches (one transaction each), so reads do not wait for
-//! a write. Writes record their event inside their own transaction instead (`store::write`).
+//! by one background thread in batches (one transaction each, gathered for 20 ms),
+//! so reads do not wait for a write. Writes record their event inside their own transaction instead (`store::write`).
 
 use crate::auth::audit::AuditRecord;
-use crate::db::{audit, Db};
+use crate::db::{audit, Backend, Db};
 use crate::fhir::json::now_ms;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Duration;
@@ -20,14 +20,18 @@ pub struct AuditSink {
 }
 
 const BATCH: usize = 500;
+/// How long the writer keeps gathering after the first record of a batch: under light
+/// load every read would otherwise pay for a transaction (and an fsync) of its own.
+const GATHER: Duration = Duration::from_millis(20);
 
 impl AuditSink {
-    /// Starts the writer thread for `db`.
-    pub fn start(db: Db) -> AuditSink {
+    /// Starts the writer thread for `db`; `synchronous` is the SQLite setting its batches
+    /// return the write connection to.
+    pub fn start(db: Db, synchronous: String) -> AuditSink {
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || run(db, rx))
+            .spawn(move || run(db, &synchronous, rx))
             .expect("spawn the audit writer thread");
         AuditSink { tx }
     }
@@ -48,36 +52,63 @@ impl AuditSink {
     }
 }
 
-/// Blocks for the next record, then takes whatever else is queued (up to a batch): the
-/// records that arrive while a batch is being written form the next batch.
-fn run(db: Db, rx: Receiver<Message>) {
+/// Blocks for the next record, then sleeps `GATHER` (unless a flush waits) and takes
+/// whatever else was queued meanwhile, up to a batch. Sleeping rather than waiting on the
+/// channel means a read's send wakes nobody: under light load every read would otherwise
+/// pay for a context switch, and a transaction (and fsync) of its own.
+fn run(db: Db, synchronous: &str, rx: Receiver<Message>) {
     let mut pending: Vec<AuditRecord> = Vec::new();
     let mut waiting: Vec<Sender<()>> = Vec::new();
+    let take = |message: Message, pending: &mut Vec<AuditRecord>, waiting: &mut Vec<Sender<()>>| {
+        match message {
+            Message::Record(record) => pending.push(*record),
+            Message::Flush(done) => waiting.push(done),
+        }
+    };
     while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Record(record) => pending.push(*record),
-                Message::Flush(done) => waiting.push(done),
-            }
-            if pending.len() < BATCH {
-                next = rx.try_recv().ok();
+        take(first, &mut pending, &mut waiting);
+        if !pending.is_empty() {
+            std::thread::sleep(GATHER);
+        }
+        while pending.len() < BATCH {
+            match rx.try_recv() {
+                Ok(message) => take(message, &mut pending, &mut waiting),
+                Err(_) => break,
             }
         }
-        write(&db, &mut pending);
+        write(&db, synchronous, &mut pending);
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
     }
-    write(&db, &mut pending);
+    write(&db, synchronous, &mut pending);
 }
 
-fn write(db: &Db, pending: &mut Vec<AuditRecord>) {
+/// Writes one batch. Its commit does not wait for the disk (SQLite `synchronous = NORMAL`
+/// for the batch, PostgreSQL `synchronous_commit = off`): a commit that waits for an fsync
+/// stalls the concurrent reads on SQLite, and these records are the ones a crash may lose
+/// anyway; writes' own records stay in their fully synchronous transactions.
+fn write(db: &Db, synchronous: &str, pending: &mut Vec<AuditRecord>) {
     if pending.is_empty() {
         return;
     }
     let records = std::mem::take(pending);
-    let result = db.transaction(|conn| audit::append(conn, &records, now_ms()));
+    let result = db.write().and_then(|mut conn| {
+        let sqlite = conn.backend() == Backend::Sqlite;
+        if sqlite {
+            conn.batch("PRAGMA synchronous = NORMAL")?;
+        }
+        let written = conn.transaction(|c| {
+            if !sqlite {
+                c.batch("SET LOCAL synchronous_commit = off")?;
+            }
+            audit::append(c, &records, now_ms())
+        });
+        if sqlite {
+            conn.batch(&format!("PRAGMA synchronous = {synchronous}"))?;
+        }
+        written
+    });
     if let Err(error) = result {
         tracing::error!(%error, lost = records.len(), "audit records could not be written");
     }

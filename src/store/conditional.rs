@@ -1,7 +1,7 @@
 //! Conditional create, update and delete (http.html#ccreate, #cond-update, #cdelete):
 //! the criteria are a search on the type, run inside the write transaction.
 
-use super::write::{audit_write, delete_in, prepare, put_in, put_kind};
+use super::write::{audit_write, checked_audit, delete_in, prepare, put_in, put_kind};
 use super::{Saved, Store};
 use crate::auth::audit::{AuditKind, Who};
 use crate::db::Conn;
@@ -35,6 +35,7 @@ pub fn matches(conn: &mut Conn, res_type: &str, criteria: &str) -> AppResult<Vec
             default_count: 2,
             max_count: 2,
             strict: true,
+            ..Limits::default()
         },
     )?;
     Store::matching_ids(conn, &req, 2)
@@ -49,23 +50,26 @@ impl Store {
     pub fn create_if_none_exist(
         &self,
         who: &Who,
+        access: &crate::auth::Access,
         res_type: &str,
         body: Value,
         criteria: &str,
     ) -> AppResult<ConditionalCreate> {
         let prepared = prepare(res_type, None, body, self.coding_validation())?;
-        self.db.transaction(|conn| {
+        let outcome = self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             match found.as_slice() {
                 [] => {
                     let saved = put_in(conn, prepared, &new_id(), None, "POST")?;
-                    audit_write(conn, who, AuditKind::Create, &saved)?;
+                    checked_audit(conn, who, access, AuditKind::Create, &saved)?;
                     Ok(ConditionalCreate::Created(saved))
                 }
                 [id] => Ok(ConditionalCreate::Exists(id.clone())),
                 _ => Err(too_many(res_type, criteria)),
             }
-        })
+        })?;
+        self.written(res_type);
+        Ok(outcome)
     }
 
     /// `PUT [type]?criteria`.
@@ -78,7 +82,7 @@ impl Store {
         if_match: Option<i64>,
     ) -> AppResult<Saved> {
         let body_id = body.get("id").and_then(Value::as_str).map(str::to_string);
-        self.db.transaction(|conn| {
+        let saved = self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             let id = match (found.as_slice(), &body_id) {
                 ([], Some(id)) => id.clone(),
@@ -104,7 +108,9 @@ impl Store {
             let saved = put_in(conn, prepared, &id, if_match, "PUT")?;
             audit_write(conn, who, put_kind(&saved), &saved)?;
             Ok(saved)
-        })
+        })?;
+        self.written(res_type);
+        Ok(saved)
     }
 
     /// `DELETE [type]?criteria` (one match at most); Ok(None) when nothing matched.
@@ -114,7 +120,7 @@ impl Store {
         res_type: &str,
         criteria: &str,
     ) -> AppResult<Option<Saved>> {
-        self.db.transaction(|conn| {
+        let saved = self.db.transaction(|conn| {
             let found = matches(conn, res_type, criteria)?;
             match found.as_slice() {
                 [] => Ok(None),
@@ -127,6 +133,8 @@ impl Store {
                 }
                 _ => Err(too_many(res_type, criteria)),
             }
-        })
+        })?;
+        self.written(res_type);
+        Ok(saved)
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bundle;
 pub mod conditional;
 pub mod consent;
+pub mod entry_access;
 pub mod patch;
 pub mod read;
 pub mod reindex;
@@ -22,6 +23,8 @@ pub struct Store {
     pub db: Db,
     pub config: Arc<Config>,
     pub audit: audit::AuditSink,
+    /// The active patient-privacy Consents, cached (invalidated on Consent writes).
+    pub consents: consent::ConsentCache,
 }
 
 /// A stored version as returned to callers.

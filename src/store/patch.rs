@@ -1,8 +1,10 @@
 //! PATCH as a service: the current version, patched (JSON Patch or FHIRPath Patch),
 //! validated like an update and written as a new version.
 
-use super::write::{prepare, put_in};
+use super::write::{checked_audit, prepare, put_in};
 use super::{Saved, Store};
+use crate::auth::audit::{AuditKind, Who};
+use crate::auth::Access;
 use crate::coding::on_write::CodingValidation;
 use crate::db::{resources, Conn};
 use crate::error::{AppError, AppResult};
@@ -45,17 +47,20 @@ pub fn patch_in(
 }
 
 impl Store {
-    /// `PATCH [type]/[id]`.
+    /// `PATCH [type]/[id]`, recorded in the audit trail inside its transaction.
+    #[allow(clippy::too_many_arguments)]
     pub fn patch(
         &self,
+        who: &Who,
+        access: &Access,
         res_type: &str,
         id: &str,
         patch: &Patch,
         if_match: Option<i64>,
         check: PatchCheck<'_>,
     ) -> AppResult<Saved> {
-        self.db.transaction(|conn| {
-            patch_in(
+        let saved = self.db.transaction(|conn| {
+            let saved = patch_in(
                 conn,
                 res_type,
                 id,
@@ -63,7 +68,11 @@ impl Store {
                 if_match,
                 check,
                 self.coding_validation(),
-            )
-        })
+            )?;
+            checked_audit(conn, who, access, AuditKind::Update, &saved)?;
+            Ok(saved)
+        })?;
+        self.written(res_type);
+        Ok(saved)
     }
 }

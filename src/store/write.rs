@@ -206,27 +206,56 @@ pub fn put_kind(saved: &Saved) -> AuditKind {
     }
 }
 
+/// Checks a write against the caller's scope queries and records it in the audit trail,
+/// inside the write's transaction.
+pub fn checked_audit(
+    conn: &mut Conn,
+    who: &Who,
+    access: &crate::auth::Access,
+    kind: AuditKind,
+    saved: &Saved,
+) -> AppResult<()> {
+    super::access::check_written(conn, access, &saved.res_type, &saved.id)?;
+    audit_write(conn, who, kind, saved)
+}
+
 impl Store {
+    /// Forgets cached Consents after a committed write of `res_type` (a Consent).
+    pub fn written(&self, res_type: &str) {
+        if res_type == "Consent" {
+            self.consents.invalidate();
+        }
+    }
+
     /// The `coding_validation` setting.
     pub fn coding_validation(&self) -> CodingValidation {
         CodingValidation::from_setting(&self.config.coding_validation)
     }
 
     /// `POST [type]`: stores the body under a new server-assigned id.
-    pub fn create(&self, who: &Who, res_type: &str, body: Value) -> AppResult<Saved> {
+    pub fn create(
+        &self,
+        who: &Who,
+        access: &crate::auth::Access,
+        res_type: &str,
+        body: Value,
+    ) -> AppResult<Saved> {
         let prepared = prepare(res_type, None, body, self.coding_validation())?;
         let id = resource::new_id();
-        self.db.transaction(|conn| {
+        let saved = self.db.transaction(|conn| {
             let saved = put_in(conn, prepared, &id, None, "POST")?;
-            audit_write(conn, who, AuditKind::Create, &saved)?;
+            checked_audit(conn, who, access, AuditKind::Create, &saved)?;
             Ok(saved)
-        })
+        })?;
+        self.written(res_type);
+        Ok(saved)
     }
 
     /// `PUT [type]/[id]`: a new version, or the first one (update-as-create).
     pub fn update(
         &self,
         who: &Who,
+        access: &crate::auth::Access,
         res_type: &str,
         id: &str,
         body: Value,
@@ -239,11 +268,13 @@ impl Store {
             ));
         }
         let prepared = prepare(res_type, Some(id), body, self.coding_validation())?;
-        self.db.transaction(|conn| {
+        let saved = self.db.transaction(|conn| {
             let saved = put_in(conn, prepared, id, if_match, "PUT")?;
-            audit_write(conn, who, put_kind(&saved), &saved)?;
+            checked_audit(conn, who, access, put_kind(&saved), &saved)?;
             Ok(saved)
-        })
+        })?;
+        self.written(res_type);
+        Ok(saved)
     }
 
     /// `DELETE [type]/[id]`.
@@ -254,12 +285,14 @@ impl Store {
         id: &str,
         if_match: Option<i64>,
     ) -> AppResult<Option<Saved>> {
-        self.db.transaction(|conn| {
+        let saved = self.db.transaction(|conn| {
             let saved = delete_in(conn, res_type, id, if_match)?;
             if let Some(saved) = &saved {
                 audit_write(conn, who, AuditKind::Delete, saved)?;
             }
             Ok(saved)
-        })
+        })?;
+        self.written(res_type);
+        Ok(saved)
     }
 }

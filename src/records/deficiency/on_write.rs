@@ -232,6 +232,7 @@ fn judge(conn: &mut Conn, pending: Pending) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use crate::auth::audit::Who;
+    use crate::auth::Access;
     use crate::config::Config;
     use crate::store::Store;
     use serde_json::json;
@@ -259,6 +260,7 @@ mod tests {
         for s in [&on, &off] {
             s.update(
                 &who,
+                &Access::default(),
                 "Practitioner",
                 "dr1",
                 json!({"resourceType": "Practitioner", "id": "dr1"}),
@@ -267,6 +269,7 @@ mod tests {
             .unwrap();
             s.update(
                 &who,
+                &Access::default(),
                 "Encounter",
                 "e1",
                 json!({"resourceType": "Encounter", "id": "e1",
@@ -294,10 +297,12 @@ mod tests {
             let n = 400;
             for i in 0..n + 40 {
                 let started = Instant::now();
-                on.create(&who, "Condition", condition(complete)).unwrap();
+                on.create(&who, &Access::default(), "Condition", condition(complete))
+                    .unwrap();
                 let a = started.elapsed().as_secs_f64();
                 let started = Instant::now();
-                off.create(&who, "Condition", condition(complete)).unwrap();
+                off.create(&who, &Access::default(), "Condition", condition(complete))
+                    .unwrap();
                 let b = started.elapsed().as_secs_f64();
                 if i >= 40 {
                     t_on += a;

@@ -178,7 +178,8 @@ pub struct IndexPage {
 
 /// Runs an index query for a caller.
 pub fn run(store: &Store, access: &Access, request: IndexRequest) -> AppResult<IndexPage> {
-    let denied = store.denied_patients(access)?;
+    let denied =
+        store.denied_patients(access, &["Encounter", "Condition", "Procedure", "Patient"])?;
     let mut conn = store.db.read()?;
     let (total, rows) = query::page(&mut conn, &request, access, &denied)?;
     Ok(IndexPage {

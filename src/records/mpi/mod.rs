@@ -52,7 +52,7 @@ pub fn visible_patients(
     access: &Access,
     rows: Vec<VersionRow>,
 ) -> AppResult<Vec<(VersionRow, Value)>> {
-    let denied = store.denied_patients(access)?;
+    let denied = store.denied_patients(access, &["Patient"])?;
     Ok(rows
         .into_iter()
         .filter(|row| row.deleted == 0 && row.res_type == "Patient")

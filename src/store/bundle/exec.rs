@@ -7,22 +7,32 @@ use crate::db::rows::VersionRow;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::fhir::transaction::{at_entry, EntryResponse};
+use crate::store::entry_access::EntryGuard;
 use crate::store::patch::patch_in;
 use crate::store::write::{delete_in, put_in};
 use crate::store::Saved;
 use serde_json::Value;
 
 /// Runs every step; the first failure (located at its entry) aborts the lot.
+/// `guard` checks each step before and after it runs and audits it.
 pub fn execute(
     conn: &mut Conn,
     steps: Vec<Step>,
     minimal: bool,
     coding: CodingValidation,
+    guard: &EntryGuard,
 ) -> AppResult<Vec<(usize, EntryResponse)>> {
     let mut out = Vec::with_capacity(steps.len());
     for step in steps {
         let index = step.index;
-        let response = run(conn, step, minimal, coding).map_err(|e| at_entry(e, index))?;
+        let response = guard
+            .before(conn, &step)
+            .and_then(|checked| {
+                let response = run(conn, step, minimal, coding)?;
+                guard.after(conn, checked, &response)?;
+                Ok(response)
+            })
+            .map_err(|e| at_entry(e, index))?;
         out.push((index, response));
     }
     Ok(out)

@@ -7,6 +7,7 @@
 mod exec;
 pub mod plan;
 
+use super::entry_access::EntryGuard;
 use super::Store;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
@@ -23,19 +24,29 @@ pub type Hook<'a> = &'a dyn Fn(&mut Conn) -> AppResult<()>;
 impl Store {
     /// `POST [base]` with a transaction or batch Bundle; returns the response Bundle.
     /// `minimal` leaves the resources out of the response entries (`Prefer: return=minimal`).
-    pub fn process_bundle(&self, bundle: Value, base: &str, minimal: bool) -> AppResult<Value> {
+    /// `guard` checks each entry against the caller's access and audits it.
+    pub fn process_bundle(
+        &self,
+        bundle: Value,
+        base: &str,
+        minimal: bool,
+        guard: &EntryGuard,
+    ) -> AppResult<Value> {
         let kind = transaction::bundle_kind(&bundle)?;
         let parsed = transaction::entries(bundle, base);
         let responses = match kind {
             BundleKind::Transaction => {
                 let entries = parsed.into_iter().collect::<AppResult<Vec<_>>>()?;
-                let mut out = self.run_transaction(&entries, minimal, &|_| Ok(()))?;
+                for entry in &entries {
+                    guard.check_request(entry)?;
+                }
+                let mut out = self.run_guarded(&entries, minimal, &|_| Ok(()), guard)?;
                 out.sort_by_key(|(i, _)| *i);
                 out.into_iter().map(|(_, r)| r).collect()
             }
             BundleKind::Batch => parsed
                 .into_iter()
-                .map(|entry| self.run_batch_entry(entry, minimal))
+                .map(|entry| self.run_batch_entry(entry, minimal, guard))
                 .collect::<Vec<_>>(),
         };
         let mut reply = BundleBuilder::new(match kind {
@@ -56,6 +67,17 @@ impl Store {
         minimal: bool,
         hook: Hook<'_>,
     ) -> AppResult<Vec<(usize, EntryResponse)>> {
+        self.run_guarded(entries, minimal, hook, &EntryGuard::unchecked())
+    }
+
+    /// `run_transaction` with each step checked and audited by `guard`.
+    fn run_guarded(
+        &self,
+        entries: &[EntryRequest],
+        minimal: bool,
+        hook: Hook<'_>,
+        guard: &EntryGuard,
+    ) -> AppResult<Vec<(usize, EntryResponse)>> {
         let questions = plan::questions(entries);
         for _ in 0..ATTEMPTS {
             let answers = if questions.is_empty() {
@@ -68,11 +90,14 @@ impl Store {
                 if !questions.is_empty() && plan::answer(conn, &questions)? != answers {
                     return Ok(None);
                 }
-                let out = exec::execute(conn, steps, minimal, self.coding_validation())?;
+                let out = exec::execute(conn, steps, minimal, self.coding_validation(), guard)?;
                 hook(conn)?;
                 Ok(Some(out))
             })?;
             if let Some(out) = done {
+                if entries.iter().any(|e| e.res_type == "Consent") {
+                    self.written("Consent");
+                }
                 return Ok(out);
             }
         }
@@ -82,11 +107,26 @@ impl Store {
     }
 
     /// One batch entry in its own transaction; failures become the entry's outcome.
-    fn run_batch_entry(&self, entry: AppResult<EntryRequest>, minimal: bool) -> EntryResponse {
-        let result = entry.and_then(|e| self.run_transaction(&[e], minimal, &|_| Ok(())));
+    fn run_batch_entry(
+        &self,
+        entry: AppResult<EntryRequest>,
+        minimal: bool,
+        guard: &EntryGuard,
+    ) -> EntryResponse {
+        let entity = entry
+            .as_ref()
+            .map(|e| format!("Bundle.entry[{}] {}", e.index, e.res_type))
+            .unwrap_or_else(|_| "Bundle.entry".into());
+        let result = entry.and_then(|e| {
+            guard.check_request(&e)?;
+            self.run_guarded(&[e], minimal, &|_| Ok(()), guard)
+        });
         match result {
             Ok(mut out) => out.pop().map(|(_, r)| r).unwrap_or_default(),
             Err(err) => {
+                if let Some(record) = guard.failure(&err, entity) {
+                    self.audit.record(record);
+                }
                 if let AppError::Internal(detail) = &err {
                     tracing::error!(%detail, "batch entry failed");
                 }
