@@ -2,6 +2,7 @@
 //! (read-only: AuditEvents are append-only, any other method answers 405), and
 //! `GET $audit-verify` (walks the hash chain, reports the first broken link).
 
+use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
 use super::request::{blocking, query_pairs};
 use super::response::{fhir, format_of};
 use super::AppState;
@@ -106,3 +107,69 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
     }
     Ok(fhir(StatusCode::OK, &parameters, format))
 }
+
+const AUDIT_SCOPES: &[&str] = &["user/AuditEvent.rs", "system/AuditEvent.rs"];
+
+pub const OPERATIONS: &[OperationDoc] = &[
+    OperationDoc {
+        method: "get",
+        path: "/fhir/AuditEvent",
+        summary: "Search the audit trail",
+        description: "AuditEvents of every read, search, write, operation and refused request, \
+                      newest first. AuditEvents cannot be created, changed or deleted (405).",
+        tag: "security",
+        scopes: AUDIT_SCOPES,
+        params: &[
+            ParamDoc {
+                name: "patient",
+                location: ParamIn::Query,
+                required: false,
+                kind: "reference",
+                description: "Events about this patient (Patient/id or id)",
+            },
+            ParamDoc {
+                name: "date",
+                location: ParamIn::Query,
+                required: false,
+                kind: "date",
+                description: "Recorded on (eq), since (ge/gt) or until (le/lt) this date",
+            },
+            ParamDoc {
+                name: "purpose",
+                location: ParamIn::Query,
+                required: false,
+                kind: "token",
+                description: "Purpose of use, e.g. BTG for break-the-glass accesses",
+            },
+            ParamDoc {
+                name: "_count",
+                location: ParamIn::Query,
+                required: false,
+                kind: "integer",
+                description: "Events per page",
+            },
+        ],
+        body: None,
+        responses: &[ResponseDoc {
+            status: 200,
+            body: "Bundle",
+            description: "searchset of AuditEvents",
+        }],
+    },
+    OperationDoc {
+        method: "get",
+        path: "/fhir/$audit-verify",
+        summary: "Verify the audit trail's hash chain",
+        description: "Walks the SHA-256 chain and reports the first altered, inserted or \
+                      removed event (as `chartroom audit-verify`).",
+        tag: "security",
+        scopes: &["user/*.cruds", "system/*.cruds"],
+        params: &[],
+        body: None,
+        responses: &[ResponseDoc {
+            status: 200,
+            body: "Parameters",
+            description: "events verified and the first broken sequence, if any",
+        }],
+    },
+];
