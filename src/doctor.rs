@@ -3,7 +3,7 @@
 //! reports each as ok / warning / error.
 
 use crate::config::Config;
-use crate::db::{consistency, migrate, resources, Db};
+use crate::db::{consistency, migrate, Db};
 use crate::store::consistency::IndexReport;
 use serde::Serialize;
 
@@ -54,7 +54,9 @@ pub fn run(config: &Config, db: Result<&Db, String>, repair: bool) -> DoctorRepo
     match db {
         Err(e) => checks.push(check("database", Status::Error, e)),
         Ok(db) => {
-            let ping = db.read().and_then(|mut c| resources::ping(&mut c));
+            let ping = db
+                .read()
+                .and_then(|mut c| c.batch("SELECT 1").map_err(crate::error::AppError::from));
             match ping {
                 Err(e) => checks.push(check("database", Status::Error, e.to_string())),
                 Ok(()) => {
