@@ -281,3 +281,44 @@ impl DoctorReport {
         out
     }
 }
+
+/// `chartroom probe URL`: GET an `http://host:port/path` URL and succeed on a 2xx status
+/// (the container healthcheck; the runtime image has no curl).
+pub fn probe(url: &str) -> Result<u16, String> {
+    use std::io::{Read, Write};
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    if parsed.scheme() != "http" {
+        return Err(format!("{url}: only http:// URLs can be probed"));
+    }
+    let host = parsed.host_str().ok_or_else(|| format!("{url}: no host"))?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let timeout = std::time::Duration::from_secs(5);
+    let address = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(|e| format!("{url}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{url}: no address"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
+        .map_err(|e| format!("{url}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        parsed.path()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("{url}: {e}"))?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).map_err(|e| format!("{url}: {e}"))?;
+    let status = String::from_utf8_lossy(&head[..n])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| format!("{url}: not an HTTP response"))?;
+    if (200..300).contains(&status) {
+        Ok(status)
+    } else {
+        Err(format!("{url}: HTTP {status}"))
+    }
+}

@@ -44,6 +44,11 @@ enum Command {
     Doctor(DoctorArgs),
     /// Print the OpenAPI document (the committed openapi/openapi.json is this output).
     Openapi,
+    /// GET an http:// URL and exit 0 on a 2xx answer (container healthchecks).
+    Probe {
+        /// e.g. http://127.0.0.1:8080/health/ready
+        url: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -197,6 +202,7 @@ fn main() -> ExitCode {
         Command::Codes(CodesCommand::Load { dir }) => chartroom_cli::codes_load(&dir),
         Command::Audit(args) => audit(args),
         Command::Doctor(args) => doctor(args),
+        Command::Probe { url } => chartroom::doctor::probe(&url).map(|_| ()),
         Command::Openapi => {
             println!("{}", chartroom::http::openapi::document_json());
             Ok(())
