@@ -18,27 +18,38 @@ pub type Tracer = opentelemetry_sdk::trace::SdkTracer;
 
 static PROVIDER: OnceCell<SdkTracerProvider> = OnceCell::new();
 
-/// Builds a subscriber: JSON lines to `writer` filtered by `filter` (a tracing
-/// `EnvFilter` directive such as `info` or `chartroom=debug`), and spans to `tracer`.
-pub fn subscriber<W>(filter: &str, writer: W, tracer: Option<Tracer>) -> tracing::Dispatch
+/// Builds a subscriber: JSON lines to `writer` filtered by `log_filter` (a tracing
+/// `EnvFilter` directive such as `info` or `chartroom=debug`), and spans filtered by
+/// `trace_filter` to `tracer`. The filters are separate so quiet logs keep full traces.
+pub fn subscriber<W>(
+    log_filter: &str,
+    writer: W,
+    tracer: Option<Tracer>,
+    trace_filter: &str,
+) -> tracing::Dispatch
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let otel = tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t));
+    let filter = |directives: &str| {
+        tracing_subscriber::EnvFilter::try_new(directives)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let otel = tracer.map(|t| {
+        tracing_opentelemetry::layer()
+            .with_tracer(t)
+            .with_filter(filter(trace_filter))
+    });
     let logs = tracing_subscriber::fmt::layer()
         .json()
         .with_writer(writer)
         .with_current_span(true)
-        .with_span_list(false);
-    tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(filter)
-            .with(otel)
-            .with(logs),
-    )
+        .with_span_list(false)
+        .with_filter(filter(log_filter));
+    tracing::Dispatch::new(tracing_subscriber::registry().with(otel).with(logs))
 }
+
+/// Spans exported over OTLP: request, auth, transaction and coding spans (`db.query` is debug).
+const TRACE_FILTER: &str = "info";
 
 /// Installs the process-wide subscriber: JSON lines on stderr, plus OTLP/HTTP span export
 /// when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the standard `OTEL_*` variables apply).
@@ -57,7 +68,8 @@ pub fn init(filter: &str) {
         },
         _ => None,
     };
-    let _ = tracing::dispatcher::set_global_default(subscriber(filter, std::io::stderr, tracer));
+    let dispatch = subscriber(filter, std::io::stderr, tracer, TRACE_FILTER);
+    let _ = tracing::dispatcher::set_global_default(dispatch);
 }
 
 fn otlp_provider() -> Result<SdkTracerProvider, String> {

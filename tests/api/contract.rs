@@ -18,7 +18,13 @@ const PATHS: &str = "^/fhir/(Patient|Condition)(/|$)\
 /// cases): about 7,000 requests, 1.5 minutes per store.
 const EXAMPLES: &str = "5";
 
-/// The schemathesis CLI, installing it first when missing; None when that fails.
+const PRELOADED_CLI: &str = "import sys\n\
+import schemathesis.transport.asgi, schemathesis.transport.requests, schemathesis.transport.wsgi\n\
+from schemathesis.cli import schemathesis\n\
+sys.argv[0] = 'st'\n\
+sys.exit(schemathesis())";
+
+/// A Python test tool from target/tools-venv, installing the tools first when missing.
 pub fn tool(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("target/tools-venv/bin").join(name);
@@ -37,7 +43,9 @@ pub fn tool(name: &str) -> PathBuf {
 }
 
 fn contract(backend: Backend) {
-    let st = tool("st");
+    // schemathesis imports its transports lazily, and two workers doing it at once can fail
+    // (ImportError): import them before its CLI starts
+    let python = tool("st").with_file_name("python3");
     let app = spawn(backend);
     // load the coding tables before the clock of the first terminology request starts
     let warm = app
@@ -49,9 +57,9 @@ fn contract(backend: Backend) {
         .join(format!("contract-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&work).unwrap();
     let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
-    let output = Command::new(st)
+    let output = Command::new(python)
         .current_dir(&work)
-        .arg("run")
+        .args(["-c", PRELOADED_CLI, "run"])
         .arg(&document)
         .args(["--url", app.root()])
         .args(["--checks", "not_a_server_error,response_schema_conformance"])

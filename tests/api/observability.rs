@@ -57,7 +57,8 @@ fn traced(backend: Backend, filter: &str) -> (TestApp, MemoryExporter, Arc<Mutex
     let logs = Arc::new(Mutex::new(Vec::new()));
     let sink = logs.clone();
     let writer = move || Capture(sink.clone());
-    let dispatch = chartroom::telemetry::subscriber(filter, writer, Some(provider.tracer("test")));
+    let tracer = Some(provider.tracer("test"));
+    let dispatch = chartroom::telemetry::subscriber(filter, writer, tracer, "info,chartroom=debug");
     let app = spawn_traced(backend, |_| {}, Some(dispatch));
     (app, exporter, logs)
 }
@@ -65,7 +66,8 @@ fn traced(backend: Backend, filter: &str) -> (TestApp, MemoryExporter, Arc<Mutex
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 fn request_span_continues_the_callers_trace(backend: Backend) {
-    let (app, exporter, _) = traced(backend, "info,chartroom=debug");
+    // quiet logs do not thin out the exported spans
+    let (app, exporter, _) = traced(backend, "warn");
     let response = app
         .post(
             "Patient",
@@ -284,4 +286,112 @@ fn auth_failures_are_counted_by_reason() {
     // the counters are process-wide (other tests run in parallel), so they only grow
     assert!(before(&end, "missing_token") >= before(&start, "missing_token") + 1.0);
     assert!(before(&end, "invalid_token") >= before(&start, "invalid_token") + 1.0);
+}
+
+/// A collector stand-in: records the path and body of every request it gets.
+fn otlp_sink() -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .to_string();
+            store.lock().unwrap().push((path, body));
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (address, received)
+}
+
+#[test]
+fn spans_are_exported_over_otlp_when_the_endpoint_is_set() {
+    let (endpoint, received) = otlp_sink();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("otlp-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_chartroom"))
+        .arg("serve")
+        .current_dir(&dir)
+        .env("CHARTROOM_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CHARTROOM_DATABASE_URL", "sqlite://chartroom.db")
+        .env("CHARTROOM_AUTH", "off")
+        .env("CHARTROOM_LOG", "warn")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::blocking::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while client.get(format!("{base}/health/live")).send().is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = client
+        .get(format!("{base}/fhir/Patient"))
+        .header("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01"))
+        .send()
+        .unwrap()
+        .status();
+    let trace_id: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&TRACE_ID[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let exported = loop {
+        let found = received.lock().unwrap().iter().any(|(path, body)| {
+            path == "/v1/traces" && body.windows(16).any(|w| w == trace_id.as_slice())
+        });
+        if found || started.elapsed() > Duration::from_secs(30) {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(status, 200);
+    assert!(
+        exported,
+        "no OTLP export carrying the caller's trace id; got {:?}",
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, b)| (p.clone(), b.len()))
+            .collect::<Vec<_>>()
+    );
 }
