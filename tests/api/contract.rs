@@ -28,6 +28,9 @@ sys.exit(schemathesis())";
 pub fn tool(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("target/tools-venv/bin").join(name);
+    // several tests may need the tools at once; one of them installs
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if !path.exists() {
         let status = Command::new("bash")
             .arg(root.join("scripts/install-test-tools.sh"))

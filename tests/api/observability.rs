@@ -288,8 +288,11 @@ fn auth_failures_are_counted_by_reason() {
     assert!(before(&end, "invalid_token") >= before(&start, "invalid_token") + 1.0);
 }
 
+/// (path, body) of every request the collector stand-in got.
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A collector stand-in: records the path and body of every request it gets.
-fn otlp_sink() -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+fn otlp_sink() -> (String, Received) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
