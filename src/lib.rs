@@ -6,6 +6,7 @@ pub mod bench;
 pub mod coding;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod error;
 pub mod fhir;
 pub mod http;
@@ -53,12 +54,36 @@ pub fn open_store(config: Config) -> Result<Store, String> {
 /// Builds the HTTP server on `listener` (not yet awaited). Graceful shutdown on SIGTERM/SIGINT
 /// lets in-flight requests finish.
 pub fn start(store: Store, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    start_traced(store, listener, None)
+}
+
+/// [`start`], with the server's spans and logs sent to `dispatch` instead of the
+/// process-wide subscriber (tests capture them this way).
+pub fn start_traced(
+    store: Store,
+    listener: TcpListener,
+    dispatch: Option<tracing::Dispatch>,
+) -> std::io::Result<actix_web::dev::Server> {
     let verifier = verifier(&store.config).map_err(std::io::Error::other)?;
-    let state = web::Data::new(http::AppState { store, verifier });
+    let http_metrics = prometheus::Registry::new();
+    let request_metrics = actix_web_prom::PrometheusMetricsBuilder::new("chartroom")
+        .registry(http_metrics.clone())
+        // the docs UI's asset paths are not route patterns
+        .exclude_regex("^/docs")
+        .exclude("/metrics")
+        .mask_unmatched_patterns("unmatched")
+        .build()
+        .map_err(std::io::Error::other)?;
+    let state = web::Data::new(http::AppState {
+        store,
+        verifier,
+        http_metrics,
+    });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap(telemetry::RequestTracing)
+            .wrap(request_metrics.clone())
+            .wrap(telemetry::RequestTracing::new(dispatch.clone()))
             .configure(http::configure)
     })
     .shutdown_timeout(30)

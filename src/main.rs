@@ -42,6 +42,16 @@ enum Command {
     /// Judge every record's deficiencies again (nightly sweep): open, close, re-open and
     /// cancel deficiency Tasks; prints the counts.
     Sweep(SweepArgs),
+    /// Check configuration, database, migrations, index consistency, coding tables and clock
+    /// skew; exit 1 when a check fails.
+    Doctor(DoctorArgs),
+    /// Print the OpenAPI document (the committed openapi/openapi.json is this output).
+    Openapi,
+    /// GET an http:// URL and exit 0 on a 2xx answer (container healthchecks).
+    Probe {
+        /// e.g. http://127.0.0.1:8080/health/ready
+        url: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -51,6 +61,19 @@ struct SweepArgs {
     /// Records per database transaction.
     #[arg(long, default_value_t = 200)]
     batch: usize,
+}
+
+#[derive(clap::Args)]
+struct DoctorArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Rewrite index rows and projections that differ from the stored resources, and delete
+    /// rows no current resource owns.
+    #[arg(long)]
+    repair: bool,
+    /// Print the report as JSON (the same as GET /admin/doctor).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +214,12 @@ fn main() -> ExitCode {
         Command::Codes(CodesCommand::Load { dir }) => chartroom_cli::codes_load(&dir),
         Command::Audit(args) => audit(args),
         Command::Sweep(args) => sweep(args),
+        Command::Doctor(args) => doctor(args),
+        Command::Probe { url } => chartroom::doctor::probe(&url).map(|_| ()),
+        Command::Openapi => {
+            println!("{}", chartroom::http::openapi::document_json());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -225,9 +254,36 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let store = chartroom::open_store(config)?;
     std::thread::spawn(chartroom::coding::shared::warm_up);
     tracing::info!(listen = %listen, base = %format!("http://{listen}/fhir"), "chartroom serving");
-    actix_web::rt::System::new()
+    let result = actix_web::rt::System::new()
         .block_on(async move { chartroom::start(store, listener)?.await })
-        .map_err(|e| format!("server stopped: {e}"))
+        .map_err(|e| format!("server stopped: {e}"));
+    chartroom::telemetry::shutdown();
+    result
+}
+
+fn doctor(args: DoctorArgs) -> Result<(), String> {
+    let config = load_config(&args.db)?;
+    let db = chartroom::db::Db::connect(
+        &config.database_url,
+        &chartroom::db::DbOptions {
+            pool_size: 2,
+            sqlite_synchronous: config.sqlite_synchronous.clone(),
+        },
+    );
+    let report = chartroom::doctor::run(&config, db.as_ref().map_err(Clone::clone), args.repair);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", report.text());
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        Err("doctor found problems".into())
+    }
 }
 
 fn migrate(args: DbArgs) -> Result<(), String> {

@@ -57,6 +57,12 @@ pub fn check(mode: CodingValidation, res_type: &str, resource: &Value) -> AppRes
     if found.is_empty() {
         return Ok(Vec::new());
     }
+    let _span = tracing::info_span!(
+        "coding.validate",
+        resource_type = res_type,
+        codings = found.len()
+    )
+    .entered();
     let terms = terminology()?;
     let date = resource_date(res_type, resource).unwrap_or_else(|| chrono::Utc::now().date_naive());
     let mut issues = Vec::new();

@@ -3,6 +3,7 @@
 //! indexes and typed projections. Imports no service module and nothing from `http`.
 
 pub mod audit;
+pub mod consistency;
 pub mod import_progress;
 pub mod indexes;
 pub mod migrate;
@@ -175,22 +176,31 @@ impl Db {
     /// returns Ok, rolled back otherwise (also if it panics). A registered [`TxHook`] wraps
     /// `work` inside the same transaction.
     pub fn transaction<T>(&self, work: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
+        let span = tracing::info_span!("db.transaction", db.system = self.backend().name());
+        let _entered = span.enter();
+        let started = std::time::Instant::now();
         let mut conn = self.write()?;
-        let Some(hook) = self.hook() else {
-            return conn.transaction(work);
+        let result = match self.hook() {
+            None => conn.transaction(work),
+            Some(hook) => {
+                let mut work = Some(work);
+                let mut out = None;
+                conn.transaction(|conn| {
+                    hook.around(conn, &mut |conn| {
+                        let work = work.take().ok_or_else(|| {
+                            AppError::internal("transaction hook ran its work twice")
+                        })?;
+                        out = Some(work(conn)?);
+                        Ok(())
+                    })
+                })
+                .and_then(|()| {
+                    out.ok_or_else(|| AppError::internal("transaction hook skipped its work"))
+                })
+            }
         };
-        let mut work = Some(work);
-        let mut out = None;
-        conn.transaction(|conn| {
-            hook.around(conn, &mut |conn| {
-                let work = work
-                    .take()
-                    .ok_or_else(|| AppError::internal("transaction hook ran its work twice"))?;
-                out = Some(work(conn)?);
-                Ok(())
-            })
-        })?;
-        out.ok_or_else(|| AppError::internal("transaction hook skipped its work"))
+        crate::telemetry::metrics::transaction(result.is_ok(), started.elapsed().as_secs_f64());
+        result
     }
 
     /// The same store with `hook` wrapped around every write transaction.
@@ -214,13 +224,25 @@ impl Db {
         }
     }
 
-    /// Pool statistics: (connections, idle connections).
-    pub fn pool_state(&self) -> (u32, u32) {
-        let state = match self {
-            Db::Sqlite { read, .. } => read.state(),
-            Db::Pg { pool, .. } => pool.state(),
+    /// Runs `work` in a transaction that is always rolled back: to see what a write would
+    /// change without changing anything.
+    pub fn rolled_back<T>(&self, work: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.write()?;
+        conn.batch(conn.backend().begin())?;
+        let guard = TxGuard {
+            conn: &mut conn,
+            open: true,
         };
-        (state.connections, state.idle_connections)
+        work(guard.conn)
+    }
+
+    /// Read-pool statistics: (connections, idle connections, largest size).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let (state, size) = match self {
+            Db::Sqlite { read, .. } => (read.state(), read.max_size()),
+            Db::Pg { pool, .. } => (pool.state(), pool.max_size()),
+        };
+        (state.connections, state.idle_connections, size)
     }
 }
 
@@ -251,6 +273,31 @@ macro_rules! with_conn {
     };
 }
 
+impl Backend {
+    /// The OpenTelemetry `db.system` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        }
+    }
+
+    /// SQLite takes the write lock at BEGIN (IMMEDIATE) so a transaction never fails
+    /// half-way on lock upgrade.
+    fn begin(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+}
+
+/// A span for one statement: its verb only (SQL text and values stay out of traces).
+fn query_span(backend: Backend, text: &str) -> tracing::Span {
+    let verb = text.split_whitespace().next().unwrap_or("");
+    tracing::debug_span!("db.query", db.system = backend.name(), db.operation = verb)
+}
+
 impl Conn {
     pub fn backend(&self) -> Backend {
         match self {
@@ -264,14 +311,9 @@ impl Conn {
         with_conn!(self, c => c.batch_execute(sql))
     }
 
-    /// See [`Db::transaction`]. SQLite takes the write lock at BEGIN (IMMEDIATE) so a
-    /// transaction never fails half-way on lock upgrade.
+    /// See [`Db::transaction`].
     pub fn transaction<T>(&mut self, work: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
-        let begin = match self.backend() {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN",
-        };
-        self.batch(begin)?;
+        self.batch(self.backend().begin())?;
         let mut guard = TxGuard {
             conn: self,
             open: true,
@@ -285,6 +327,7 @@ impl Conn {
     /// Executes a statement; returns the number of affected rows.
     pub fn execute(&mut self, sql: &Sql) -> AppResult<usize> {
         let text = sql.render(self.backend());
+        let _span = query_span(self.backend(), &text).entered();
         let result = with_conn!(self, c => {
             let query = bind_all(diesel::sql_query(text).into_boxed(), sql.binds());
             query.execute(&mut **c)
@@ -298,6 +341,7 @@ impl Conn {
         T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
         let text = sql.render(self.backend());
+        let _span = query_span(self.backend(), &text).entered();
         let result = with_conn!(self, c => {
             let query = bind_all(diesel::sql_query(text).into_boxed(), sql.binds());
             query.load::<T>(&mut **c)

@@ -3,6 +3,7 @@
 //! per finding, `details.coding` = the edit id. The stored form needs read access to the
 //! Encounter (patient compartment and security labels as for a read).
 
+use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
 use super::request::{blocking, read_body, require_json_body};
 use super::response::{fhir, format_of};
 use super::AppState;
@@ -65,3 +66,49 @@ fn readable(store: &Store, principal: &Principal, reference: &str) -> Option<Val
     store.check_visible(&access, &row).ok()?;
     serde_json::from_str(row.content.as_deref()?).ok()
 }
+pub const OPERATIONS: &[OperationDoc] = &[
+    OperationDoc {
+        method: "get",
+        path: "/fhir/Encounter/{id}/$audit-coding",
+        summary: "Coding audit of a stored encounter",
+        description: "Runs the coding edits (validity, MCE, notes, stay) over the encounter's \
+                      stored projections: one OperationOutcome issue per finding, errors \
+                      first, `details.coding.code` = the edit id. 404 for an unknown \
+                      encounter, 422 when the patient has no birthDate.",
+        tag: "coding",
+        scopes: &[
+            "user/Encounter.r",
+            "system/Encounter.r",
+            "patient/Encounter.r",
+        ],
+        params: &[ParamDoc {
+            name: "id",
+            location: ParamIn::Path,
+            required: true,
+            kind: "string",
+            description: "Encounter id",
+        }],
+        body: None,
+        responses: &[ResponseDoc {
+            status: 200,
+            body: "OperationOutcome",
+            description: "The findings (one information issue when there are none)",
+        }],
+    },
+    OperationDoc {
+        method: "post",
+        path: "/fhir/$audit-coding",
+        summary: "Coding audit of a not-yet-stored encounter",
+        description: "A Bundle holding an Encounter, its Patient, Conditions and Procedures \
+                      (references by fullUrl or Type/id); the findings as for the stored form.",
+        tag: "coding",
+        scopes: &["user/*.cruds", "system/*.cruds"],
+        params: &[],
+        body: Some("Bundle"),
+        responses: &[ResponseDoc {
+            status: 200,
+            body: "OperationOutcome",
+            description: "The findings",
+        }],
+    },
+];

@@ -15,29 +15,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-/// The endpoints of this module that are not generic FHIR interactions.
-pub const OPERATIONS: &[OperationDoc] = &[OperationDoc {
-    method: "get",
-    path: "/fhir/AuditEvent/{id}",
-    summary: "Read one AuditEvent of the audit trail",
-    description: "The stored AuditEvent with this id (append-only, hash-chained). Same access as AuditEvent search: a patient-scoped token reads only events about its own patient; any other event answers 404.",
-    tag: "security",
-    scopes: &["user/AuditEvent.r", "system/AuditEvent.r", "patient/AuditEvent.r"],
-    params: &[ParamDoc {
-        name: "id",
-        location: ParamIn::Path,
-        required: true,
-        kind: "string",
-        description: "The AuditEvent id",
-    }],
-    body: None,
-    responses: &[ResponseDoc {
-        status: 200,
-        body: "AuditEvent",
-        description: "The event",
-    }],
-}];
-
 pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let format = format_of(&req)?;
     let (mut patient, mut purpose, mut since, mut until) = (None, None, None, None);
@@ -168,3 +145,90 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
     }
     Ok(fhir(StatusCode::OK, &parameters, format))
 }
+
+const AUDIT_SCOPES: &[&str] = &["user/AuditEvent.rs", "system/AuditEvent.rs"];
+
+pub const OPERATIONS: &[OperationDoc] = &[
+    OperationDoc {
+    method: "get",
+    path: "/fhir/AuditEvent/{id}",
+    summary: "Read one AuditEvent of the audit trail",
+    description: "The stored AuditEvent with this id (append-only, hash-chained). Same access as AuditEvent search: a patient-scoped token reads only events about its own patient; any other event answers 404.",
+    tag: "security",
+    scopes: &["user/AuditEvent.r", "system/AuditEvent.r", "patient/AuditEvent.r"],
+    params: &[ParamDoc {
+        name: "id",
+        location: ParamIn::Path,
+        required: true,
+        kind: "string",
+        description: "The AuditEvent id",
+    }],
+    body: None,
+    responses: &[ResponseDoc {
+        status: 200,
+        body: "AuditEvent",
+        description: "The event",
+    }],
+},
+    OperationDoc {
+        method: "get",
+        path: "/fhir/AuditEvent",
+        summary: "Search the audit trail",
+        description: "AuditEvents of every read, search, write, operation and refused request, \
+                      newest first. AuditEvents cannot be created, changed or deleted (405).",
+        tag: "security",
+        scopes: AUDIT_SCOPES,
+        params: &[
+            ParamDoc {
+                name: "patient",
+                location: ParamIn::Query,
+                required: false,
+                kind: "reference",
+                description: "Events about this patient (Patient/id or id)",
+            },
+            ParamDoc {
+                name: "date",
+                location: ParamIn::Query,
+                required: false,
+                kind: "date",
+                description: "Recorded on (eq), since (ge/gt) or until (le/lt) this date",
+            },
+            ParamDoc {
+                name: "purpose",
+                location: ParamIn::Query,
+                required: false,
+                kind: "token",
+                description: "Purpose of use, e.g. BTG for break-the-glass accesses",
+            },
+            ParamDoc {
+                name: "_count",
+                location: ParamIn::Query,
+                required: false,
+                kind: "integer",
+                description: "Events per page",
+            },
+        ],
+        body: None,
+        responses: &[ResponseDoc {
+            status: 200,
+            body: "Bundle",
+            description: "searchset of AuditEvents",
+        }],
+    },
+    OperationDoc {
+        method: "get",
+        path: "/fhir/$audit-verify",
+        summary: "Verify the audit trail's hash chain",
+        description: "Walks the SHA-256 chain and reports the first altered, inserted or \
+                      removed event (as `chartroom audit-verify`).",
+        tag: "security",
+        scopes: &["user/*.cruds", "system/*.cruds"],
+        params: &[],
+        body: None,
+        responses: &[ResponseDoc {
+            status: 200,
+            body: "Parameters",
+            description: "events verified and the first broken sequence, if any",
+        }],
+    },
+];

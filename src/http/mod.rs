@@ -1,6 +1,7 @@
 //! HTTP: actix route wiring and thin handlers (parse request → call a service → render).
 //! The only module that imports actix.
 
+mod admin;
 mod audit_coding;
 pub mod audit_events;
 pub mod audit_trail;
@@ -15,8 +16,10 @@ pub mod errors;
 mod health;
 mod history;
 mod metadata;
+mod metrics;
 pub mod mpi;
 pub mod op_doc;
+pub mod openapi;
 mod patch;
 mod read;
 pub mod record_indexes;
@@ -39,6 +42,8 @@ pub struct AppState {
     pub store: Store,
     /// None when authentication is off.
     pub verifier: Option<std::sync::Arc<crate::auth::Verifier>>,
+    /// This server's HTTP request metrics (joined with the process-wide ones at `/metrics`).
+    pub http_metrics: prometheus::Registry,
 }
 
 impl AppState {
@@ -116,6 +121,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/{type}/{id}/{target}").route(get().to(search::compartment)));
     cfg.route("/health/live", get().to(health::live))
         .route("/health/ready", get().to(health::ready))
+        .route("/metrics", get().to(metrics::metrics))
+        .configure(openapi::configure)
+        .service(admin::routes(web::scope("/admin")).wrap(auth::Authenticate))
         .service(fhir.wrap(auth::Authenticate).wrap(audit_trail::AuditTrail))
         .default_service(web::to(errors::not_found));
 }

@@ -3,6 +3,7 @@
 //! `OPERATIONS` table next to its routes; the OpenAPI document is built from these tables.
 
 /// One method on one path.
+#[derive(Clone, Copy, Debug)]
 pub struct OperationDoc {
     /// `get`, `post`, `put`, `delete`.
     pub method: &'static str,
@@ -31,6 +32,7 @@ pub enum ParamIn {
 }
 
 /// One parameter.
+#[derive(Clone, Copy, Debug)]
 pub struct ParamDoc {
     pub name: &'static str,
     pub location: ParamIn,
@@ -42,6 +44,7 @@ pub struct ParamDoc {
 }
 
 /// One successful response.
+#[derive(Clone, Copy, Debug)]
 pub struct ResponseDoc {
     pub status: u16,
     /// A FHIR resource type (`Parameters`, `Bundle`, `MeasureReport`, `OperationOutcome`),

@@ -1,6 +1,7 @@
 //! `POST /fhir/$reindex` — rebuilds every search index and projection (resumable job;
 //! the CLI `chartroom reindex` does the same with a progress bar).
 
+use super::op_doc::{OperationDoc, ResponseDoc};
 use super::request::blocking;
 use super::response::{fhir, format_of};
 use super::AppState;
@@ -21,3 +22,20 @@ pub async fn reindex(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
     });
     Ok(fhir(StatusCode::OK, &parameters, format))
 }
+
+pub const OPERATIONS: &[OperationDoc] = &[OperationDoc {
+    method: "post",
+    path: "/fhir/$reindex",
+    summary: "Rebuild every search index and projection",
+    description: "Re-extracts the index rows and typed projections of every current resource \
+                  from its stored JSON, in batches (as `chartroom reindex --restart`).",
+    tag: "admin",
+    scopes: &["user/*.cruds", "system/*.cruds"],
+    params: &[],
+    body: None,
+    responses: &[ResponseDoc {
+        status: 200,
+        body: "Parameters",
+        description: "`resources`: how many were reindexed",
+    }],
+}];

@@ -81,13 +81,16 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> AppResult<web
     Ok(body)
 }
 
-/// Runs blocking (database) work on actix's blocking pool.
+/// Runs blocking (database) work on actix's blocking pool, inside the request's span (so
+/// database spans are its children).
 pub async fn blocking<T, F>(work: F) -> AppResult<T>
 where
     F: FnOnce() -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    web::block(work)
+    let span = tracing::Span::current();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    web::block(move || tracing::dispatcher::with_default(&dispatch, || span.in_scope(work)))
         .await
         .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }

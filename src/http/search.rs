@@ -1,6 +1,7 @@
 //! Search — FHIR search.html: `GET [type]?`, `POST [type]/_search`, `GET [base]?` (system),
 //! compartment search `GET Patient/[id]/[type]?`, and `Patient/[id]/$everything`.
 
+use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
 use super::request::{blocking, header, query_pairs, read_body};
 use super::response::{fhir, format_of};
 use super::{known_type, AppState};
@@ -215,3 +216,41 @@ async fn everything(
     }
     Ok(fhir(StatusCode::OK, &bundle.build(), format))
 }
+
+pub const OPERATIONS: &[OperationDoc] = &[OperationDoc {
+    method: "get",
+    path: "/fhir/Patient/{id}/$everything",
+    summary: "Everything in a patient's record",
+    description: "The Patient and every resource in its compartment, paged (`next` links).",
+    tag: "Patient",
+    scopes: &["user/*.rs", "system/*.rs", "patient/*.rs"],
+    params: &[
+        ParamDoc {
+            name: "id",
+            location: ParamIn::Path,
+            required: true,
+            kind: "string",
+            description: "Patient id",
+        },
+        ParamDoc {
+            name: "_count",
+            location: ParamIn::Query,
+            required: false,
+            kind: "integer",
+            description: "Resources per page",
+        },
+        ParamDoc {
+            name: "_type",
+            location: ParamIn::Query,
+            required: false,
+            kind: "string",
+            description: "Only these resource types (comma-separated)",
+        },
+    ],
+    body: None,
+    responses: &[ResponseDoc {
+        status: 200,
+        body: "Bundle",
+        description: "searchset",
+    }],
+}];

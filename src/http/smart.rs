@@ -1,5 +1,6 @@
 //! `GET /fhir/.well-known/smart-configuration` — SMART App Launch discovery (public).
 
+use super::op_doc::{OperationDoc, ResponseDoc};
 use super::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -19,3 +20,19 @@ pub async fn configuration(req: HttpRequest, state: web::Data<AppState>) -> Http
         .to_string(),
     )
 }
+
+pub const OPERATIONS: &[OperationDoc] = &[OperationDoc {
+    method: "get",
+    path: "/fhir/.well-known/smart-configuration",
+    summary: "SMART App Launch discovery",
+    description: "Capabilities, supported scopes and grant types (public).",
+    tag: "security",
+    scopes: &[],
+    params: &[],
+    body: None,
+    responses: &[ResponseDoc {
+        status: 200,
+        body: "SmartConfiguration",
+        description: "SMART configuration document",
+    }],
+}];

@@ -112,6 +112,7 @@ pub fn run(
             _ => bundle_file::load(store, &file, &source, &mut tally),
         };
         if let Err(reason) = result {
+            crate::telemetry::metrics::import_failures(1);
             summary.failed.push((file.display().to_string(), reason));
         }
     }
@@ -147,6 +148,7 @@ struct Tally<'s, 'r> {
 
 impl Tally<'_, '_> {
     fn loaded(&mut self, n: u64) {
+        crate::telemetry::metrics::resources_imported(n);
         self.summary.loaded += n;
         let rate = self.summary.loaded as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
         let line = format!(
@@ -159,6 +161,7 @@ impl Tally<'_, '_> {
     }
 
     fn failed(&mut self, place: String, reason: String) {
+        crate::telemetry::metrics::import_failures(1);
         self.summary.failed.push((place, reason));
     }
 }

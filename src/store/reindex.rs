@@ -42,6 +42,20 @@ fn save_progress(conn: &mut Conn, last_rk: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// Rewrites the index rows and projections of the resources `keys` from their stored JSON
+/// (the extraction every write uses).
+pub fn rewrite_derived(conn: &mut Conn, keys: &[i64]) -> AppResult<()> {
+    for (rk, row) in read_many(conn, keys)? {
+        let Some(content) = row.content else { continue };
+        let resource: Value = serde_json::from_str(&content).map_err(AppError::internal)?;
+        let entries = extract(&resource)
+            .map_err(|e| AppError::internal(format!("{}/{}: {e}", row.res_type, row.res_id)))?;
+        indexes::replace(conn, rk, &row.res_type, &entries, false)?;
+        projections::write(conn, &row.res_type, rk, &resource)?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Re-extracts index rows and projections of every current resource. `restart` ignores
     /// saved progress; `progress(done, total)` is called after each batch.
@@ -84,16 +98,7 @@ impl Store {
                 let Some(&last) = keys.last() else {
                     return Ok(None);
                 };
-                for (rk, row) in read_many(conn, &keys)? {
-                    let Some(content) = row.content else { continue };
-                    let resource: Value =
-                        serde_json::from_str(&content).map_err(AppError::internal)?;
-                    let entries = extract(&resource).map_err(|e| {
-                        AppError::internal(format!("{}/{}: {e}", row.res_type, row.res_id))
-                    })?;
-                    indexes::replace(conn, rk, &row.res_type, &entries, false)?;
-                    projections::write(conn, &row.res_type, rk, &resource)?;
-                }
+                rewrite_derived(conn, &keys)?;
                 save_progress(conn, last)?;
                 Ok(Some((last, keys.len() as u64)))
             })?;

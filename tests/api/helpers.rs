@@ -103,6 +103,15 @@ fn fresh_database(backend: Backend) -> (String, TestDb) {
 
 /// Starts a server with `adjust` applied to its configuration.
 pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_traced(backend, adjust, None)
+}
+
+/// Starts a server whose spans and logs go to `dispatch` (None: the process-wide subscriber).
+pub fn spawn_traced(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+    dispatch: Option<tracing::Dispatch>,
+) -> TestApp {
     let (url, guard) = fresh_database(backend);
     let mut config = Config {
         database_url: url.clone(),
@@ -118,7 +127,7 @@ pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server = chartroom::start(store, listener).expect("start server");
+            let server = chartroom::start_traced(store, listener, dispatch).expect("start server");
             tx.send(server.handle()).expect("send handle");
             let _ = server.await;
         })
@@ -180,6 +189,11 @@ impl TestApp {
                 conn.batch_execute(statements).expect("execute sql");
             }
         }
+    }
+
+    /// The server's root URL (where `/metrics`, `/openapi.json`, `/admin` live).
+    pub fn root(&self) -> &str {
+        self.base.trim_end_matches("/fhir")
     }
 
     pub fn url(&self, path: &str) -> String {

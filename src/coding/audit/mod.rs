@@ -142,6 +142,7 @@ fn finding(
 
 /// Runs every edit over an encounter; findings come errors first, then in input order.
 pub fn audit(input: &AuditInput, terms: &Terminology) -> Vec<Finding> {
+    let _span = tracing::debug_span!("coding.audit").entered();
     let date = input.discharge_date;
     let mut seen_principal = false;
     let dx = input
@@ -171,5 +172,8 @@ pub fn audit(input: &AuditInput, terms: &Terminology) -> Vec<Finding> {
     note_edits::run(&ctx, &mut findings);
     stay_edits::run(&ctx, &mut findings);
     findings.sort_by_key(|f| f.severity);
+    for finding in &findings {
+        crate::telemetry::metrics::coding_finding(finding.edit);
+    }
     findings
 }
