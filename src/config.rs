@@ -40,6 +40,17 @@ pub struct Config {
     /// ICD-10-CM/PCS codes on write: `off`, `warn` (default: stored, warnings reported) or
     /// `strict` (unknown codes refused with 422).
     pub coding_validation: String,
+    /// Directory for Bulk Data export files; empty: `chartroom-export` beside the SQLite
+    /// file (or in the working directory for PostgreSQL). Replicas need a shared volume.
+    pub export_dir: String,
+    /// An export file is closed before it would pass this many bytes.
+    pub export_file_bytes: usize,
+    /// Export worker threads in this server process (0: this process runs no exports).
+    pub export_workers: usize,
+    /// A running export's lease: another process takes the job over when it expires.
+    pub export_lease_seconds: usize,
+    /// Pause after each finished export file, in milliseconds (tests; 0 in production).
+    pub export_throttle_ms: usize,
 }
 
 impl Default for Config {
@@ -60,6 +71,11 @@ impl Default for Config {
             pool_size: 8,
             sqlite_synchronous: "FULL".into(),
             coding_validation: "warn".into(),
+            export_dir: String::new(),
+            export_file_bytes: 100 * 1024 * 1024,
+            export_workers: 1,
+            export_lease_seconds: 60,
+            export_throttle_ms: 0,
         }
     }
 }
@@ -81,6 +97,11 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("pool_size", "8"),
     ("sqlite_synchronous", "FULL"),
     ("coding_validation", "warn"),
+    ("export_dir", ""),
+    ("export_file_bytes", "104857600"),
+    ("export_workers", "1"),
+    ("export_lease_seconds", "60"),
+    ("export_throttle_ms", "0"),
 ];
 
 impl Config {
@@ -135,6 +156,11 @@ impl Config {
             "pool_size" => self.pool_size = number(value)? as u32,
             "sqlite_synchronous" => self.sqlite_synchronous = value.to_uppercase(),
             "coding_validation" => self.coding_validation = value.to_lowercase(),
+            "export_dir" => self.export_dir = value.into(),
+            "export_file_bytes" => self.export_file_bytes = number(value)?.max(1),
+            "export_workers" => self.export_workers = number(value)?,
+            "export_lease_seconds" => self.export_lease_seconds = number(value)?.max(1),
+            "export_throttle_ms" => self.export_throttle_ms = number(value)?,
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()

@@ -47,6 +47,12 @@ pub fn open_store(config: Config) -> Result<Store, String> {
 /// lets in-flight requests finish.
 pub fn start(store: Store, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
     let verifier = verifier(&store.config).map_err(std::io::Error::other)?;
+    let exports = store::export::worker::start(&store);
+    // the worker threads stop when the server's system drops this task
+    actix_web::rt::spawn(async move {
+        let _exports = exports;
+        std::future::pending::<()>().await
+    });
     let state = web::Data::new(http::AppState { store, verifier });
     let server = HttpServer::new(move || {
         App::new()

@@ -3,6 +3,7 @@
 //! indexes and typed projections. Imports no service module and nothing from `http`.
 
 pub mod audit;
+pub mod export_jobs;
 pub mod import_progress;
 pub mod indexes;
 pub mod migrate;

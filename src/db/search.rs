@@ -154,6 +154,20 @@ impl Conditions {
                 sql.push(&format!("{row}.rk NOT IN (SELECT {x}.rk FROM idx_token {x} WHERE {x}.param = '_security' AND {x}.code IN "));
                 sql.bind_list(labels.iter().map(String::as_str)).push(")");
             }
+            ClauseKind::InCompartments(patients) => {
+                self.in_compartments(&mut sql, &clause.res_type, row, patients.as_deref())
+            }
+            ClauseKind::AnyOf(alternatives) => {
+                sql.push("(1 = 0");
+                for all in alternatives {
+                    sql.push(" OR (1 = 1");
+                    for inner in all {
+                        sql.push(" AND ").append(self.clause(inner, row)?);
+                    }
+                    sql.push(")");
+                }
+                sql.push(")");
+            }
             ClauseKind::PatientCompartment { patient_id } if clause.res_type == "Patient" => {
                 sql.push(&format!("{row}.res_id = "))
                     .bind(patient_id.as_str());
@@ -177,6 +191,46 @@ impl Conditions {
             }
         }
         Ok(sql)
+    }
+
+    /// `row` is in the compartment of one of `patients` (of any patient when None).
+    fn in_compartments(
+        &mut self,
+        sql: &mut Sql,
+        res_type: &str,
+        row: &str,
+        patients: Option<&[String]>,
+    ) {
+        if patients.is_some_and(|p| p.is_empty()) {
+            sql.push("1 = 0");
+            return;
+        }
+        if res_type == "Patient" {
+            sql.push(&format!("{row}.res_type = 'Patient'"));
+            if let Some(ids) = patients {
+                sql.push(&format!(" AND {row}.res_id IN "))
+                    .bind_list(ids.iter().map(String::as_str));
+            }
+            return;
+        }
+        let params = registry().patient_compartment_params(res_type);
+        if params.is_empty() {
+            sql.push("1 = 0");
+            return;
+        }
+        let f = self.alias("f");
+        sql.push(&format!(
+            "{row}.rk IN (SELECT {f}.rk FROM idx_reference {f} WHERE "
+        ));
+        self.type_filter(sql, &f, res_type, row);
+        sql.push(&format!("{f}.target_type = 'Patient'"));
+        if let Some(ids) = patients {
+            sql.push(&format!(" AND {f}.target_id IN "))
+                .bind_list(ids.iter().map(String::as_str));
+        }
+        sql.push(&format!(" AND {f}.param IN "))
+            .bind_list(params.iter().map(String::as_str))
+            .push(")");
     }
 
     /// `x.res_type = ? AND ` (or the row's own type for system-wide searches).

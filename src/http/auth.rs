@@ -21,7 +21,11 @@ const PUBLIC: &[&str] = &[
 
 /// System-level operations (`[base]/$name`) that need only a read or search scope on one
 /// resource type rather than an unrestricted one. Each area adds its own here.
-const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[];
+const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[
+    ("$export", "Patient", Action::Search),
+    ("$export-status", "Patient", Action::Search),
+    ("$export-file", "Patient", Action::Search),
+];
 
 /// The resource type and action an interaction needs; None for admin/system-wide ones,
 /// which need a wildcard scope with every action.

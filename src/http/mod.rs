@@ -10,6 +10,7 @@ mod bundle;
 mod create;
 mod delete;
 mod disclosures;
+pub mod export;
 pub mod errors;
 pub mod op_doc;
 mod health;
@@ -75,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
-    let fhir = terminology::routes(fhir)
+    let fhir = export::routes(terminology::routes(fhir))
         .service(
             resource("")
                 .route(get().to(search::system_search))

@@ -47,6 +47,11 @@ pub enum ClauseKind {
     ExcludePatients(Vec<String>),
     /// Resources carrying none of these security labels (access control).
     WithoutLabels(Vec<String>),
+    /// Resources in the compartment of any of these patients, or of any patient at all
+    /// when None (Bulk Data Patient- and Group-level export).
+    InCompartments(Option<Vec<String>>),
+    /// Any one of these AND-lists holds (several `_typeFilter` queries for one type).
+    AnyOf(Vec<Vec<Clause>>),
 }
 
 /// `_sort` key.

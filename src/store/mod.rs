@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bundle;
 pub mod conditional;
 pub mod consent;
+pub mod export;
 pub mod patch;
 pub mod read;
 pub mod reindex;

@@ -13,6 +13,7 @@ mod coding_write;
 mod concurrency;
 mod crud;
 mod examples;
+mod export;
 mod history;
 mod import;
 mod patch;
