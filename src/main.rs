@@ -390,7 +390,11 @@ fn export(args: ExportArgs) -> Result<(), String> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     pairs.extend(args.types.map(|t| ("_type".to_string(), t)));
     pairs.extend(args.since.map(|s| ("_since".to_string(), s)));
-    pairs.extend(args.type_filter.into_iter().map(|f| ("_typeFilter".to_string(), f)));
+    pairs.extend(
+        args.type_filter
+            .into_iter()
+            .map(|f| ("_typeFilter".to_string(), f)),
+    );
     let started = std::time::Instant::now();
     let summary = chartroom::store::export::export_to_dir(&store, &pairs, &args.out, file_bytes)
         .map_err(|e| {

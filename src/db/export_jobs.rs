@@ -82,27 +82,41 @@ pub fn insert(conn: &mut Conn, job: &NewJob<'_>) -> AppResult<()> {
          transaction_time, created, updated) VALUES (",
     );
     sql.bind(job.id).push(", ").bind(ACCEPTED).push(", ");
-    sql.bind(job.owner).push(", ").bind(job.request_url).push(", ");
+    sql.bind(job.owner)
+        .push(", ")
+        .bind(job.request_url)
+        .push(", ");
     sql.bind(job.spec.as_str())
         .push(", ")
         .bind(job.access_grant.as_str())
         .push(", ");
     sql.bind(job.audit_who.as_str()).push(", ").bind(job.now);
-    sql.push(", ").bind(job.now).push(", ").bind(job.now).push(")");
+    sql.push(", ")
+        .bind(job.now)
+        .push(", ")
+        .bind(job.now)
+        .push(")");
     conn.execute(&sql)?;
     Ok(())
 }
 
 /// The job `id`, whatever its state.
 pub fn get(conn: &mut Conn, id: &str) -> AppResult<Option<JobRow>> {
-    let mut sql = Sql::new(&format!("SELECT {JOB_COLUMNS} FROM export_jobs WHERE id = "));
+    let mut sql = Sql::new(&format!(
+        "SELECT {JOB_COLUMNS} FROM export_jobs WHERE id = "
+    ));
     sql.bind(id);
     conn.first(&sql)
 }
 
 /// Claims the oldest job that is waiting or whose lease expired, for `worker` until
 /// `lease_until`; run inside a transaction.
-pub fn claim(conn: &mut Conn, worker: &str, now: i64, lease_until: i64) -> AppResult<Option<JobRow>> {
+pub fn claim(
+    conn: &mut Conn,
+    worker: &str,
+    now: i64,
+    lease_until: i64,
+) -> AppResult<Option<JobRow>> {
     let mut pick = Sql::new("SELECT id FROM export_jobs WHERE status IN (");
     pick.bind(ACCEPTED).push(", ").bind(RUNNING);
     pick.push(") AND lease_until < ")
@@ -133,10 +147,19 @@ pub fn claim(conn: &mut Conn, worker: &str, now: i64, lease_until: i64) -> AppRe
 
 /// Extends `worker`'s lease; false when the job is no longer running under this lease
 /// (cancelled, or taken over after the lease expired).
-pub fn renew(conn: &mut Conn, id: &str, worker: &str, now: i64, lease_until: i64) -> AppResult<bool> {
+pub fn renew(
+    conn: &mut Conn,
+    id: &str,
+    worker: &str,
+    now: i64,
+    lease_until: i64,
+) -> AppResult<bool> {
     let mut sql = Sql::new("UPDATE export_jobs SET lease_until = ");
     sql.bind(lease_until).push(", updated = ").bind(now);
-    sql.push(" WHERE id = ").bind(id).push(" AND status = ").bind(RUNNING);
+    sql.push(" WHERE id = ")
+        .bind(id)
+        .push(" AND status = ")
+        .bind(RUNNING);
     sql.push(" AND lease_owner = ").bind(worker);
     Ok(conn.execute(&sql)? == 1)
 }
@@ -167,7 +190,10 @@ pub fn advance(
         .bind(position.next_part)
         .push(", exported = ")
         .bind(position.exported);
-    sql.push(", updated = ").bind(now).push(" WHERE id = ").bind(id);
+    sql.push(", updated = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(id);
     sql.push(" AND status = ")
         .bind(RUNNING)
         .push(" AND lease_owner = ")
@@ -180,7 +206,10 @@ pub fn advance(
             "INSERT INTO export_files (job_id, part, res_type, name, resources, bytes) VALUES (",
         );
         insert.bind(id).push(", ").bind(file.part).push(", ");
-        insert.bind(file.res_type.as_str()).push(", ").bind(file.name.as_str());
+        insert
+            .bind(file.res_type.as_str())
+            .push(", ")
+            .bind(file.name.as_str());
         insert
             .push(", ")
             .bind(file.resources)
@@ -193,7 +222,13 @@ pub fn advance(
 }
 
 /// Ends a job as `completed` or `failed` (with `error`).
-pub fn finish(conn: &mut Conn, id: &str, status: &str, error: Option<&str>, now: i64) -> AppResult<()> {
+pub fn finish(
+    conn: &mut Conn,
+    id: &str,
+    status: &str,
+    error: Option<&str>,
+    now: i64,
+) -> AppResult<()> {
     let mut sql = Sql::new("UPDATE export_jobs SET status = ");
     sql.bind(status).push(", error = ").bind(error);
     sql.push(", finished = ")
@@ -201,7 +236,10 @@ pub fn finish(conn: &mut Conn, id: &str, status: &str, error: Option<&str>, now:
         .push(", updated = ")
         .bind(now)
         .push(", lease_owner = NULL");
-    sql.push(" WHERE id = ").bind(id).push(" AND status = ").bind(RUNNING);
+    sql.push(" WHERE id = ")
+        .bind(id)
+        .push(" AND status = ")
+        .bind(RUNNING);
     conn.execute(&sql)?;
     Ok(())
 }
@@ -210,7 +248,10 @@ pub fn finish(conn: &mut Conn, id: &str, status: &str, error: Option<&str>, now:
 pub fn cancel(conn: &mut Conn, id: &str, now: i64) -> AppResult<bool> {
     let mut sql = Sql::new("UPDATE export_jobs SET status = ");
     sql.bind(CANCELLED).push(", updated = ").bind(now);
-    sql.push(", finished = ").bind(now).push(" WHERE id = ").bind(id);
+    sql.push(", finished = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(id);
     sql.push(" AND status <> ").bind(CANCELLED);
     let changed = conn.execute(&sql)? == 1;
     let mut files = Sql::new("DELETE FROM export_files WHERE job_id = ");
@@ -221,9 +262,8 @@ pub fn cancel(conn: &mut Conn, id: &str, now: i64) -> AppResult<bool> {
 
 /// The finished files of a job, in order.
 pub fn files(conn: &mut Conn, id: &str) -> AppResult<Vec<FileRow>> {
-    let mut sql = Sql::new(
-        "SELECT part, res_type, name, resources, bytes FROM export_files WHERE job_id = ",
-    );
+    let mut sql =
+        Sql::new("SELECT part, res_type, name, resources, bytes FROM export_files WHERE job_id = ");
     sql.bind(id).push(" ORDER BY part");
     conn.load(&sql)
 }
@@ -237,7 +277,8 @@ pub fn counts(conn: &mut Conn) -> AppResult<Vec<(String, i64)>> {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let sql = Sql::new("SELECT status, COUNT(*) AS n FROM export_jobs GROUP BY status ORDER BY status");
+    let sql =
+        Sql::new("SELECT status, COUNT(*) AS n FROM export_jobs GROUP BY status ORDER BY status");
     Ok(conn
         .load::<Count>(&sql)?
         .into_iter()

@@ -24,9 +24,16 @@ fn job_param(req: &HttpRequest, name: &str) -> AppResult<String> {
         .ok_or_else(|| AppError::invalid(format!("the '{name}' parameter is required")))
 }
 
-async fn kickoff(req: HttpRequest, state: web::Data<AppState>, target: Target) -> AppResult<HttpResponse> {
+async fn kickoff(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    target: Target,
+) -> AppResult<HttpResponse> {
     let prefer = header(&req, "Prefer").unwrap_or("");
-    if !prefer.split([',', ';']).any(|p| p.trim() == "respond-async") {
+    if !prefer
+        .split([',', ';'])
+        .any(|p| p.trim() == "respond-async")
+    {
         return Err(AppError::invalid(
             "a Bulk Data export needs the header Prefer: respond-async",
         ));
@@ -54,7 +61,10 @@ async fn kickoff(req: HttpRequest, state: web::Data<AppState>, target: Target) -
         format!("export job {id} accepted"),
     )]);
     Ok(HttpResponse::Accepted()
-        .insert_header(("Content-Location", format!("{base}/$export-status?job={id}")))
+        .insert_header((
+            "Content-Location",
+            format!("{base}/$export-status?job={id}"),
+        ))
         .content_type("application/fhir+json")
         .body(outcome.to_string()))
 }
@@ -118,7 +128,9 @@ pub async fn cancel(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
 }
 
 /// Reads the next block of a file on the blocking pool.
-async fn next_block(file: std::fs::File) -> Option<(Result<web::Bytes, actix_web::Error>, Option<std::fs::File>)> {
+async fn next_block(
+    file: std::fs::File,
+) -> Option<(Result<web::Bytes, actix_web::Error>, Option<std::fs::File>)> {
     let read = web::block(move || {
         let mut file = file;
         let mut block = vec![0u8; 64 * 1024];
@@ -142,12 +154,15 @@ pub async fn file(req: HttpRequest, state: web::Data<AppState>) -> AppResult<Htt
     let (principal, store) = (principal(&req), state.store.clone());
     let opened = blocking(move || {
         let path = store.export_file(&id, &name, &principal)?;
-        std::fs::File::open(&path).map_err(|e| AppError::internal(format!("{}: {e}", path.display())))
+        std::fs::File::open(&path)
+            .map_err(|e| AppError::internal(format!("{}: {e}", path.display())))
     })
     .await?;
-    let stream = futures_util::stream::unfold(Some(opened), |state| async move {
-        next_block(state?).await
-    });
+    let stream =
+        futures_util::stream::unfold(
+            Some(opened),
+            |state| async move { next_block(state?).await },
+        );
     Ok(HttpResponse::build(StatusCode::OK)
         .content_type("application/fhir+ndjson")
         .streaming(stream))
@@ -195,7 +210,8 @@ const KICKOFF_PARAMS: &[ParamDoc] = &[
         location: ParamIn::Query,
         required: false,
         kind: "string",
-        description: "FHIR search queries per type (`Condition?code=E11`); several for one type are OR-ed",
+        description:
+            "FHIR search queries per type (`Condition?code=E11`); several for one type are OR-ed",
     },
     ParamDoc {
         name: "_outputFormat",

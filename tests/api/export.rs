@@ -47,7 +47,12 @@ fn kick(app: &TestApp, path: &str, token: Option<&str>) -> String {
     location.expect("Content-Location")
 }
 
-fn authed(app: &TestApp, method: reqwest::Method, url: &str, token: Option<&str>) -> reqwest::blocking::Response {
+fn authed(
+    app: &TestApp,
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+) -> reqwest::blocking::Response {
     let mut request = app.client.request(method, url);
     if let Some(t) = token {
         request = request.bearer_auth(t);
@@ -73,7 +78,10 @@ fn wait(app: &TestApp, status_url: &str, token: Option<&str>) -> (Value, usize) 
             }
             other => panic!("status {other}: {}", response.text().unwrap()),
         }
-        assert!(started.elapsed() < Duration::from_secs(90), "export did not finish");
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "export did not finish"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -82,9 +90,17 @@ fn wait(app: &TestApp, status_url: &str, token: Option<&str>) -> (Value, usize) 
 fn download(app: &TestApp, manifest: &Value, token: Option<&str>) -> BTreeMap<String, Vec<Value>> {
     let mut by_type: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for output in manifest["output"].as_array().unwrap() {
-        let response = authed(app, reqwest::Method::GET, output["url"].as_str().unwrap(), token);
+        let response = authed(
+            app,
+            reqwest::Method::GET,
+            output["url"].as_str().unwrap(),
+            token,
+        );
         assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["Content-Type"], "application/fhir+ndjson");
+        assert_eq!(
+            response.headers()["Content-Type"],
+            "application/fhir+ndjson"
+        );
         let text = response.text().unwrap();
         let lines: Vec<Value> = text
             .lines()
@@ -93,7 +109,12 @@ fn download(app: &TestApp, manifest: &Value, token: Option<&str>) -> BTreeMap<St
         assert_eq!(lines.len() as i64, output["count"].as_i64().unwrap());
         assert!(text.ends_with('\n'));
         // bounded by bytes: a file passes the limit only when one resource alone does
-        assert!(text.len() <= 600 || lines.len() == 1, "{} bytes in {} lines", text.len(), lines.len());
+        assert!(
+            text.len() <= 600 || lines.len() == 1,
+            "{} bytes in {} lines",
+            text.len(),
+            lines.len()
+        );
         for resource in &lines {
             assert_eq!(resource["resourceType"], output["type"]);
         }
@@ -116,7 +137,11 @@ fn ids(resources: Option<&Vec<Value>>) -> Vec<String> {
 }
 
 fn put(app: &TestApp, resource: Value, token: Option<&str>) {
-    let path = format!("{}/{}", resource["resourceType"].as_str().unwrap(), resource["id"].as_str().unwrap());
+    let path = format!(
+        "{}/{}",
+        resource["resourceType"].as_str().unwrap(),
+        resource["id"].as_str().unwrap()
+    );
     let mut request = app.put(&path, &resource);
     if let Some(t) = token {
         request = request.bearer_auth(t);
@@ -134,19 +159,47 @@ fn condition(id: &str, patient: &str, code: &str) -> Value {
 /// p0, a Practitioner and an Organization.
 fn seed(app: &TestApp, patients: usize, token: Option<&str>) {
     for i in 0..patients {
-        put(app, json!({"resourceType": "Patient", "id": format!("p{i}"), "name": [{"family": format!("Family{i}")}]}), token);
-        put(app, condition(&format!("c{i}"), &format!("p{i}"), if i % 2 == 0 { "E11.9" } else { "I10" }), token);
+        put(
+            app,
+            json!({"resourceType": "Patient", "id": format!("p{i}"), "name": [{"family": format!("Family{i}")}]}),
+            token,
+        );
+        put(
+            app,
+            condition(
+                &format!("c{i}"),
+                &format!("p{i}"),
+                if i % 2 == 0 { "E11.9" } else { "I10" },
+            ),
+            token,
+        );
     }
-    put(app, json!({"resourceType": "Observation", "id": "o0", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/p0"}}), token);
-    put(app, json!({"resourceType": "Practitioner", "id": "doc", "name": [{"family": "Doc"}]}), token);
-    put(app, json!({"resourceType": "Organization", "id": "org", "name": "Hospital"}), token);
+    put(
+        app,
+        json!({"resourceType": "Observation", "id": "o0", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/p0"}}),
+        token,
+    );
+    put(
+        app,
+        json!({"resourceType": "Practitioner", "id": "doc", "name": [{"family": "Doc"}]}),
+        token,
+    );
+    put(
+        app,
+        json!({"resourceType": "Organization", "id": "org", "name": "Hospital"}),
+        token,
+    );
 }
 
 fn kickoff_poll_manifest_download(backend: Backend) {
     let dir = scratch("basic");
     let app = exporting(backend, &dir, |c| c.export_throttle_ms = 150);
     seed(&app, 8, None);
-    let status_url = kick(&app, "$export?_type=Patient,Condition,Observation,Practitioner", None);
+    let status_url = kick(
+        &app,
+        "$export?_type=Patient,Condition,Observation,Practitioner",
+        None,
+    );
     assert!(status_url.starts_with(&app.base));
     let (manifest, working) = wait(&app, &status_url, None);
     assert!(working > 0, "never saw the job in progress");
@@ -154,11 +207,17 @@ fn kickoff_poll_manifest_download(backend: Backend) {
     assert_eq!(manifest["error"], json!([]));
     assert_eq!(
         manifest["request"],
-        format!("{}/$export?_type=Patient,Condition,Observation,Practitioner", app.base)
+        format!(
+            "{}/$export?_type=Patient,Condition,Observation,Practitioner",
+            app.base
+        )
     );
     assert!(manifest["transactionTime"].as_str().unwrap().ends_with('Z'));
     let outputs = manifest["output"].as_array().unwrap();
-    assert!(outputs.iter().filter(|o| o["type"] == "Patient").count() > 1, "expected several Patient files: {manifest}");
+    assert!(
+        outputs.iter().filter(|o| o["type"] == "Patient").count() > 1,
+        "expected several Patient files: {manifest}"
+    );
     let got = download(&app, &manifest, None);
     assert_eq!(ids(got.get("Patient")).len(), 8);
     assert_eq!(ids(got.get("Condition")).len(), 8);
@@ -166,10 +225,23 @@ fn kickoff_poll_manifest_download(backend: Backend) {
     assert_eq!(ids(got.get("Practitioner")), vec!["doc"]);
     assert!(!got.contains_key("Organization"));
     // the status stays readable after completion; an unknown job is 404
-    assert_eq!(authed(&app, reqwest::Method::GET, &status_url, None).status(), 200);
+    assert_eq!(
+        authed(&app, reqwest::Method::GET, &status_url, None).status(),
+        200
+    );
     let (status, outcome) = parts(app.get("$export-status?job=nope").send().unwrap());
-    assert_eq!((status, outcome["resourceType"].as_str()), (404, Some("OperationOutcome")));
-    let (status, _) = parts(app.get(&format!("{}&file=..%2F..%2Fsecret", status_url.replace("$export-status", "$export-file"))).send().unwrap());
+    assert_eq!(
+        (status, outcome["resourceType"].as_str()),
+        (404, Some("OperationOutcome"))
+    );
+    let (status, _) = parts(
+        app.get(&format!(
+            "{}&file=..%2F..%2Fsecret",
+            status_url.replace("$export-status", "$export-file")
+        ))
+        .send()
+        .unwrap(),
+    );
     assert_eq!(status, 404);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -182,20 +254,47 @@ fn type_since_and_type_filter(backend: Backend) {
     std::thread::sleep(Duration::from_millis(1100));
     let since = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     std::thread::sleep(Duration::from_millis(1100));
-    put(&app, json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Renamed"}]}), None);
+    put(
+        &app,
+        json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Renamed"}]}),
+        None,
+    );
     put(&app, condition("late", "p2", "E11.9"), None);
 
-    let (manifest, _) = wait(&app, &kick(&app, &format!("$export?_since={since}"), None), None);
+    let (manifest, _) = wait(
+        &app,
+        &kick(&app, &format!("$export?_since={since}"), None),
+        None,
+    );
     let got = download(&app, &manifest, None);
     assert_eq!(ids(got.get("Patient")), vec!["p1"]);
     assert_eq!(ids(got.get("Condition")), vec!["late"]);
     assert_eq!(got.len(), 2, "{got:?}");
 
-    let (manifest, _) = wait(&app, &kick(&app, "$export?_type=Condition&_typeFilter=Condition%3Fcode%3DE11.9", None), None);
-    assert_eq!(ids(download(&app, &manifest, None).get("Condition")), vec!["c0", "c2", "c4", "late"]);
+    let (manifest, _) = wait(
+        &app,
+        &kick(
+            &app,
+            "$export?_type=Condition&_typeFilter=Condition%3Fcode%3DE11.9",
+            None,
+        ),
+        None,
+    );
+    assert_eq!(
+        ids(download(&app, &manifest, None).get("Condition")),
+        vec!["c0", "c2", "c4", "late"]
+    );
     // two filters for one type are OR-ed; a type without a filter is exported whole
     let filters = "Condition%3Fcode%3DI10%26subject%3DPatient%2Fp1,Condition%3F_id%3Dc0";
-    let (manifest, _) = wait(&app, &kick(&app, &format!("$export?_type=Condition,Practitioner&_typeFilter={filters}"), None), None);
+    let (manifest, _) = wait(
+        &app,
+        &kick(
+            &app,
+            &format!("$export?_type=Condition,Practitioner&_typeFilter={filters}"),
+            None,
+        ),
+        None,
+    );
     let got = download(&app, &manifest, None);
     assert_eq!(ids(got.get("Condition")), vec!["c0", "c1"]);
     assert_eq!(ids(got.get("Practitioner")), vec!["doc"]);
@@ -221,14 +320,29 @@ fn patient_and_group_level(backend: Backend) {
     assert_eq!(ids(got.get("Group")), vec!["g"]);
     assert!(!got.contains_key("Practitioner") && !got.contains_key("Organization"));
 
-    let (manifest, _) = wait(&app, &kick(&app, "Group/g/$export?_type=Patient,Condition", None), None);
+    let (manifest, _) = wait(
+        &app,
+        &kick(&app, "Group/g/$export?_type=Patient,Condition", None),
+        None,
+    );
     let got = download(&app, &manifest, None);
     assert_eq!(ids(got.get("Patient")), vec!["p0", "p2"]);
     assert_eq!(ids(got.get("Condition")), vec!["c0", "c2"]);
-    assert!(manifest["request"].as_str().unwrap().ends_with("/Group/g/$export?_type=Patient,Condition"));
+    assert!(manifest["request"]
+        .as_str()
+        .unwrap()
+        .ends_with("/Group/g/$export?_type=Patient,Condition"));
 
-    let (status, outcome) = parts(app.get("Group/missing/$export").header("Prefer", "respond-async").send().unwrap());
-    assert_eq!((status, outcome["resourceType"].as_str()), (404, Some("OperationOutcome")));
+    let (status, outcome) = parts(
+        app.get("Group/missing/$export")
+            .header("Prefer", "respond-async")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, outcome["resourceType"].as_str()),
+        (404, Some("OperationOutcome"))
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 crate::on_both_backends!(patient_and_group_level);
@@ -245,13 +359,25 @@ fn cancel_deletes_the_job(backend: Backend) {
         assert!(started.elapsed() < Duration::from_secs(30));
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(authed(&app, reqwest::Method::DELETE, &status_url, None).status(), 202);
+    assert_eq!(
+        authed(&app, reqwest::Method::DELETE, &status_url, None).status(),
+        202
+    );
     let (status, outcome) = parts(authed(&app, reqwest::Method::GET, &status_url, None));
-    assert_eq!((status, outcome["resourceType"].as_str()), (404, Some("OperationOutcome")));
+    assert_eq!(
+        (status, outcome["resourceType"].as_str()),
+        (404, Some("OperationOutcome"))
+    );
     // the worker notices within a file and leaves nothing behind
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(!dir.join(&job).exists(), "files of the cancelled job remain");
-    assert_eq!(authed(&app, reqwest::Method::DELETE, &status_url, None).status(), 404);
+    assert!(
+        !dir.join(&job).exists(),
+        "files of the cancelled job remain"
+    );
+    assert_eq!(
+        authed(&app, reqwest::Method::DELETE, &status_url, None).status(),
+        404
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 crate::on_both_backends!(cancel_deletes_the_job);
@@ -261,7 +387,10 @@ fn bad_requests_are_refused(backend: Backend) {
     let app = exporting(backend, &dir, |_| {});
     let (status, outcome) = parts(app.get("$export").send().unwrap());
     assert_eq!(status, 400);
-    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap().contains("respond-async"));
+    assert!(outcome["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .contains("respond-async"));
     for query in [
         "$export?_type=Nonsense",
         "$export?_since=yesterday",
@@ -272,7 +401,12 @@ fn bad_requests_are_refused(backend: Backend) {
         "$export?includeAssociatedData=LatestProvenanceResources",
         "Patient/$export?_type=Practitioner",
     ] {
-        let (status, outcome) = parts(app.get(query).header("Prefer", "respond-async").send().unwrap());
+        let (status, outcome) = parts(
+            app.get(query)
+                .header("Prefer", "respond-async")
+                .send()
+                .unwrap(),
+        );
         assert_eq!(status, 400, "{query}: {outcome}");
         assert_eq!(outcome["resourceType"], "OperationOutcome", "{query}");
     }
@@ -302,7 +436,12 @@ fn token(sub: &str, scope: &str, patient: Option<&str>, clearances: &[&str]) -> 
 
 fn base64_decode(text: &str) -> String {
     use base64::Engine;
-    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap()
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 fn patient_token_exports_only_its_compartment(backend: Backend) {
@@ -314,38 +453,72 @@ fn patient_token_exports_only_its_compartment(backend: Backend) {
     });
     let admin = token("admin", "user/*.cruds", None, &["*"]);
     seed(&app, 3, Some(&admin));
-    put(&app, json!({"resourceType": "Condition", "id": "sealed", "subject": {"reference": "Patient/p0"}, "code": {"text": "abuse"},
-        "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "SDV"}]}}), Some(&admin));
+    put(
+        &app,
+        json!({"resourceType": "Condition", "id": "sealed", "subject": {"reference": "Patient/p0"}, "code": {"text": "abuse"},
+        "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "SDV"}]}}),
+        Some(&admin),
+    );
 
     let mine = token("patient-p0", "patient/*.rs", Some("p0"), &[]);
     for kickoff in ["Patient/$export", "$export"] {
         let (manifest, _) = wait(&app, &kick(&app, kickoff, Some(&mine)), Some(&mine));
         let got = download(&app, &manifest, Some(&mine));
         assert_eq!(ids(got.get("Patient")), vec!["p0"], "{kickoff}");
-        assert_eq!(ids(got.get("Condition")), vec!["c0"], "{kickoff}: the sealed record or another patient's leaked");
+        assert_eq!(
+            ids(got.get("Condition")),
+            vec!["c0"],
+            "{kickoff}: the sealed record or another patient's leaked"
+        );
         assert_eq!(ids(got.get("Observation")), vec!["o0"], "{kickoff}");
         for (res_type, resources) in &got {
             for r in resources {
                 let text = r.to_string();
-                assert!(!text.contains("Patient/p1") && !text.contains("Patient/p2"), "{res_type}: {text}");
+                assert!(
+                    !text.contains("Patient/p1") && !text.contains("Patient/p2"),
+                    "{res_type}: {text}"
+                );
             }
         }
         // another token subject cannot read the status or the files
         let other = token("someone-else", "patient/*.rs", Some("p1"), &[]);
         let file_url = manifest["output"][0]["url"].as_str().unwrap().to_string();
-        assert_eq!(authed(&app, reqwest::Method::GET, &file_url, Some(&other)).status(), 404);
-        assert_eq!(authed(&app, reqwest::Method::GET, &file_url, None).status(), 401);
+        assert_eq!(
+            authed(&app, reqwest::Method::GET, &file_url, Some(&other)).status(),
+            404
+        );
+        assert_eq!(
+            authed(&app, reqwest::Method::GET, &file_url, None).status(),
+            401
+        );
     }
     // the admin with clearance gets the sealed record too
-    let (manifest, _) = wait(&app, &kick(&app, "$export?_type=Condition", Some(&admin)), Some(&admin));
-    assert_eq!(ids(download(&app, &manifest, Some(&admin)).get("Condition")), vec!["c0", "c1", "c2", "sealed"]);
+    let (manifest, _) = wait(
+        &app,
+        &kick(&app, "$export?_type=Condition", Some(&admin)),
+        Some(&admin),
+    );
+    assert_eq!(
+        ids(download(&app, &manifest, Some(&admin)).get("Condition")),
+        vec!["c0", "c1", "c2", "sealed"]
+    );
     // a token without any read scope on Patient cannot start an export
     let writer = token("writer", "user/*.cud", None, &[]);
-    let response = app.get("$export").header("Prefer", "respond-async").bearer_auth(&writer).send().unwrap();
+    let response = app
+        .get("$export")
+        .header("Prefer", "respond-async")
+        .bearer_auth(&writer)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 403);
 
     // each finished export is in the audit trail with its request
-    let (status, events) = parts(app.get("AuditEvent?_count=1000").bearer_auth(&admin).send().unwrap());
+    let (status, events) = parts(
+        app.get("AuditEvent?_count=1000")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{events}");
     let exports: Vec<&Value> = events["entry"]
         .as_array()
@@ -355,7 +528,9 @@ fn patient_token_exports_only_its_compartment(backend: Backend) {
         .filter(|e| {
             e["agent"][0]["who"]["identifier"]["value"] == "patient-p0"
                 && e["entity"].as_array().into_iter().flatten().any(|x| {
-                    x["query"].as_str().is_some_and(|q| base64_decode(q).ends_with("/Patient/$export"))
+                    x["query"]
+                        .as_str()
+                        .is_some_and(|q| base64_decode(q).ends_with("/Patient/$export"))
                 })
         })
         .collect();
@@ -366,7 +541,11 @@ crate::on_both_backends!(patient_token_exports_only_its_compartment);
 
 /// A `chartroom serve` process on the database of `app`.
 fn server_process(app: &TestApp, dir: &Path) -> Child {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     Command::new(env!("CARGO_BIN_EXE_chartroom"))
         .arg("serve")
         .env("CHARTROOM_DATABASE_URL", &app.database_url)
@@ -385,7 +564,10 @@ fn server_process(app: &TestApp, dir: &Path) -> Child {
 fn exported_so_far(app: &TestApp, status_url: &str) -> i64 {
     let response = authed(app, reqwest::Method::GET, status_url, None);
     assert_eq!(response.status(), 202, "finished before the restart");
-    let progress = response.headers()["X-Progress"].to_str().unwrap().to_string();
+    let progress = response.headers()["X-Progress"]
+        .to_str()
+        .unwrap()
+        .to_string();
     progress
         .split(", ")
         .nth(1)
@@ -403,7 +585,10 @@ fn job_survives_a_restart(backend: Backend) {
     let mut first = server_process(&app, &dir);
     let started = Instant::now();
     while exported_so_far(&app, &status_url) < 6 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the first server exported nothing");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first server exported nothing"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     first.kill().unwrap();
@@ -425,7 +610,12 @@ fn job_survives_a_restart(backend: Backend) {
     assert_eq!(got["Patient"].len(), 30);
     assert_eq!(got["Condition"].len(), 30);
     assert_eq!(ids(got.get("Condition")).len(), 30);
-    let parts_listed: Vec<&str> = manifest["output"].as_array().unwrap().iter().map(|o| o["url"].as_str().unwrap()).collect();
+    let parts_listed: Vec<&str> = manifest["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["url"].as_str().unwrap())
+        .collect();
     let mut unique = parts_listed.clone();
     unique.dedup();
     assert_eq!(unique.len(), parts_listed.len());
@@ -434,7 +624,11 @@ fn job_survives_a_restart(backend: Backend) {
 crate::on_both_backends!(job_survives_a_restart);
 
 fn count(app: &TestApp, res_type: &str) -> i64 {
-    let (status, bundle) = parts(app.get(&format!("{res_type}?_summary=count")).send().unwrap());
+    let (status, bundle) = parts(
+        app.get(&format!("{res_type}?_summary=count"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{bundle}");
     bundle["total"].as_i64().unwrap()
 }
@@ -448,11 +642,21 @@ fn import_into_fresh_store(backend: Backend, files: &Path) -> TestApp {
         .env("CHARTROOM_LOG", "warn")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     fresh
 }
 
-const TYPES: [&str; 5] = ["Patient", "Condition", "Observation", "Practitioner", "Organization"];
+const TYPES: [&str; 5] = [
+    "Patient",
+    "Condition",
+    "Observation",
+    "Practitioner",
+    "Organization",
+];
 
 fn output_reimports_to_identical_counts(backend: Backend) {
     let dir = scratch("reimport");
@@ -462,26 +666,54 @@ fn output_reimports_to_identical_counts(backend: Backend) {
     let (manifest, _) = wait(&app, &kick(&app, "$export", None), None);
     let downloaded = scratch("downloaded");
     for (n, output) in manifest["output"].as_array().unwrap().iter().enumerate() {
-        let text = authed(&app, reqwest::Method::GET, output["url"].as_str().unwrap(), None).text().unwrap();
+        let text = authed(
+            &app,
+            reqwest::Method::GET,
+            output["url"].as_str().unwrap(),
+            None,
+        )
+        .text()
+        .unwrap();
         std::fs::write(downloaded.join(format!("{n:03}.ndjson")), text).unwrap();
     }
     let fresh = import_into_fresh_store(backend, &downloaded);
     for t in TYPES {
-        assert_eq!(count(&fresh, t), count(&app, t), "{t} after re-import of the HTTP export");
+        assert_eq!(
+            count(&fresh, t),
+            count(&app, t),
+            "{t} after re-import of the HTTP export"
+        );
     }
     // the command line writes the same files and a manifest
     let out = scratch("cli");
     let output = Command::new(env!("CARGO_BIN_EXE_chartroom"))
-        .args(["export", "--type", "Patient,Condition", "--file-bytes", "500", "--out"])
+        .args([
+            "export",
+            "--type",
+            "Patient,Condition",
+            "--file-bytes",
+            "500",
+            "--out",
+        ])
         .arg(&out)
         .env("CHARTROOM_DATABASE_URL", &app.database_url)
         .env("CHARTROOM_LOG", "warn")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("exported 24 resources"));
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
-    let listed: i64 = manifest["output"].as_array().unwrap().iter().map(|o| o["count"].as_i64().unwrap()).sum();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let listed: i64 = manifest["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["count"].as_i64().unwrap())
+        .sum();
     assert_eq!(listed, 24);
     assert!(manifest["output"].as_array().unwrap().len() > 2);
     let fresh = import_into_fresh_store(backend, &out);

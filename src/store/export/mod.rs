@@ -114,7 +114,12 @@ fn group_members(store: &Store, id: &str, principal: &Principal) -> AppResult<Ve
 
 impl Store {
     /// Validates a kick-off request and stores its job; returns the job id.
-    pub fn export_kickoff(&self, kickoff: &Kickoff, principal: &Principal, who: &Who) -> AppResult<String> {
+    pub fn export_kickoff(
+        &self,
+        kickoff: &Kickoff,
+        principal: &Principal,
+        who: &Who,
+    ) -> AppResult<String> {
         let level = match &kickoff.target {
             Target::System => Level::System,
             Target::AllPatients => Level::Patient,
@@ -130,11 +135,13 @@ impl Store {
             owner: &principal.subject,
             request_url: &kickoff.request_url,
             spec: serde_json::to_string(&spec).map_err(AppError::internal)?,
-            access_grant: serde_json::to_string(&Grant::of(principal)).map_err(AppError::internal)?,
+            access_grant: serde_json::to_string(&Grant::of(principal))
+                .map_err(AppError::internal)?,
             audit_who: serde_json::to_string(&AuditWho::of(who)).map_err(AppError::internal)?,
             now: now_ms(),
         };
-        self.db.transaction(|conn| export_jobs::insert(conn, &job))?;
+        self.db
+            .transaction(|conn| export_jobs::insert(conn, &job))?;
         Ok(id)
     }
 
@@ -142,7 +149,9 @@ impl Store {
     fn own_job(&self, id: &str, principal: &Principal) -> AppResult<JobRow> {
         let mut conn = self.db.read()?;
         let job = export_jobs::get(&mut conn, id)?.ok_or_else(not_found)?;
-        if job.status == export_jobs::CANCELLED || !(principal.unrestricted || principal.subject == job.owner) {
+        if job.status == export_jobs::CANCELLED
+            || !(principal.unrestricted || principal.subject == job.owner)
+        {
             return Err(not_found());
         }
         Ok(job)
@@ -162,7 +171,8 @@ impl Store {
             }
             export_jobs::FAILED => Ok(Status::Failed(job.error.unwrap_or_default())),
             _ => {
-                let spec: ExportSpec = serde_json::from_str(&job.spec).map_err(AppError::internal)?;
+                let spec: ExportSpec =
+                    serde_json::from_str(&job.spec).map_err(AppError::internal)?;
                 let current = spec
                     .types
                     .get(job.type_index as usize)
@@ -182,7 +192,8 @@ impl Store {
     /// Cancels the job `id` and deletes its files.
     pub fn export_cancel(&self, id: &str, principal: &Principal) -> AppResult<()> {
         self.own_job(id, principal)?;
-        self.db.transaction(|conn| export_jobs::cancel(conn, id, now_ms()))?;
+        self.db
+            .transaction(|conn| export_jobs::cancel(conn, id, now_ms()))?;
         remove_dir(&job_dir(&self.config, id));
         Ok(())
     }
@@ -195,7 +206,9 @@ impl Store {
             .into_iter()
             .any(|f| f.name == name);
         if !known {
-            return Err(AppError::NotFound(format!("export job {id} has no file {name}")));
+            return Err(AppError::NotFound(format!(
+                "export job {id} has no file {name}"
+            )));
         }
         Ok(job_dir(&self.config, id).join(name))
     }
@@ -253,7 +266,15 @@ pub fn export_to_dir(
         next_part: 1,
         exported: 0,
     };
-    writer::run(store, &spec, &Grant::of(&principal), dir, file_bytes, start, &mut collect)?;
+    writer::run(
+        store,
+        &spec,
+        &Grant::of(&principal),
+        dir,
+        file_bytes,
+        start,
+        &mut collect,
+    )?;
     let query = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();

@@ -16,7 +16,10 @@ pub enum Level {
     System,
     Patient,
     /// The Group's id and its member patients' ids (resolved at kick-off).
-    Group { id: String, patients: Vec<String> },
+    Group {
+        id: String,
+        patients: Vec<String>,
+    },
 }
 
 /// One `_typeFilter` query.
@@ -55,7 +58,10 @@ fn split_filters(value: &str) -> Vec<&str> {
     let mut starts = vec![0];
     for (i, _) in value.match_indices(',') {
         let rest = &value[i + 1..];
-        let head: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let head: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         if !head.is_empty() && rest[head.len()..].starts_with('?') {
             starts.push(i + 1);
         }
@@ -87,8 +93,10 @@ pub fn filter_clauses(filter: &TypeFilter) -> AppResult<Vec<Clause>> {
     let at = |e: AppError| match e {
         AppError::BadRequest(mut issues) => {
             for issue in &mut issues {
-                issue.diagnostics =
-                    format!("_typeFilter {}?{}: {}", filter.res_type, filter.query, issue.diagnostics);
+                issue.diagnostics = format!(
+                    "_typeFilter {}?{}: {}",
+                    filter.res_type, filter.query, issue.diagnostics
+                );
             }
             AppError::BadRequest(issues)
         }
@@ -97,7 +105,14 @@ pub fn filter_clauses(filter: &TypeFilter) -> AppResult<Vec<Clause>> {
     if let Some((key, _)) = pairs.iter().find(|(k, _)| {
         matches!(
             k.as_str(),
-            "_include" | "_revinclude" | "_sort" | "_count" | "_summary" | "_elements" | "_total" | "_type"
+            "_include"
+                | "_revinclude"
+                | "_sort"
+                | "_count"
+                | "_summary"
+                | "_elements"
+                | "_total"
+                | "_type"
         )
     }) {
         return Err(AppError::invalid(format!(
@@ -105,7 +120,12 @@ pub fn filter_clauses(filter: &TypeFilter) -> AppResult<Vec<Clause>> {
             filter.res_type
         )));
     }
-    let request = parse(std::slice::from_ref(&filter.res_type), &pairs, &filter_limits()).map_err(at)?;
+    let request = parse(
+        std::slice::from_ref(&filter.res_type),
+        &pairs,
+        &filter_limits(),
+    )
+    .map_err(at)?;
     Ok(request.clauses)
 }
 
@@ -126,7 +146,9 @@ pub fn plan(
                 let listed = types.get_or_insert_with(Vec::new);
                 for t in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
                     if !crate::fhir::search_params::is_resource_type(t) {
-                        return Err(AppError::invalid(format!("_type: '{t}' is not a FHIR R4 resource type")));
+                        return Err(AppError::invalid(format!(
+                            "_type: '{t}' is not a FHIR R4 resource type"
+                        )));
                     }
                     if !listed.iter().any(|l| l == t) {
                         listed.push(t.to_string());
@@ -151,7 +173,9 @@ pub fn plan(
             "_typeFilter" => {
                 for query in split_filters(value) {
                     let (res_type, query) = query.split_once('?').ok_or_else(|| {
-                        AppError::invalid(format!("_typeFilter '{query}' is not of the form Type?query"))
+                        AppError::invalid(format!(
+                            "_typeFilter '{query}' is not of the form Type?query"
+                        ))
                     })?;
                     if !crate::fhir::search_params::is_resource_type(res_type) {
                         return Err(AppError::invalid(format!(
@@ -181,7 +205,9 @@ pub fn plan(
                     )));
                 }
                 if !principal.may(t, Action::Search) {
-                    return Err(AppError::Forbidden(format!("the token's scopes do not allow exporting {t}")));
+                    return Err(AppError::Forbidden(format!(
+                        "the token's scopes do not allow exporting {t}"
+                    )));
                 }
             }
             listed
@@ -200,7 +226,9 @@ pub fn plan(
         )));
     }
     if types.is_empty() {
-        return Err(AppError::Forbidden("the token's scopes allow exporting no resource type".into()));
+        return Err(AppError::Forbidden(
+            "the token's scopes allow exporting no resource type".into(),
+        ));
     }
     Ok(ExportSpec {
         level,
@@ -214,18 +242,31 @@ impl ExportSpec {
     /// The search that selects `res_type`'s resources for this export, with the requester's
     /// `access` limits (compartment, sealed labels) and the Consent-`denied` patients applied:
     /// exactly what the requester could find by searching.
-    pub fn search(&self, res_type: &str, access: &Access, denied: &[String]) -> AppResult<SearchRequest> {
-        let mut search = parse(std::slice::from_ref(&res_type.to_string()), &[], &filter_limits())?;
+    pub fn search(
+        &self,
+        res_type: &str,
+        access: &Access,
+        denied: &[String],
+    ) -> AppResult<SearchRequest> {
+        let mut search = parse(
+            std::slice::from_ref(&res_type.to_string()),
+            &[],
+            &filter_limits(),
+        )?;
         let clause = |kind| Clause {
             res_type: res_type.to_string(),
             kind,
         };
         if let Some(since) = &self.since {
-            search.clauses.push(clause(ClauseKind::LastUpdated(vec![format!("gt{since}")])));
+            search
+                .clauses
+                .push(clause(ClauseKind::LastUpdated(vec![format!("gt{since}")])));
         }
         match &self.level {
             Level::System => {}
-            Level::Patient => search.clauses.push(clause(ClauseKind::InCompartments(None))),
+            Level::Patient => search
+                .clauses
+                .push(clause(ClauseKind::InCompartments(None))),
             Level::Group { patients, .. } => search
                 .clauses
                 .push(clause(ClauseKind::InCompartments(Some(patients.clone())))),
@@ -241,7 +282,9 @@ impl ExportSpec {
         }
         crate::store::access::restrict_search(&mut search, access)?;
         if !denied.is_empty() {
-            search.clauses.push(clause(ClauseKind::ExcludePatients(denied.to_vec())));
+            search
+                .clauses
+                .push(clause(ClauseKind::ExcludePatients(denied.to_vec())));
         }
         Ok(search)
     }
@@ -257,11 +300,16 @@ mod tests {
             split_filters("Condition?code=E11,E10,Observation?status=final"),
             vec!["Condition?code=E11,E10", "Observation?status=final"]
         );
-        assert_eq!(split_filters("Patient?gender=female"), vec!["Patient?gender=female"]);
+        assert_eq!(
+            split_filters("Patient?gender=female"),
+            vec!["Patient?gender=female"]
+        );
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -276,10 +324,19 @@ mod tests {
             ("_typeFilter", "Condition?_sort=date"),
             ("patient", "Patient/1"),
         ] {
-            assert!(plan(Level::System, &pairs(&[bad]), &p, false).is_err(), "{bad:?}");
+            assert!(
+                plan(Level::System, &pairs(&[bad]), &p, false).is_err(),
+                "{bad:?}"
+            );
         }
         assert!(plan(Level::System, &pairs(&[("patient", "Patient/1")]), &p, true).is_ok());
-        assert!(plan(Level::Patient, &pairs(&[("_type", "Practitioner")]), &p, false).is_err());
+        assert!(plan(
+            Level::Patient,
+            &pairs(&[("_type", "Practitioner")]),
+            &p,
+            false
+        )
+        .is_err());
     }
 
     #[test]

@@ -86,10 +86,9 @@ struct JobProgress<'a> {
 impl JobProgress<'_> {
     fn advance(&mut self, position: &Position, file: Option<&FileRow>) -> AppResult<bool> {
         let now = now_ms();
-        let held = self
-            .store
-            .db
-            .transaction(|conn| export_jobs::advance(conn, self.id, self.worker, position, file, now))?;
+        let held = self.store.db.transaction(|conn| {
+            export_jobs::advance(conn, self.id, self.worker, position, file, now)
+        })?;
         if held {
             // the position write proves the lease is ours; extend it too
             self.renew()?;
@@ -179,7 +178,11 @@ fn run_job(store: &Store, worker: &str, job: &JobRow, stop: &AtomicBool) -> AppR
         Ok(Ended::Done) => (export_jobs::COMPLETED, AuditOutcome::Success, None),
         Err(error) => {
             tracing::error!(job = %job.id, %error, "export job failed");
-            (export_jobs::FAILED, AuditOutcome::Failed, Some(client_message(error, &job.id)))
+            (
+                export_jobs::FAILED,
+                AuditOutcome::Failed,
+                Some(client_message(error, &job.id)),
+            )
         }
     };
     let who: AuditWho = serde_json::from_str(&job.audit_who).unwrap_or_default();
