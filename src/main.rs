@@ -405,11 +405,12 @@ fn export(args: ExportArgs) -> Result<(), String> {
         })?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "exported {} resources in {} file(s) to {} in {seconds:.1} s: {:.0} resources/s",
+        "exported {} resources in {} file(s) to {} in {seconds:.2} s: {:.0} resources/s; peak RSS {:.1} MB",
         summary.resources,
         summary.files,
         args.out.display(),
-        summary.resources as f64 / seconds.max(1e-9)
+        summary.resources as f64 / seconds.max(1e-9),
+        chartroom::bench::report::rss_mb().1
     );
     Ok(())
 }

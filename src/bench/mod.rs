@@ -4,6 +4,7 @@
 //! trivial HTTP endpoint), and writes the figures under `bench/results/`. Measures, never
 //! asserts: no figure here fails anything.
 
+pub mod bulk;
 pub mod client;
 pub mod explain;
 pub mod load;

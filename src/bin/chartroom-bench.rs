@@ -1,6 +1,7 @@
 //! `chartroom-bench`: the benchmark harness (see `bench/README.md`). Generates a synthetic
 //! population, runs chartroom on SQLite and PostgreSQL next to the raw limits, and writes
-//! `bench/results/<date>-<store>.{md,json}` and `bench/results/search.md`.
+//! `bench/results/<date>-<store>.{md,json}` and `bench/results/search.md`; with `--bulk`,
+//! the ingest/export workloads and `bench/results/ingest.{md,json}`.
 
 use chartroom::bench::{run, Options, StoreKind};
 use clap::Parser;
@@ -47,6 +48,10 @@ struct Cli {
     /// SQLite synchronous setting of the server (FULL is the server default).
     #[arg(long, default_value = "FULL")]
     sqlite_synchronous: String,
+    /// Run only the bulk workloads instead: transaction-Bundle ingest next to the raw
+    /// insert baseline, and full-system export speed and peak memory (`ingest.md`).
+    #[arg(long)]
+    bulk: bool,
 }
 
 fn main() -> ExitCode {
@@ -76,7 +81,12 @@ fn main() -> ExitCode {
         connections: cli.connections.max(1),
         sqlite_synchronous: cli.sqlite_synchronous,
     };
-    match run(&opts) {
+    let outcome = if cli.bulk {
+        chartroom::bench::bulk::run(&opts)
+    } else {
+        run(&opts)
+    };
+    match outcome {
         Ok(paths) => {
             for path in paths {
                 println!("{}", path.display());
