@@ -199,8 +199,12 @@ fn add_attachments(store: &crate::store::Store, patient: &str, round: usize) -> 
         ..Who::default()
     };
     for &(res_type, count, mb) in ATTACHMENTS {
-        // base64 of `mb` MB of bytes is 4/3 larger; a repeated pattern is enough to measure memory
-        let data = "QUJD".repeat(mb * 1024 * 1024 / 4);
+        // random bytes, like the compressed PDFs and images real attachments hold (a repeated
+        // pattern would let PostgreSQL compress it away)
+        let bytes: Vec<u8> = (0..mb * 1024 * 1024 * 3 / 4)
+            .map(|_| rand::random::<u8>())
+            .collect();
+        let data = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
         for i in 0..count {
             let id = format!("bench-{}-{round}-{i}", res_type.to_lowercase());
             let body = match res_type {

@@ -109,6 +109,23 @@ pub fn get(conn: &mut Conn, id: &str) -> AppResult<Option<JobRow>> {
     conn.first(&sql)
 }
 
+fn claimable_where(sql: &mut Sql, now: i64) {
+    sql.push(" WHERE status IN (")
+        .bind(ACCEPTED)
+        .push(", ")
+        .bind(RUNNING);
+    sql.push(") AND lease_until < ").bind(now);
+}
+
+/// True when some job waits to be claimed (a cheap read before taking the write lock).
+pub fn any_claimable(conn: &mut Conn, now: i64) -> AppResult<bool> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM export_jobs");
+    claimable_where(&mut sql, now);
+    Ok(conn
+        .first::<super::rows::CountRow>(&sql)?
+        .is_some_and(|r| r.n > 0))
+}
+
 /// Claims the oldest job that is waiting or whose lease expired, for `worker` until
 /// `lease_until`; run inside a transaction.
 pub fn claim(
@@ -117,11 +134,9 @@ pub fn claim(
     now: i64,
     lease_until: i64,
 ) -> AppResult<Option<JobRow>> {
-    let mut pick = Sql::new("SELECT id FROM export_jobs WHERE status IN (");
-    pick.bind(ACCEPTED).push(", ").bind(RUNNING);
-    pick.push(") AND lease_until < ")
-        .bind(now)
-        .push(" ORDER BY created, id LIMIT 1");
+    let mut pick = Sql::new("SELECT id FROM export_jobs");
+    claimable_where(&mut pick, now);
+    pick.push(" ORDER BY created, id LIMIT 1");
     if conn.backend() == Backend::Postgres {
         // replicas polling at the same moment each take a different job (or none)
         pick.push(" FOR UPDATE SKIP LOCKED");

@@ -53,9 +53,18 @@ fn lease_ms(store: &Store) -> i64 {
 fn work(store: &Store, worker: &str, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         let now = now_ms();
-        let claimed = store
+        // poll on a reader; only a job waiting for a worker takes the (SQLite: single) writer
+        let waiting = store
             .db
-            .transaction(|conn| export_jobs::claim(conn, worker, now, now + lease_ms(store)));
+            .read()
+            .and_then(|mut conn| export_jobs::any_claimable(&mut conn, now));
+        let claimed = match waiting {
+            Ok(true) => store
+                .db
+                .transaction(|conn| export_jobs::claim(conn, worker, now, now + lease_ms(store))),
+            Ok(false) => Ok(None),
+            Err(error) => Err(error),
+        };
         match claimed {
             Ok(Some(job)) => {
                 tracing::info!(job = %job.id, "export job started");

@@ -1,12 +1,13 @@
 //! The streaming exporter: for each type, the matching rows in row-key order (keyset pages
-//! of keys, then their content in small batches sized by the bytes just seen), one NDJSON
-//! line each, into files closed before they would pass the byte limit. Memory holds one
-//! page of keys and one small batch of resources, whatever the store's size.
+//! of keys with their stored sizes, then their content in batches of at most a few MB), one
+//! NDJSON line each, into files closed before they would pass the byte limit. Memory holds
+//! one page of keys and one batch of resources (or one resource larger than a batch),
+//! whatever the store's size.
 
 use super::grant::Grant;
 use super::spec::ExportSpec;
 use crate::db::export_jobs::{FileRow, Position};
-use crate::db::resources::read_many;
+use crate::db::resources::{content_sizes, read_many};
 use crate::db::search_page;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
@@ -15,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 /// Row keys read per keyset page.
 const KEY_PAGE: usize = 500;
-/// Aim for at most this many bytes of resource content in memory at once.
-const BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// At most this many bytes of resource content are loaded at once (one larger resource alone).
+const BATCH_BYTES: i64 = 4 * 1024 * 1024;
 const MAX_BATCH: usize = 200;
 
 /// Where finished files and positions go: the job table (server) or nowhere (CLI).
@@ -70,31 +71,27 @@ pub fn run(
         let mut search = spec.search(&res_type, &access, &denied)?;
         let mut after = position.after_rk;
         let mut file: Option<OpenFile> = None;
-        // one resource first, then as many as fit the byte budget given the largest seen
-        let mut batch = 1usize;
         loop {
             search.cursor = (after > 0).then(|| format!("[[],{after}]"));
-            let keys: Vec<i64> = {
+            let sized: Vec<(i64, i64)> = {
                 let mut conn = store.db.read()?;
-                search_page::page(&mut conn, &search, KEY_PAGE)?
+                let keys: Vec<i64> = search_page::page(&mut conn, &search, KEY_PAGE)?
                     .into_iter()
                     .map(|r| r.rk)
-                    .collect()
+                    .collect();
+                content_sizes(&mut conn, &keys)?
             };
-            let Some(&last) = keys.last() else { break };
-            let mut next = 0;
-            while next < keys.len() {
-                let chunk = &keys[next..(next + batch).min(keys.len())];
-                next += chunk.len();
+            let Some(&(last, _)) = sized.last() else {
+                break;
+            };
+            for chunk in batches(&sized) {
                 let mut rows = {
                     let mut conn = store.db.read()?;
-                    read_many(&mut conn, chunk)?
+                    read_many(&mut conn, &chunk)?
                 };
                 rows.sort_by_key(|(rk, _)| *rk);
-                let mut largest = 1;
                 for (rk, row) in rows {
                     let Some(content) = row.content else { continue };
-                    largest = largest.max(content.len());
                     let line = one_line(content)?;
                     if let Some(open) = &file {
                         if open.resources > 0 && open.bytes + line.len() as u64 + 1 > file_bytes {
@@ -115,7 +112,6 @@ pub fn run(
                     open.bytes += line.len() as u64 + 1;
                     open.last_rk = rk;
                 }
-                batch = (BATCH_BYTES / largest).clamp(1, MAX_BATCH);
             }
             after = last;
             if !progress.keep_going()? {
@@ -133,6 +129,26 @@ pub fn run(
         }
     }
     Ok(Ended::Done)
+}
+
+/// Row keys grouped so each group's stored content stays within [`BATCH_BYTES`] (a larger
+/// resource goes alone).
+fn batches(sized: &[(i64, i64)]) -> Vec<Vec<i64>> {
+    let mut out: Vec<Vec<i64>> = Vec::new();
+    let mut bytes = 0;
+    for &(rk, size) in sized {
+        match out.last_mut() {
+            Some(group) if bytes + size <= BATCH_BYTES && group.len() < MAX_BATCH => {
+                group.push(rk);
+                bytes += size;
+            }
+            _ => {
+                out.push(vec![rk]);
+                bytes = size;
+            }
+        }
+    }
+    out
 }
 
 /// Stored JSON is one line already; re-serialise the rare document that is not.
@@ -194,4 +210,31 @@ fn close(
         bytes: file.bytes as i64,
     };
     progress.file_done(&row, position)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_bounded_by_bytes() {
+        let mb = 1024 * 1024;
+        let sized = [
+            (1, 10),
+            (2, 3 * mb),
+            (3, 2 * mb),
+            (4, 9 * mb),
+            (5, 10),
+            (6, 10),
+        ];
+        assert_eq!(
+            batches(&sized),
+            vec![vec![1, 2], vec![3], vec![4], vec![5, 6]]
+        );
+        let many: Vec<(i64, i64)> = (0..450).map(|i| (i, 10)).collect();
+        assert_eq!(
+            batches(&many).iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![200, 200, 50]
+        );
+    }
 }
