@@ -21,14 +21,16 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A server whose export files go to `dir`, closed past `file_bytes`.
-fn exporting(backend: Backend, dir: &Path, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = dir.display().to_string();
-    spawn_with(backend, move |c| {
-        c.export_dir = dir;
+/// A scratch export directory and a server whose export files go there, closed past 600 bytes.
+fn exporting(backend: Backend, name: &str, adjust: impl FnOnce(&mut Config)) -> (PathBuf, TestApp) {
+    let dir = scratch(name);
+    let export_dir = dir.display().to_string();
+    let app = spawn_with(backend, move |c| {
+        c.export_dir = export_dir;
         c.export_file_bytes = 600;
         adjust(c);
-    })
+    });
+    (dir, app)
 }
 
 /// Kick-off: asserts 202 and returns the status URL.
@@ -192,8 +194,7 @@ fn seed(app: &TestApp, patients: usize, token: Option<&str>) {
 }
 
 fn kickoff_poll_manifest_download(backend: Backend) {
-    let dir = scratch("basic");
-    let app = exporting(backend, &dir, |c| c.export_throttle_ms = 150);
+    let (dir, app) = exporting(backend, "basic", |c| c.export_throttle_ms = 150);
     seed(&app, 8, None);
     let status_url = kick(
         &app,
@@ -248,8 +249,7 @@ fn kickoff_poll_manifest_download(backend: Backend) {
 crate::on_both_backends!(kickoff_poll_manifest_download);
 
 fn type_since_and_type_filter(backend: Backend) {
-    let dir = scratch("filters");
-    let app = exporting(backend, &dir, |_| {});
+    let (dir, app) = exporting(backend, "filters", |_| {});
     seed(&app, 6, None);
     std::thread::sleep(Duration::from_millis(1100));
     let since = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -303,8 +303,7 @@ fn type_since_and_type_filter(backend: Backend) {
 crate::on_both_backends!(type_since_and_type_filter);
 
 fn patient_and_group_level(backend: Backend) {
-    let dir = scratch("levels");
-    let app = exporting(backend, &dir, |_| {});
+    let (dir, app) = exporting(backend, "levels", |_| {});
     seed(&app, 4, None);
     let group = json!({"resourceType": "Group", "id": "g", "type": "person", "actual": true,
         "member": [{"entity": {"reference": "Patient/p0"}}, {"entity": {"reference": "Patient/p2"}},
@@ -348,8 +347,7 @@ fn patient_and_group_level(backend: Backend) {
 crate::on_both_backends!(patient_and_group_level);
 
 fn cancel_deletes_the_job(backend: Backend) {
-    let dir = scratch("cancel");
-    let app = exporting(backend, &dir, |c| c.export_throttle_ms = 400);
+    let (dir, app) = exporting(backend, "cancel", |c| c.export_throttle_ms = 400);
     seed(&app, 10, None);
     let status_url = kick(&app, "$export?_type=Patient,Condition", None);
     let job = status_url.rsplit("job=").next().unwrap().to_string();
@@ -383,8 +381,7 @@ fn cancel_deletes_the_job(backend: Backend) {
 crate::on_both_backends!(cancel_deletes_the_job);
 
 fn bad_requests_are_refused(backend: Backend) {
-    let dir = scratch("bad");
-    let app = exporting(backend, &dir, |_| {});
+    let (dir, app) = exporting(backend, "bad", |_| {});
     let (status, outcome) = parts(app.get("$export").send().unwrap());
     assert_eq!(status, 400);
     assert!(outcome["issue"][0]["diagnostics"]
@@ -445,8 +442,7 @@ fn base64_decode(text: &str) -> String {
 }
 
 fn patient_token_exports_only_its_compartment(backend: Backend) {
-    let dir = scratch("leak");
-    let app = exporting(backend, &dir, |c| {
+    let (dir, app) = exporting(backend, "leak", |c| {
         c.auth = "on".into();
         c.jwt_hs256_secret = Some(SECRET.into());
         c.jwt_audience = Some("chartroom".into());
@@ -577,9 +573,8 @@ fn exported_so_far(app: &TestApp, status_url: &str) -> i64 {
 }
 
 fn job_survives_a_restart(backend: Backend) {
-    let dir = scratch("restart");
     // this in-process server only serves HTTP; the worker runs in separate server processes
-    let app = exporting(backend, &dir, |c| c.export_workers = 0);
+    let (dir, app) = exporting(backend, "restart", |c| c.export_workers = 0);
     seed(&app, 30, None);
     let status_url = kick(&app, "$export?_type=Patient,Condition", None);
     let mut first = server_process(&app, &dir);
@@ -659,8 +654,7 @@ const TYPES: [&str; 5] = [
 ];
 
 fn output_reimports_to_identical_counts(backend: Backend) {
-    let dir = scratch("reimport");
-    let app = exporting(backend, &dir, |_| {});
+    let (dir, app) = exporting(backend, "reimport", |_| {});
     seed(&app, 12, None);
     // through HTTP: download every file into a directory, then import it elsewhere
     let (manifest, _) = wait(&app, &kick(&app, "$export", None), None);

@@ -1,8 +1,6 @@
-//! The requester of an export, kept with the job: its token's access (so a job resumed
-//! after a restart runs with exactly the access it was started with) and the caller side
-//! of its audit record.
+//! The requester of an export, kept with the job: its token's access, so a job resumed
+//! after a restart runs with exactly the access it was started with.
 
-use crate::auth::audit::Who;
 use crate::auth::scopes::{Context, Scope};
 use crate::auth::{Access, Action, Principal};
 use serde::{Deserialize, Serialize};
@@ -69,41 +67,6 @@ impl Grant {
     /// The data limits of exporting `res_type` (those of searching it).
     pub fn access(&self, res_type: &str) -> Access {
         Access::for_request(&self.principal(), res_type, Action::Search)
-    }
-}
-
-/// The caller side of the export's audit record, in storable form.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct AuditWho {
-    pub agent: String,
-    pub purpose: Option<String>,
-    pub address: Option<String>,
-    pub user_agent: Option<String>,
-    pub request_id: Option<String>,
-    pub break_glass_reason: Option<String>,
-}
-
-impl AuditWho {
-    pub fn of(who: &Who) -> AuditWho {
-        AuditWho {
-            agent: who.agent.clone(),
-            purpose: who.purpose.clone(),
-            address: who.address.clone(),
-            user_agent: who.user_agent.clone(),
-            request_id: who.request_id.clone(),
-            break_glass_reason: who.break_glass_reason.clone(),
-        }
-    }
-
-    pub fn who(&self) -> Who {
-        Who {
-            agent: self.agent.clone(),
-            purpose: self.purpose.clone(),
-            address: self.address.clone(),
-            user_agent: self.user_agent.clone(),
-            request_id: self.request_id.clone(),
-            break_glass_reason: self.break_glass_reason.clone(),
-        }
     }
 }
 

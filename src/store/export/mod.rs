@@ -16,7 +16,7 @@ use crate::db::export_jobs::{self, FileRow, JobRow, NewJob, Position};
 use crate::error::{AppError, AppResult};
 use crate::fhir::json::now_ms;
 use crate::store::Store;
-use grant::{AuditWho, Grant};
+use grant::Grant;
 use spec::{ExportSpec, Level};
 use std::path::{Path, PathBuf};
 
@@ -137,7 +137,7 @@ impl Store {
             spec: serde_json::to_string(&spec).map_err(AppError::internal)?,
             access_grant: serde_json::to_string(&Grant::of(principal))
                 .map_err(AppError::internal)?,
-            audit_who: serde_json::to_string(&AuditWho::of(who)).map_err(AppError::internal)?,
+            audit_who: serde_json::to_string(who).map_err(AppError::internal)?,
             now: now_ms(),
         };
         self.db

@@ -3,11 +3,11 @@
 //! it goes, and records each finished export in the audit trail in the same transaction
 //! that marks the job completed. Several replicas on one PostgreSQL database share jobs.
 
-use super::grant::{AuditWho, Grant};
+use super::grant::Grant;
 use super::spec::ExportSpec;
 use super::writer::{self, Ended};
 use super::{job_dir, remove_dir};
-use crate::auth::audit::{AuditKind, AuditOutcome};
+use crate::auth::audit::{AuditKind, AuditOutcome, Who};
 use crate::db::export_jobs::{self, FileRow, JobRow, Position};
 use crate::error::{AppError, AppResult};
 use crate::fhir::json::now_ms;
@@ -194,12 +194,12 @@ fn run_job(store: &Store, worker: &str, job: &JobRow, stop: &AtomicBool) -> AppR
             )
         }
     };
-    let who: AuditWho = serde_json::from_str(&job.audit_who).unwrap_or_default();
+    let who: Who = serde_json::from_str(&job.audit_who).unwrap_or_default();
     store.db.transaction(|conn| {
         let files = export_jobs::files(conn, &job.id)?;
         let mut types: Vec<String> = files.iter().map(|f| f.res_type.clone()).collect();
         types.dedup();
-        let mut record = who.who().record(AuditKind::Operation, outcome, types, None);
+        let mut record = who.record(AuditKind::Operation, outcome, types, None);
         record.query = Some(job.request_url.clone());
         let now = now_ms();
         export_jobs::finish(conn, &job.id, status, message.as_deref(), now)?;
