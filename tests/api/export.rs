@@ -628,20 +628,28 @@ fn count(app: &TestApp, res_type: &str) -> i64 {
     bundle["total"].as_i64().unwrap()
 }
 
-fn import_into_fresh_store(backend: Backend, files: &Path) -> TestApp {
-    let fresh = spawn_with(backend, |_| {});
+/// Runs `chartroom ARGS DIR` on `database_url`; asserts success when `must_succeed`.
+fn chartroom(args: &[&str], dir: &Path, database_url: &str, must_succeed: bool) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_chartroom"))
-        .arg("import")
-        .arg(files)
-        .env("CHARTROOM_DATABASE_URL", &fresh.database_url)
+        .args(args)
+        .arg(dir)
+        .env("CHARTROOM_DATABASE_URL", database_url)
         .env("CHARTROOM_LOG", "warn")
         .output()
         .unwrap();
-    assert!(
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert_eq!(
         output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
+        must_succeed,
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+fn import_into_fresh_store(backend: Backend, files: &Path) -> TestApp {
+    let fresh = spawn_with(backend, |_| {});
+    chartroom(&["import"], files, &fresh.database_url, true);
     fresh
 }
 
@@ -680,26 +688,20 @@ fn output_reimports_to_identical_counts(backend: Backend) {
     }
     // the command line writes the same files and a manifest
     let out = scratch("cli");
-    let output = Command::new(env!("CARGO_BIN_EXE_chartroom"))
-        .args([
+    let stdout = chartroom(
+        &[
             "export",
             "--type",
             "Patient,Condition",
             "--file-bytes",
             "500",
             "--out",
-        ])
-        .arg(&out)
-        .env("CHARTROOM_DATABASE_URL", &app.database_url)
-        .env("CHARTROOM_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
+        &out,
+        &app.database_url,
+        true,
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("exported 24 resources"));
+    assert!(stdout.contains("exported 24 resources"), "{stdout}");
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     let listed: i64 = manifest["output"]
@@ -714,13 +716,12 @@ fn output_reimports_to_identical_counts(backend: Backend) {
     assert_eq!(count(&fresh, "Patient"), 12);
     assert_eq!(count(&fresh, "Condition"), 12);
     assert_eq!(count(&fresh, "Observation"), 0);
-    let bad = Command::new(env!("CARGO_BIN_EXE_chartroom"))
-        .args(["export", "--since", "yesterday", "--out"])
-        .arg(&out)
-        .env("CHARTROOM_DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
+    chartroom(
+        &["export", "--since", "yesterday", "--out"],
+        &out,
+        &app.database_url,
+        false,
+    );
     for d in [dir, downloaded, out] {
         let _ = std::fs::remove_dir_all(d);
     }
