@@ -214,6 +214,8 @@ fn kickoff_poll_manifest_download(backend: Backend) {
         )
     );
     assert!(manifest["transactionTime"].as_str().unwrap().ends_with('Z'));
+    let (_, capabilities) = parts(app.get("metadata").send().unwrap());
+    assert_eq!(capabilities["rest"][0]["operation"][0]["name"], "export");
     let outputs = manifest["output"].as_array().unwrap();
     assert!(
         outputs.iter().filter(|o| o["type"] == "Patient").count() > 1,
