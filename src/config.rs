@@ -65,6 +65,17 @@ pub struct Config {
     pub audit_reads: bool,
     /// Default scopes per role (`[roles]` table), replacing the built-in ones.
     pub roles: std::collections::BTreeMap<String, String>,
+    /// Directory for Bulk Data export files; empty: `chartroom-export` beside the SQLite
+    /// file (or in the working directory for PostgreSQL). Replicas need a shared volume.
+    pub export_dir: String,
+    /// An export file is closed before it would pass this many bytes.
+    pub export_file_bytes: usize,
+    /// Export worker threads in this server process (0: this process runs no exports).
+    pub export_workers: usize,
+    /// A running export's lease: another process takes the job over when it expires.
+    pub export_lease_seconds: usize,
+    /// Pause after each finished export file, in milliseconds (tests; 0 in production).
+    pub export_throttle_ms: usize,
 }
 
 impl Default for Config {
@@ -96,6 +107,11 @@ impl Default for Config {
             max_chain_depth: 4,
             audit_reads: true,
             roles: Default::default(),
+            export_dir: String::new(),
+            export_file_bytes: 100 * 1024 * 1024,
+            export_workers: 1,
+            export_lease_seconds: 60,
+            export_throttle_ms: 0,
         }
     }
 }
@@ -127,6 +143,11 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("max_included", "5000"),
     ("max_chain_depth", "4"),
     ("audit_reads", "true"),
+    ("export_dir", ""),
+    ("export_file_bytes", "104857600"),
+    ("export_workers", "1"),
+    ("export_lease_seconds", "60"),
+    ("export_throttle_ms", "0"),
 ];
 
 impl Config {
@@ -197,6 +218,11 @@ impl Config {
                     _ => return Err(format!("setting {name}: '{value}' is not true or false")),
                 }
             }
+            "export_dir" => self.export_dir = value.into(),
+            "export_file_bytes" => self.export_file_bytes = number(value)?.max(1),
+            "export_workers" => self.export_workers = number(value)?,
+            "export_lease_seconds" => self.export_lease_seconds = number(value)?.max(1),
+            "export_throttle_ms" => self.export_throttle_ms = number(value)?,
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()

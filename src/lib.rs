@@ -65,6 +65,12 @@ pub fn start_traced(
     dispatch: Option<tracing::Dispatch>,
 ) -> std::io::Result<actix_web::dev::Server> {
     let verifier = verifier(&store.config).map_err(std::io::Error::other)?;
+    let exports = store::export::worker::start(&store);
+    // the worker threads stop when the server's system drops this task
+    actix_web::rt::spawn(async move {
+        let _exports = exports;
+        std::future::pending::<()>().await
+    });
     let http_metrics = prometheus::Registry::new();
     let request_metrics = actix_web_prom::PrometheusMetricsBuilder::new("chartroom")
         .registry(http_metrics.clone())

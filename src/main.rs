@@ -32,6 +32,8 @@ enum Command {
     /// Load transaction/batch Bundles (.json) and NDJSON files (.ndjson) from a file or
     /// directory; resumable, prints a summary, exits non-zero if anything failed.
     Import(ImportArgs),
+    /// Bulk Data export to a directory: NDJSON files (bounded by bytes) and manifest.json.
+    Export(ExportArgs),
     /// Write a deterministic synthetic population (bundles, NDJSON, ground truth).
     Synth(SynthArgs),
     /// ICD-10-CM/PCS and MCE tables.
@@ -148,6 +150,27 @@ struct ImportArgs {
 }
 
 #[derive(clap::Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Resource types, comma-separated (default: every type).
+    #[arg(long = "type")]
+    types: Option<String>,
+    /// Only resources updated after this FHIR instant (e.g. 2026-01-01T00:00:00Z).
+    #[arg(long)]
+    since: Option<String>,
+    /// FHIR search queries per type (`Condition?code=E11`), repeatable.
+    #[arg(long)]
+    type_filter: Vec<String>,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// Close a file before it passes this many bytes (default: the export_file_bytes setting).
+    #[arg(long)]
+    file_bytes: Option<u64>,
+}
+
+#[derive(clap::Args)]
 struct SynthArgs {
     /// Number of patient records (seeded duplicates included).
     #[arg(long, default_value_t = 1000)]
@@ -210,6 +233,7 @@ fn main() -> ExitCode {
         Command::Token(args) => token(args),
         Command::AuditVerify(args) => audit_verify(args),
         Command::Import(args) => import(args),
+        Command::Export(args) => export(args),
         Command::Synth(args) => synth(args),
         Command::Codes(CodesCommand::Load { dir }) => chartroom_cli::codes_load(&dir),
         Command::Audit(args) => audit(args),
@@ -425,6 +449,39 @@ fn import(args: ImportArgs) -> Result<(), String> {
             summary.failed.len()
         ))
     }
+}
+
+fn export(args: ExportArgs) -> Result<(), String> {
+    let config = load_config(&args.db)?;
+    chartroom::telemetry::init(&config.log);
+    let file_bytes = args.file_bytes.unwrap_or(config.export_file_bytes as u64);
+    let store = chartroom::open_store(config)?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    pairs.extend(args.types.map(|t| ("_type".to_string(), t)));
+    pairs.extend(args.since.map(|s| ("_since".to_string(), s)));
+    pairs.extend(
+        args.type_filter
+            .into_iter()
+            .map(|f| ("_typeFilter".to_string(), f)),
+    );
+    let started = std::time::Instant::now();
+    let summary = chartroom::store::export::export_to_dir(&store, &pairs, &args.out, file_bytes)
+        .map_err(|e| {
+            e.issues()
+                .first()
+                .map(|i| i.diagnostics.clone())
+                .unwrap_or_else(|| e.to_string())
+        })?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "exported {} resources in {} file(s) to {} in {seconds:.2} s: {:.0} resources/s; peak RSS {:.1} MB",
+        summary.resources,
+        summary.files,
+        args.out.display(),
+        summary.resources as f64 / seconds.max(1e-9),
+        chartroom::bench::report::rss_mb().1
+    );
+    Ok(())
 }
 
 fn audit_verify(args: DbArgs) -> Result<(), String> {

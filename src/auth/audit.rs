@@ -40,8 +40,8 @@ pub enum AuditOutcome {
     Failed,
 }
 
-/// The caller side of audit records, taken once per request.
-#[derive(Debug, Clone, Default)]
+/// The caller side of audit records, taken once per request (stored with export jobs).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Who {
     pub agent: String,
     pub purpose: Option<String>,

@@ -5,6 +5,7 @@
 //! asserts: no figure here fails anything.
 
 pub mod audit_overhead;
+pub mod bulk;
 pub mod client;
 pub mod coding;
 pub mod explain;

@@ -1,6 +1,7 @@
 //! `chartroom-bench`: the benchmark harness (see `bench/README.md`). Generates a synthetic
 //! population, runs chartroom on SQLite and PostgreSQL next to the raw limits, and writes
-//! `bench/results/<date>-<store>.{md,json}` and `bench/results/search.md`.
+//! `bench/results/<date>-<store>.{md,json}` and `bench/results/search.md`; with `--bulk`,
+//! the ingest/export workloads and `bench/results/ingest.{md,json}`.
 
 use chartroom::bench::{run, Options, StoreKind};
 use clap::Parser;
@@ -55,6 +56,10 @@ struct Cli {
     /// written to `<out>/audit.md`.
     #[arg(long)]
     audit: bool,
+    /// Run only the bulk workloads instead: transaction-Bundle ingest next to the raw
+    /// insert baseline, and full-system export speed and peak memory (`ingest.md`).
+    #[arg(long)]
+    bulk: bool,
 }
 
 fn main() -> ExitCode {
@@ -88,6 +93,8 @@ fn main() -> ExitCode {
         chartroom::bench::mpi::run(&opts).map(|p| vec![p])
     } else if cli.audit {
         chartroom::bench::audit_overhead::run(&opts).map(|p| vec![p])
+    } else if cli.bulk {
+        chartroom::bench::bulk::run(&opts)
     } else {
         run(&opts)
     };

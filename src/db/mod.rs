@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod consistency;
+pub mod export_jobs;
 pub mod import_progress;
 pub mod indexes;
 pub mod migrate;

@@ -165,6 +165,39 @@ pub fn read_many(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<(i64, VersionRow
     Ok(out)
 }
 
+/// Stored size in bytes of the current content of each row key (SQLite: the text's bytes,
+/// read from the record header; PostgreSQL: the stored, possibly compressed JSONB size), in
+/// row-key order; lets readers batch content by bytes before loading it.
+pub fn content_sizes(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<(i64, i64)>> {
+    if rks.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(QueryableByName)]
+    struct Sized {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rk: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        size: i64,
+    }
+    let size = match conn.backend() {
+        Backend::Sqlite => "CAST(COALESCE(octet_length(v.content), 0) AS BIGINT)",
+        Backend::Postgres => "CAST(COALESCE(pg_column_size(v.content), 0) AS BIGINT)",
+    };
+    let mut out = Vec::with_capacity(rks.len());
+    for chunk in rks.chunks(500) {
+        let mut sql = Sql::new(&format!(
+            "SELECT r.rk AS rk, {size} AS size FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq WHERE r.rk IN "
+        ));
+        sql.bind_list(chunk.iter().copied()).push(" ORDER BY r.rk");
+        out.extend(
+            conn.load::<Sized>(&sql)?
+                .into_iter()
+                .map(|s| (s.rk, s.size)),
+        );
+    }
+    Ok(out)
+}
+
 /// One specific version.
 pub fn read_version(
     conn: &mut Conn,

@@ -173,6 +173,9 @@ impl Conditions {
                 sql.push(&format!("{row}.rk NOT IN (SELECT {x}.rk FROM idx_token {x} WHERE {x}.param = '_security' AND {x}.code IN "));
                 sql.bind_list(labels.iter().map(String::as_str)).push(")");
             }
+            ClauseKind::InCompartments(patients) => {
+                self.in_compartments(&mut sql, &clause.res_type, row, patients.as_deref())
+            }
             ClauseKind::ExcludeIds(ids) => {
                 sql.push(&format!("NOT ({row}.res_type = "))
                     .bind(clause.res_type.as_str())
@@ -219,6 +222,46 @@ impl Conditions {
             }
         }
         Ok(sql)
+    }
+
+    /// `row` is in the compartment of one of `patients` (of any patient when None).
+    fn in_compartments(
+        &mut self,
+        sql: &mut Sql,
+        res_type: &str,
+        row: &str,
+        patients: Option<&[String]>,
+    ) {
+        if patients.is_some_and(|p| p.is_empty()) {
+            sql.push("1 = 0");
+            return;
+        }
+        if res_type == "Patient" {
+            sql.push(&format!("{row}.res_type = 'Patient'"));
+            if let Some(ids) = patients {
+                sql.push(&format!(" AND {row}.res_id IN "))
+                    .bind_list(ids.iter().map(String::as_str));
+            }
+            return;
+        }
+        let params = registry().patient_compartment_params(res_type);
+        if params.is_empty() {
+            sql.push("1 = 0");
+            return;
+        }
+        let f = self.alias("f");
+        sql.push(&format!(
+            "{row}.rk IN (SELECT {f}.rk FROM idx_reference {f} WHERE "
+        ));
+        self.type_filter(sql, &f, res_type, row);
+        sql.push(&format!("{f}.target_type = 'Patient'"));
+        if let Some(ids) = patients {
+            sql.push(&format!(" AND {f}.target_id IN "))
+                .bind_list(ids.iter().map(String::as_str));
+        }
+        sql.push(&format!(" AND {f}.param IN "))
+            .bind_list(params.iter().map(String::as_str))
+            .push(")");
     }
 
     /// `x.res_type = ? AND ` (or the row's own type for system-wide searches).

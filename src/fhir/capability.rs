@@ -144,8 +144,10 @@ pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
         "implementation": { "description": "chartroom FHIR R4 server", "url": inputs.base_url },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "application/json"],
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "rest": [{
             "mode": "server",
+            "operation": [{ "name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export" }],
             "resource": resources,
             "searchParam": [
                 { "name": "_id", "type": "token" },

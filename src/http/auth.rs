@@ -29,6 +29,9 @@ const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[
     ("$disease-index", "Condition", Action::Search),
     ("$procedure-index", "Procedure", Action::Search),
     ("$physician-index", "Encounter", Action::Search),
+    ("$export", "Patient", Action::Search),
+    ("$export-status", "Patient", Action::Search),
+    ("$export-file", "Patient", Action::Search),
 ];
 
 /// The resource type and action an interaction needs; None for admin/system-wide ones,

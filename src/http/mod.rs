@@ -13,6 +13,7 @@ pub mod deficiencies;
 mod delete;
 mod disclosures;
 pub mod errors;
+pub mod export;
 mod health;
 mod history;
 mod metadata;
@@ -89,6 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let fhir = deficiencies::routes(fhir);
     let fhir = mpi::routes(fhir);
     let fhir = record_indexes::routes(fhir);
+    let fhir = export::routes(fhir);
     let fhir = terminology::routes(fhir)
         .service(
             resource("")

@@ -41,7 +41,7 @@ impl ImportSummary {
 pub type Report<'a> = &'a mut dyn FnMut(&str);
 
 /// The files `path` names: itself, or the `.json`/`.ndjson` files of a directory in
-/// lexical order.
+/// lexical order (an export's `manifest.json` left out).
 pub fn sources(path: &Path) -> Result<Vec<PathBuf>, String> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
@@ -50,6 +50,8 @@ pub fn sources(path: &Path) -> Result<Vec<PathBuf>, String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && kind(p).is_some())
+        // the Bulk Data manifest `chartroom export` writes beside its NDJSON files
+        .filter(|p| p.file_name().is_none_or(|n| n != "manifest.json"))
         .collect();
     files.sort();
     Ok(files)

@@ -55,8 +55,12 @@ pub enum ClauseKind {
         negate: bool,
         sets: Vec<super::value_set::Membership>,
     },
+    /// Resources in the compartment of any of these patients, or of any patient at all
+    /// when None (Bulk Data Patient- and Group-level export).
+    InCompartments(Option<Vec<String>>),
     /// Resources matching every clause of at least one of the lists (the queries of
-    /// SMART v2 query-limited scopes, OR-ed across scopes).
+    /// SMART v2 query-limited scopes OR-ed across scopes; several `_typeFilter` queries
+    /// for one type).
     AnyOf(Vec<Vec<Clause>>),
 }
 

@@ -9,6 +9,7 @@ pub mod conditional;
 pub mod consent;
 pub mod consistency;
 pub mod entry_access;
+pub mod export;
 pub mod patch;
 pub mod read;
 pub mod reindex;

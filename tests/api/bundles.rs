@@ -323,3 +323,80 @@ both!(synthea_patient_bundle_loads_unmodified, |app| {
     let (status, _) = parts(app.get(practitioner).send().unwrap());
     assert_eq!(status, 200);
 });
+
+both!(
+    conditional_entries_see_earlier_entries_of_the_bundle,
+    |app| {
+        let sys = "http://example.org/mrn";
+        let patient = |value: &str| json!({"resourceType": "Patient", "identifier": [{"system": sys, "value": value}]});
+        let conditional = |value: &str, full_url: &str| {
+            json!({"fullUrl": full_url, "resource": patient(value),
+               "request": {"method": "POST", "url": "Patient", "ifNoneExist": format!("identifier={sys}|{value}")}})
+        };
+        // two entries with the same ifNoneExist create one resource; both fullUrls name it
+        let bundle = transaction(vec![
+            conditional("twin", "urn:uuid:t1"),
+            conditional("twin", "urn:uuid:t2"),
+            post(
+                "urn:uuid:o",
+                json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": "urn:uuid:t2"}, "performer": [{"reference": "urn:uuid:t1"}]}),
+            ),
+        ]);
+        let (status, reply) = parts(app.post("", &bundle).send().unwrap());
+        assert_eq!(status, 200, "{reply}");
+        let e = reply["entry"].as_array().unwrap();
+        assert_eq!(e[0]["response"]["status"], "201 Created");
+        assert_eq!(e[1]["response"]["status"], "200 OK");
+        assert_eq!(e[0]["resource"]["id"], e[1]["resource"]["id"]);
+        let twin = format!("Patient/{}", e[0]["resource"]["id"].as_str().unwrap());
+        assert_eq!(e[2]["resource"]["subject"]["reference"], twin);
+        assert_eq!(e[2]["resource"]["performer"][0]["reference"], twin);
+        let (_, found) = parts(
+            app.get(&format!("Patient?identifier={sys}|twin"))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(found["total"], 1);
+
+        // a conditional reference resolves to a resource created by another entry of the Bundle
+        // (before or after it), whether that entry is a plain POST or a PUT
+        let bundle = transaction(vec![
+            post(
+                "urn:uuid:o2",
+                json!({"resourceType": "Observation", "status": "final", "code": {"text": "y"},
+            "subject": {"reference": format!("Patient?identifier={sys}|new")},
+            "performer": [{"reference": format!("Patient?identifier={sys}|put")}]}),
+            ),
+            post("urn:uuid:n", patient("new")),
+            json!({"resource": {"resourceType": "Patient", "id": "put-one", "identifier": [{"system": sys, "value": "put"}]},
+               "request": {"method": "PUT", "url": "Patient/put-one"}}),
+        ]);
+        let (status, reply) = parts(app.post("", &bundle).send().unwrap());
+        assert_eq!(status, 200, "{reply}");
+        let e = reply["entry"].as_array().unwrap();
+        assert_eq!(e[1]["response"]["status"], "201 Created");
+        assert_eq!(
+            e[0]["resource"]["subject"]["reference"],
+            format!("Patient/{}", e[1]["resource"]["id"].as_str().unwrap())
+        );
+        assert_eq!(
+            e[0]["resource"]["performer"][0]["reference"],
+            "Patient/put-one"
+        );
+
+        // ambiguous: one stored and one new match → 412, nothing written
+        let before = history_total(&app, "Patient");
+        let bundle = transaction(vec![
+            post("urn:uuid:n2", patient("new")),
+            post(
+                "urn:uuid:o3",
+                json!({"resourceType": "Observation", "status": "final", "code": {"text": "z"},
+            "subject": {"reference": format!("Patient?identifier={sys}|new")}}),
+            ),
+        ]);
+        let (status, outcome) = parts(app.post("", &bundle).send().unwrap());
+        assert_eq!(status, 412, "{outcome}");
+        assert_eq!(history_total(&app, "Patient"), before);
+    }
+);

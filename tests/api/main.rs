@@ -18,6 +18,7 @@ mod deficiencies;
 mod deploy;
 mod doctor;
 mod examples;
+mod export;
 mod history;
 mod import;
 mod jwks;

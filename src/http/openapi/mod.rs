@@ -31,6 +31,7 @@ pub const OPERATION_TABLES: &[&[OperationDoc]] = &[
     super::deficiencies::OPERATIONS,
     super::mpi::OPERATIONS,
     super::record_indexes::OPERATIONS,
+    super::export::OPERATIONS,
     OPERATIONS,
 ];
 

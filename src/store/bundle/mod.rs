@@ -5,6 +5,7 @@
 //! and starts over (at most three times) if a concurrent writer changed them.
 
 mod exec;
+mod local;
 pub mod plan;
 
 use super::entry_access::EntryGuard;

@@ -2,6 +2,7 @@
 //! entries ask, ids for new resources, `urn:uuid:`/`urn:oid:` and conditional references
 //! rewritten in every resource, and each write validated and indexed.
 
+use super::local::Local;
 use crate::coding::on_write::CodingValidation;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
@@ -114,6 +115,34 @@ fn one(answers: &Answers, res_type: &str, query: &str) -> AppResult<Option<Strin
         .get(&(res_type.to_string(), query.to_string()))
         .map(Vec::as_slice)
         .unwrap_or_default();
+    single(ids, res_type, query)
+}
+
+/// The single match among stored resources and those the Bundle writes before this entry
+/// (only POST-created ones when `posts_only`, as only those exist when a POST runs).
+fn one_with_local(
+    answers: &Answers,
+    local: &Local<'_>,
+    res_type: &str,
+    query: &str,
+    posts_only: bool,
+) -> AppResult<Option<String>> {
+    let mut ids = answers
+        .get(&(res_type.to_string(), query.to_string()))
+        .cloned()
+        .unwrap_or_default();
+    for id in local
+        .matching(res_type, query, posts_only)
+        .unwrap_or_default()
+    {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    single(&ids, res_type, query)
+}
+
+fn single(ids: &[String], res_type: &str, query: &str) -> AppResult<Option<String>> {
     match ids {
         [] => Ok(None),
         [id] => Ok(Some(id.clone())),
@@ -129,8 +158,18 @@ pub fn plan(
 ) -> AppResult<Vec<Step>> {
     let mut targets: Vec<(Option<String>, bool)> = Vec::with_capacity(entries.len());
     let mut full_urls: HashMap<&str, String> = HashMap::new();
+    let mut local = Local::default();
     for e in entries {
-        let target = target(e, answers).map_err(|err| at_entry(err, e.index))?;
+        let target = target(e, answers, &local).map_err(|err| at_entry(err, e.index))?;
+        if let ((Some(id), false), Some(body)) = (&target, &e.resource) {
+            if matches!(e.method, Method::Post | Method::Put) {
+                let criteria = e
+                    .if_none_exist
+                    .as_deref()
+                    .filter(|_| e.method == Method::Post);
+                local.add(&e.res_type, id, e.method == Method::Post, body, criteria);
+            }
+        }
         if let (Some(full_url), Some(id)) = (&e.full_url, &target.0) {
             let local = format!("{}/{id}", e.res_type);
             if full_urls.insert(full_url, local).is_some() {
@@ -145,7 +184,8 @@ pub fn plan(
     let mut touched = HashSet::new();
     let mut steps = Vec::with_capacity(entries.len());
     for (e, (id, exists)) in entries.iter().zip(targets) {
-        if e.method != Method::Get {
+        // a conditional create that found its match writes nothing, so it touches nothing
+        if e.method != Method::Get && !exists {
             if let Some(id) = &id {
                 if !touched.insert(format!("{}/{id}", e.res_type)) {
                     return Err(at_entry(
@@ -158,7 +198,7 @@ pub fn plan(
                 }
             }
         }
-        let action = action(coding, e, id, exists, &full_urls, answers)
+        let action = action(coding, e, id, exists, &full_urls, answers, &local)
             .map_err(|err| at_entry(err, e.index))?;
         steps.push(Step {
             index: e.index,
@@ -172,12 +212,17 @@ pub fn plan(
     Ok(steps)
 }
 
-/// The id an entry acts on, and whether a conditional create found it existing.
-fn target(e: &EntryRequest, answers: &Answers) -> AppResult<(Option<String>, bool)> {
+/// The id an entry acts on, and whether a conditional create found it existing (stored,
+/// or created by an earlier entry of the Bundle).
+fn target(
+    e: &EntryRequest,
+    answers: &Answers,
+    local: &Local<'_>,
+) -> AppResult<(Option<String>, bool)> {
     let t = &e.res_type;
     Ok(match e.method {
         Method::Post => match &e.if_none_exist {
-            Some(q) => match one(answers, t, q)? {
+            Some(q) => match one_with_local(answers, local, t, q, true)? {
                 Some(id) => (Some(id), true),
                 None => (Some(new_id()), false),
             },
@@ -216,6 +261,7 @@ fn action(
     exists: bool,
     full_urls: &HashMap<&str, String>,
     answers: &Answers,
+    local: &Local<'_>,
 ) -> AppResult<Action> {
     let t = &e.res_type;
     let id_or = |id: Option<String>| id.ok_or_else(|| AppError::invalid("the entry names no id"));
@@ -229,7 +275,7 @@ fn action(
         Method::Post | Method::Put | Method::Patch => {
             let id = id_or(id)?;
             let mut body = e.resource.clone().unwrap_or(Value::Null);
-            rewrite(&mut body, full_urls, answers)?;
+            rewrite(&mut body, full_urls, answers, local)?;
             match e.method {
                 Method::Patch => Ok(Action::Patch {
                     id,
@@ -264,11 +310,13 @@ fn action(
 }
 
 /// Rewrites Bundle-local and conditional references; refuses unknown `urn:` targets
-/// and conditional references that do not match exactly one resource.
+/// and conditional references that do not match exactly one resource (stored, or written
+/// by an entry of the Bundle).
 fn rewrite(
     body: &mut Value,
     full_urls: &HashMap<&str, String>,
     answers: &Answers,
+    local: &Local<'_>,
 ) -> AppResult<()> {
     let mut refs = Vec::new();
     references::collect(body, &mut refs);
@@ -281,7 +329,7 @@ fn rewrite(
                 "reference {r} matches no entry's fullUrl in the Bundle"
             )));
         } else if let Some((t, q)) = references::conditional(r) {
-            match one(answers, t, q)? {
+            match one_with_local(answers, local, t, q, false)? {
                 Some(id) => resolved.insert(r.to_string(), format!("{t}/{id}")),
                 None => {
                     return Err(AppError::PreconditionFailed(format!(

@@ -1,0 +1,337 @@
+//! FHIR Bulk Data Access v2 export: kick-off (`GET [base]/$export`, `Patient/$export`,
+//! `Group/{id}/$export`, with `Prefer: respond-async`), the status URL (`GET` to poll,
+//! `DELETE` to cancel) and the output files (streamed, only to the requester).
+
+use super::auth::{principal, who};
+use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
+use super::request::{blocking, header, query_pairs};
+use super::AppState;
+use crate::error::{AppError, AppResult};
+use crate::fhir::outcome::{operation_outcome, Issue};
+use crate::store::export::{manifest, Kickoff, Status, Target};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use std::io::Read;
+
+/// Seconds a client should wait between status polls.
+const RETRY_AFTER: &str = "2";
+
+fn job_param(req: &HttpRequest, name: &str) -> AppResult<String> {
+    query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .ok_or_else(|| AppError::invalid(format!("the '{name}' parameter is required")))
+}
+
+async fn kickoff(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    target: Target,
+) -> AppResult<HttpResponse> {
+    let prefer = header(&req, "Prefer").unwrap_or("");
+    if !prefer
+        .split([',', ';'])
+        .any(|p| p.trim() == "respond-async")
+    {
+        return Err(AppError::invalid(
+            "a Bulk Data export needs the header Prefer: respond-async",
+        ));
+    }
+    let base = state.base_url(&req);
+    let path = req.path().strip_prefix("/fhir").unwrap_or(req.path());
+    let query = req.query_string();
+    let request_url = if query.is_empty() {
+        format!("{base}{path}")
+    } else {
+        format!("{base}{path}?{query}")
+    };
+    let kick = Kickoff {
+        target,
+        pairs: query_pairs(&req),
+        lenient: prefer.contains("handling=lenient"),
+        request_url,
+    };
+    let (principal, who) = (principal(&req), who(&req));
+    let store = state.store.clone();
+    let id = blocking(move || store.export_kickoff(&kick, &principal, &who)).await?;
+    let outcome = operation_outcome(&[Issue::new(
+        crate::fhir::outcome::Severity::Information,
+        "informational",
+        format!("export job {id} accepted"),
+    )]);
+    Ok(HttpResponse::Accepted()
+        .insert_header((
+            "Content-Location",
+            format!("{base}/$export-status?job={id}"),
+        ))
+        .content_type("application/fhir+json")
+        .body(outcome.to_string()))
+}
+
+/// `GET [base]/$export`
+pub async fn system(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    kickoff(req, state, Target::System).await
+}
+
+/// `GET [base]/Patient/$export`
+pub async fn patients(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    kickoff(req, state, Target::AllPatients).await
+}
+
+/// `GET [base]/Group/{id}/$export`
+pub async fn group(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    kickoff(req, state, Target::Group(path.into_inner())).await
+}
+
+/// `GET [base]/$export-status?job=ID`: 202 with `X-Progress` while running, 200 with the
+/// manifest when complete, 500 with an OperationOutcome when the job failed.
+pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let id = job_param(&req, "job")?;
+    let base = state.base_url(&req);
+    let (principal, store) = (principal(&req), state.store.clone());
+    let job = id.clone();
+    let found = blocking(move || store.export_status(&job, &principal)).await?;
+    Ok(match found {
+        Status::Working(progress) => HttpResponse::Accepted()
+            .insert_header(("X-Progress", progress))
+            .insert_header(("Retry-After", RETRY_AFTER))
+            .finish(),
+        Status::Complete {
+            transaction_time,
+            request_url,
+            files,
+        } => {
+            let body = manifest::build(transaction_time, &request_url, true, &files, |f| {
+                format!("{base}/$export-file?job={id}&file={}", f.name)
+            });
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body.to_string())
+        }
+        Status::Failed(message) => HttpResponse::InternalServerError()
+            .content_type("application/fhir+json")
+            .body(operation_outcome(&[Issue::error("exception", message)]).to_string()),
+    })
+}
+
+/// `DELETE [base]/$export-status?job=ID`: cancels the job and deletes its files (202).
+pub async fn cancel(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let id = job_param(&req, "job")?;
+    let (principal, store) = (principal(&req), state.store.clone());
+    blocking(move || store.export_cancel(&id, &principal)).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Reads the next block of a file on the blocking pool.
+async fn next_block(
+    file: std::fs::File,
+) -> Option<(Result<web::Bytes, actix_web::Error>, Option<std::fs::File>)> {
+    let read = web::block(move || {
+        let mut file = file;
+        let mut block = vec![0u8; 64 * 1024];
+        let n = file.read(&mut block)?;
+        block.truncate(n);
+        Ok::<_, std::io::Error>((file, block))
+    })
+    .await;
+    match read {
+        Ok(Ok((_, block))) if block.is_empty() => None,
+        Ok(Ok((file, block))) => Some((Ok(web::Bytes::from(block)), Some(file))),
+        Ok(Err(e)) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+        Err(e) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+    }
+}
+
+/// `GET [base]/$export-file?job=ID&file=NAME`: one output file, streamed as NDJSON.
+pub async fn file(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let id = job_param(&req, "job")?;
+    let name = job_param(&req, "file")?;
+    let (principal, store) = (principal(&req), state.store.clone());
+    let opened = blocking(move || {
+        let path = store.export_file(&id, &name, &principal)?;
+        std::fs::File::open(&path)
+            .map_err(|e| AppError::internal(format!("{}: {e}", path.display())))
+    })
+    .await?;
+    let stream =
+        futures_util::stream::unfold(
+            Some(opened),
+            |state| async move { next_block(state?).await },
+        );
+    Ok(HttpResponse::build(StatusCode::OK)
+        .content_type("application/fhir+ndjson")
+        .streaming(stream))
+}
+
+/// Registers the export routes (before the generic `{type}` patterns).
+pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
+    use web::{delete, get};
+    scope
+        .service(super::resource("/$export").route(get().to(system)))
+        .service(super::resource("/Patient/$export").route(get().to(patients)))
+        .service(super::resource("/Group/{id}/$export").route(get().to(group)))
+        .service(
+            super::resource("/$export-status")
+                .route(get().to(status))
+                .route(delete().to(cancel)),
+        )
+        .service(super::resource("/$export-file").route(get().to(file)))
+}
+
+const KICKOFF_PARAMS: &[ParamDoc] = &[
+    ParamDoc {
+        name: "Prefer",
+        location: ParamIn::Header,
+        required: true,
+        kind: "string",
+        description: "must be `respond-async`; `handling=lenient` ignores unsupported parameters",
+    },
+    ParamDoc {
+        name: "_type",
+        location: ParamIn::Query,
+        required: false,
+        kind: "string",
+        description: "comma-separated resource types (default: every type the token may search)",
+    },
+    ParamDoc {
+        name: "_since",
+        location: ParamIn::Query,
+        required: false,
+        kind: "string",
+        description: "FHIR instant: only resources updated after it",
+    },
+    ParamDoc {
+        name: "_typeFilter",
+        location: ParamIn::Query,
+        required: false,
+        kind: "string",
+        description:
+            "FHIR search queries per type (`Condition?code=E11`); several for one type are OR-ed",
+    },
+    ParamDoc {
+        name: "_outputFormat",
+        location: ParamIn::Query,
+        required: false,
+        kind: "string",
+        description: "`application/fhir+ndjson` (default), `application/ndjson` or `ndjson`",
+    },
+];
+
+const JOB_PARAM: ParamDoc = ParamDoc {
+    name: "job",
+    location: ParamIn::Query,
+    required: true,
+    kind: "string",
+    description: "the export job id from the kick-off's Content-Location",
+};
+
+const ACCEPTED: &[ResponseDoc] = &[ResponseDoc {
+    status: 202,
+    body: "OperationOutcome",
+    description: "job accepted; Content-Location names the status URL",
+}];
+
+const READ_SCOPES: &[&str] = &["system/Patient.rs", "user/Patient.rs", "patient/Patient.rs"];
+
+/// The export endpoints, for the OpenAPI document.
+pub const OPERATIONS: &[OperationDoc] = &[
+    OperationDoc {
+        method: "get",
+        path: "/fhir/$export",
+        summary: "Bulk Data system-level export kick-off",
+        description: "Starts an asynchronous export of every resource the token may search (or `_type`), as NDJSON files.",
+        tag: "export",
+        scopes: READ_SCOPES,
+        params: KICKOFF_PARAMS,
+        body: None,
+        responses: ACCEPTED,
+    },
+    OperationDoc {
+        method: "get",
+        path: "/fhir/Patient/$export",
+        summary: "Bulk Data Patient-level export kick-off",
+        description: "Exports the Patient compartment of every patient.",
+        tag: "export",
+        scopes: READ_SCOPES,
+        params: KICKOFF_PARAMS,
+        body: None,
+        responses: ACCEPTED,
+    },
+    OperationDoc {
+        method: "get",
+        path: "/fhir/Group/{id}/$export",
+        summary: "Bulk Data Group-level export kick-off",
+        description: "Exports the Patient compartments of the Group's active Patient members.",
+        tag: "export",
+        scopes: &["system/Group.rs", "user/Group.rs"],
+        params: KICKOFF_PARAMS,
+        body: None,
+        responses: ACCEPTED,
+    },
+    OperationDoc {
+        method: "get",
+        path: "/fhir/$export-status",
+        summary: "Bulk Data export status",
+        description: "202 with X-Progress and Retry-After while running; 200 with the manifest when complete; 500 OperationOutcome when failed; 404 when unknown or cancelled.",
+        tag: "export",
+        scopes: READ_SCOPES,
+        params: &[JOB_PARAM],
+        body: None,
+        responses: &[
+            ResponseDoc {
+                status: 200,
+                body: "application/json",
+                description: "the manifest (transactionTime, request, requiresAccessToken, output, error)",
+            },
+            ResponseDoc {
+                status: 202,
+                body: "none",
+                description: "still running (X-Progress, Retry-After)",
+            },
+        ],
+    },
+    OperationDoc {
+        method: "delete",
+        path: "/fhir/$export-status",
+        summary: "Cancel a Bulk Data export",
+        description: "Cancels the job and deletes its files.",
+        tag: "export",
+        scopes: READ_SCOPES,
+        params: &[JOB_PARAM],
+        body: None,
+        responses: &[ResponseDoc {
+            status: 202,
+            body: "none",
+            description: "cancelled",
+        }],
+    },
+    OperationDoc {
+        method: "get",
+        path: "/fhir/$export-file",
+        summary: "Download one Bulk Data output file",
+        description: "Only for the token subject that started the job.",
+        tag: "export",
+        scopes: READ_SCOPES,
+        params: &[
+            JOB_PARAM,
+            ParamDoc {
+                name: "file",
+                location: ParamIn::Query,
+                required: true,
+                kind: "string",
+                description: "the file name from the manifest's url",
+            },
+        ],
+        body: None,
+        responses: &[ResponseDoc {
+            status: 200,
+            body: "application/fhir+ndjson",
+            description: "one resource per line",
+        }],
+    },
+];

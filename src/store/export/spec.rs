@@ -1,0 +1,352 @@
+//! Bulk Data kick-off parameters (`_type`, `_since`, `_typeFilter`, `_outputFormat`) →
+//! the stored `ExportSpec`, and the search each exported type runs. Pure: no I/O.
+
+use crate::auth::{Access, Action, Principal};
+use crate::error::{AppError, AppResult};
+use crate::fhir::search_params::{registry, RESOURCE_TYPES};
+use crate::search::parse::{parse, Clause, ClauseKind, Limits, SearchRequest};
+use serde::{Deserialize, Serialize};
+
+/// Output formats accepted for `_outputFormat` (all mean FHIR NDJSON).
+pub const OUTPUT_FORMATS: &[&str] = &["application/fhir+ndjson", "application/ndjson", "ndjson"];
+
+/// Whose data: everything, every patient's compartment, or a Group's members'.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Level {
+    System,
+    Patient,
+    /// The Group's id and its member patients' ids (resolved at kick-off).
+    Group {
+        id: String,
+        patients: Vec<String>,
+    },
+}
+
+/// One `_typeFilter` query.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TypeFilter {
+    pub res_type: String,
+    /// The query string (`code=E11&status=active`), form-encoded.
+    pub query: String,
+}
+
+/// What a job exports, as stored with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportSpec {
+    pub level: Level,
+    /// Types in export order.
+    pub types: Vec<String>,
+    /// `_since` as given (a FHIR instant).
+    pub since: Option<String>,
+    pub type_filters: Vec<TypeFilter>,
+}
+
+/// True for types in the Patient compartment (and Patient itself).
+pub fn in_patient_compartment(res_type: &str) -> bool {
+    res_type == "Patient" || !registry().patient_compartment_params(res_type).is_empty()
+}
+
+fn unsupported(name: &str) -> AppError {
+    AppError::invalid(format!(
+        "the export parameter '{name}' is not supported (send Prefer: handling=lenient to ignore it)"
+    ))
+}
+
+/// Splits a `_typeFilter` value into its queries: commas start a new query only where
+/// `Type?` follows, so unescaped commas inside values (OR lists) stay in their query.
+fn split_filters(value: &str) -> Vec<&str> {
+    let mut starts = vec![0];
+    for (i, _) in value.match_indices(',') {
+        let rest = &value[i + 1..];
+        let head: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if !head.is_empty() && rest[head.len()..].starts_with('?') {
+            starts.push(i + 1);
+        }
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &s)| {
+            let end = starts.get(n + 1).map(|e| e - 1).unwrap_or(value.len());
+            &value[s..end]
+        })
+        .filter(|q| !q.trim().is_empty())
+        .collect()
+}
+
+fn filter_limits() -> Limits {
+    Limits {
+        default_count: 1000,
+        max_count: 1000,
+        strict: true,
+        ..Limits::default()
+    }
+}
+
+/// The clauses of one `_typeFilter` query (400 when it is not a plain search).
+pub fn filter_clauses(filter: &TypeFilter) -> AppResult<Vec<Clause>> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(filter.query.as_bytes())
+        .into_owned()
+        .collect();
+    let at = |e: AppError| match e {
+        AppError::BadRequest(mut issues) => {
+            for issue in &mut issues {
+                issue.diagnostics = format!(
+                    "_typeFilter {}?{}: {}",
+                    filter.res_type, filter.query, issue.diagnostics
+                );
+            }
+            AppError::BadRequest(issues)
+        }
+        other => other,
+    };
+    if let Some((key, _)) = pairs.iter().find(|(k, _)| {
+        matches!(
+            k.as_str(),
+            "_include"
+                | "_revinclude"
+                | "_sort"
+                | "_count"
+                | "_summary"
+                | "_elements"
+                | "_total"
+                | "_type"
+        )
+    }) {
+        return Err(AppError::invalid(format!(
+            "_typeFilter {}: '{key}' is not a search criterion",
+            filter.res_type
+        )));
+    }
+    let request = parse(
+        std::slice::from_ref(&filter.res_type),
+        &pairs,
+        &filter_limits(),
+    )
+    .map_err(at)?;
+    Ok(request.clauses)
+}
+
+/// The export a kick-off request asks for: `pairs` are its query parameters, `principal`
+/// its caller; `lenient` ignores unsupported parameters instead of refusing them.
+pub fn plan(
+    level: Level,
+    pairs: &[(String, String)],
+    principal: &Principal,
+    lenient: bool,
+) -> AppResult<ExportSpec> {
+    let mut types: Option<Vec<String>> = None;
+    let mut since = None;
+    let mut type_filters = Vec::new();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "_type" => {
+                let listed = types.get_or_insert_with(Vec::new);
+                for t in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                    if !crate::fhir::search_params::is_resource_type(t) {
+                        return Err(AppError::invalid(format!(
+                            "_type: '{t}' is not a FHIR R4 resource type"
+                        )));
+                    }
+                    if !listed.iter().any(|l| l == t) {
+                        listed.push(t.to_string());
+                    }
+                }
+            }
+            "_since" => {
+                if crate::fhir::index::date_range(value).is_none() || !value.contains('T') {
+                    return Err(AppError::invalid(format!(
+                        "_since '{value}' is not a FHIR instant (e.g. 2026-01-01T00:00:00Z)"
+                    )));
+                }
+                since = Some(value.clone());
+            }
+            "_outputFormat" => {
+                if !OUTPUT_FORMATS.contains(&value.as_str()) {
+                    return Err(AppError::invalid(format!(
+                        "_outputFormat '{value}' is not supported; use application/fhir+ndjson"
+                    )));
+                }
+            }
+            "_typeFilter" => {
+                for query in split_filters(value) {
+                    let (res_type, query) = query.split_once('?').ok_or_else(|| {
+                        AppError::invalid(format!(
+                            "_typeFilter '{query}' is not of the form Type?query"
+                        ))
+                    })?;
+                    if !crate::fhir::search_params::is_resource_type(res_type) {
+                        return Err(AppError::invalid(format!(
+                            "_typeFilter: '{res_type}' is not a FHIR R4 resource type"
+                        )));
+                    }
+                    let filter = TypeFilter {
+                        res_type: res_type.to_string(),
+                        query: query.to_string(),
+                    };
+                    filter_clauses(&filter)?;
+                    type_filters.push(filter);
+                }
+            }
+            "_format" | "_pretty" => {}
+            other if lenient => tracing::debug!(parameter = other, "export parameter ignored"),
+            other => return Err(unsupported(other)),
+        }
+    }
+    let compartment_only = level != Level::System;
+    let types = match types {
+        Some(listed) => {
+            for t in &listed {
+                if compartment_only && !in_patient_compartment(t) {
+                    return Err(AppError::invalid(format!(
+                        "_type: {t} is not in the Patient compartment, so a Patient or Group export has none"
+                    )));
+                }
+                if !principal.may(t, Action::Search) {
+                    return Err(AppError::Forbidden(format!(
+                        "the token's scopes do not allow exporting {t}"
+                    )));
+                }
+            }
+            listed
+        }
+        None => RESOURCE_TYPES
+            .iter()
+            .filter(|t| !compartment_only || in_patient_compartment(t))
+            .filter(|t| principal.may(t, Action::Search))
+            .map(|t| t.to_string())
+            .collect(),
+    };
+    if let Some(f) = type_filters.iter().find(|f| !types.contains(&f.res_type)) {
+        return Err(AppError::invalid(format!(
+            "_typeFilter names {} which this export does not include",
+            f.res_type
+        )));
+    }
+    if types.is_empty() {
+        return Err(AppError::Forbidden(
+            "the token's scopes allow exporting no resource type".into(),
+        ));
+    }
+    Ok(ExportSpec {
+        level,
+        types,
+        since,
+        type_filters,
+    })
+}
+
+impl ExportSpec {
+    /// The search that selects `res_type`'s resources for this export, with the requester's
+    /// `access` limits (compartment, sealed labels) and the Consent-`denied` patients applied:
+    /// exactly what the requester could find by searching.
+    pub fn search(
+        &self,
+        res_type: &str,
+        access: &Access,
+        denied: &[String],
+    ) -> AppResult<SearchRequest> {
+        let mut search = parse(
+            std::slice::from_ref(&res_type.to_string()),
+            &[],
+            &filter_limits(),
+        )?;
+        let clause = |kind| Clause {
+            res_type: res_type.to_string(),
+            kind,
+        };
+        if let Some(since) = &self.since {
+            search
+                .clauses
+                .push(clause(ClauseKind::LastUpdated(vec![format!("gt{since}")])));
+        }
+        match &self.level {
+            Level::System => {}
+            Level::Patient => search
+                .clauses
+                .push(clause(ClauseKind::InCompartments(None))),
+            Level::Group { patients, .. } => search
+                .clauses
+                .push(clause(ClauseKind::InCompartments(Some(patients.clone())))),
+        }
+        let filters: Vec<Vec<Clause>> = self
+            .type_filters
+            .iter()
+            .filter(|f| f.res_type == res_type)
+            .map(filter_clauses)
+            .collect::<AppResult<_>>()?;
+        if !filters.is_empty() {
+            search.clauses.push(clause(ClauseKind::AnyOf(filters)));
+        }
+        crate::store::access::restrict_search(&mut search, access)?;
+        if !denied.is_empty() {
+            search
+                .clauses
+                .push(clause(ClauseKind::ExcludePatients(denied.to_vec())));
+        }
+        Ok(search)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_filters_split_where_a_type_follows() {
+        assert_eq!(
+            split_filters("Condition?code=E11,E10,Observation?status=final"),
+            vec!["Condition?code=E11,E10", "Observation?status=final"]
+        );
+        assert_eq!(
+            split_filters("Patient?gender=female"),
+            vec!["Patient?gender=female"]
+        );
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        let p = Principal::unrestricted();
+        for bad in [
+            ("_type", "Nonsense"),
+            ("_since", "yesterday"),
+            ("_since", "2026-01-01"),
+            ("_outputFormat", "text/csv"),
+            ("_typeFilter", "Condition?bogus=1"),
+            ("_typeFilter", "Condition?_sort=date"),
+            ("patient", "Patient/1"),
+        ] {
+            assert!(
+                plan(Level::System, &pairs(&[bad]), &p, false).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(plan(Level::System, &pairs(&[("patient", "Patient/1")]), &p, true).is_ok());
+        assert!(plan(
+            Level::Patient,
+            &pairs(&[("_type", "Practitioner")]),
+            &p,
+            false
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn default_types_follow_the_level() {
+        let p = Principal::unrestricted();
+        let system = plan(Level::System, &[], &p, false).unwrap();
+        assert_eq!(system.types.len(), RESOURCE_TYPES.len());
+        let patient = plan(Level::Patient, &[], &p, false).unwrap();
+        assert!(patient.types.contains(&"Condition".to_string()));
+        assert!(!patient.types.contains(&"Practitioner".to_string()));
+    }
+}
