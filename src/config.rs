@@ -40,6 +40,11 @@ pub struct Config {
     /// ICD-10-CM/PCS codes on write: `off`, `warn` (default: stored, warnings reported) or
     /// `strict` (unknown codes refused with 422).
     pub coding_validation: String,
+    /// Reports: counts below this are suppressed (with complementary suppression) for
+    /// callers without the identified-data permission.
+    pub report_min_cell: usize,
+    /// Reports: default age bands (`0-17,18-44,45-64,65-`).
+    pub report_age_bands: String,
 }
 
 impl Default for Config {
@@ -60,6 +65,8 @@ impl Default for Config {
             pool_size: 8,
             sqlite_synchronous: "FULL".into(),
             coding_validation: "warn".into(),
+            report_min_cell: 11,
+            report_age_bands: "0-17,18-44,45-64,65-".into(),
         }
     }
 }
@@ -81,6 +88,8 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("pool_size", "8"),
     ("sqlite_synchronous", "FULL"),
     ("coding_validation", "warn"),
+    ("report_min_cell", "11"),
+    ("report_age_bands", "0-17,18-44,45-64,65-"),
 ];
 
 impl Config {
@@ -135,6 +144,8 @@ impl Config {
             "pool_size" => self.pool_size = number(value)? as u32,
             "sqlite_synchronous" => self.sqlite_synchronous = value.to_uppercase(),
             "coding_validation" => self.coding_validation = value.to_lowercase(),
+            "report_min_cell" => self.report_min_cell = number(value)?,
+            "report_age_bands" => self.report_age_bands = value.into(),
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()

@@ -56,6 +56,19 @@ impl CodeSpec {
         normalize(code).is_some_and(|key| self.contains_key(&key))
     }
 
+    /// The spec as inclusive ranges of undotted keys, each end compared on its own length
+    /// (a code `E11` is the range `E11`–`E11`: everything that starts with it). Lets SQL
+    /// test membership with two prefix comparisons per item.
+    pub fn key_ranges(&self) -> Vec<(&str, &str)> {
+        self.items
+            .iter()
+            .map(|item| match item {
+                SpecItem::Below(prefix) => (prefix.as_str(), prefix.as_str()),
+                SpecItem::Range(first, last) => (first.as_str(), last.as_str()),
+            })
+            .collect()
+    }
+
     pub(crate) fn contains_key(&self, key: &str) -> bool {
         self.items.iter().any(|item| match item {
             SpecItem::Below(prefix) => key.starts_with(prefix.as_str()),

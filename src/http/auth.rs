@@ -21,7 +21,19 @@ const PUBLIC: &[&str] = &[
 
 /// System-level operations (`[base]/$name`) that need only a read or search scope on one
 /// resource type rather than an unrestricted one. Each area adds its own here.
-const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[];
+const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[
+    // reporting (see http/reports.rs `resource_type`)
+    ("$prevalence", "Condition", Action::Search),
+    ("$incidence", "Condition", Action::Search),
+    ("$predisposition", "Condition", Action::Search),
+    ("$prescriptions", "MedicationRequest", Action::Search),
+    ("$treatment-response", "Observation", Action::Search),
+    ("$procedure-volume", "Procedure", Action::Search),
+    ("$length-of-stay", "Encounter", Action::Search),
+    ("$completion-report", "Task", Action::Search),
+    ("$coding-throughput", "Task", Action::Search),
+    ("$coding-audit-rates", "Encounter", Action::Search),
+];
 
 /// The resource type and action an interaction needs; None for admin/system-wide ones,
 /// which need a wildcard scope with every action.

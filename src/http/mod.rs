@@ -18,6 +18,7 @@ mod metadata;
 mod patch;
 mod read;
 mod reindex;
+pub mod reports;
 pub mod request;
 pub mod response;
 mod search;
@@ -75,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
-    let fhir = terminology::routes(fhir)
+    let fhir = reports::routes(terminology::routes(fhir))
         .service(
             resource("")
                 .route(get().to(search::system_search))
