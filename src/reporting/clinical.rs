@@ -6,9 +6,8 @@
 use super::caller::Caller;
 use super::filters::{code_in, pop_cte, seen_cte, stratum_expr, unsealed, ICD10CM, VOID_STATUSES};
 use super::model::{pick, rate, rollup, rollup_groups, Column, Group, Val};
-use super::params::ReportParams;
+use super::params::{CodeSet, ReportParams};
 use super::rows::{big, load_counts};
-use crate::coding::CodeSpec;
 use crate::db::sql::Sql;
 use crate::db::Conn;
 use crate::error::AppResult;
@@ -24,7 +23,7 @@ pub const PRESENT: &str = "a condition is present from its onset date (recorded 
 fn present_cte(
     sql: &mut Sql,
     name: &str,
-    spec: &CodeSpec,
+    spec: &CodeSet,
     from: NaiveDate,
     to: NaiveDate,
     caller: &Caller,
@@ -63,7 +62,7 @@ fn strata_from_pop(p: &ReportParams) -> String {
     )
 }
 
-fn spec(p: &ReportParams) -> &CodeSpec {
+fn spec(p: &ReportParams) -> &CodeSet {
     p.code.as_ref().expect("code is required by the parser")
 }
 

@@ -3,8 +3,7 @@
 //! backend-specific SQL of the reports (day differences, months of instants) is here too.
 
 use super::caller::Caller;
-use super::params::{Key, RegionLevel, ReportParams};
-use crate::coding::CodeSpec;
+use super::params::{CodeSet, Key, RegionLevel, ReportParams};
 use crate::db::sql::Sql;
 use crate::db::Backend;
 use chrono::{Datelike, NaiveDate};
@@ -16,24 +15,24 @@ pub const ICD10CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
 pub const VOID_STATUSES: &str = "('entered-in-error', 'cancelled', 'not-done')";
 
 /// Appends ` AND (<column> in spec)`: each item is a range of undotted keys compared on
-/// the length of each end, exactly like [`CodeSpec::contains`].
-pub fn code_in(sql: &mut Sql, column: &str, spec: &CodeSpec) {
+/// the length of each end, exactly like `CodeSpec::contains`.
+pub fn code_in(sql: &mut Sql, column: &str, spec: &CodeSet) {
     sql.push(" AND ");
     code_test(sql, column, spec);
 }
 
 /// `(<column> in spec)` without a leading AND.
-pub fn code_test(sql: &mut Sql, column: &str, spec: &CodeSpec) {
+pub fn code_test(sql: &mut Sql, column: &str, spec: &CodeSet) {
     let key = format!("UPPER(REPLACE({column}, '.', ''))");
     sql.push("(");
-    for (i, (first, last)) in spec.key_ranges().into_iter().enumerate() {
+    for (i, (first, last)) in spec.ranges.iter().enumerate() {
         if i > 0 {
             sql.push(" OR ");
         }
         sql.push(&format!("(SUBSTR({key}, 1, {}) >= ", first.len()))
-            .bind(first)
+            .bind(first.as_str())
             .push(&format!(" AND SUBSTR({key}, 1, {}) <= ", last.len()))
-            .bind(last)
+            .bind(last.as_str())
             .push(")");
     }
     sql.push(")");

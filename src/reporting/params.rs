@@ -207,6 +207,47 @@ impl Target {
     }
 }
 
+/// A set of codes as inclusive ranges of undotted upper-case keys, each end compared on
+/// its own length (`E11` is `E11`–`E11`: the code and everything below it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSet {
+    pub ranges: Vec<(String, String)>,
+}
+
+impl CodeSet {
+    /// ICD-10-CM codes, ranges and comma lists, through the coding module's grammar.
+    pub fn icd10cm(text: &str) -> Option<CodeSet> {
+        let spec = CodeSpec::parse(text)?;
+        Some(CodeSet {
+            ranges: spec
+                .key_ranges()
+                .into_iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        })
+    }
+
+    /// ICD-10-PCS code prefixes (`0DT`, `0DTJ4ZZ`), ranges of them (`0SR9-0SRB`) and
+    /// comma lists: the PCS hierarchy is its axes, so a prefix is a subtree.
+    pub fn pcs(text: &str) -> Option<CodeSet> {
+        let key = |k: &str| {
+            let k = k.trim().to_ascii_uppercase();
+            ((1..=7).contains(&k.len()) && k.chars().all(|c| c.is_ascii_alphanumeric()))
+                .then_some(k)
+        };
+        let ranges = text
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(|item| match item.split_once('-') {
+                Some((a, b)) => Some((key(a)?, key(b)?)),
+                None => key(item).map(|k| (k.clone(), k)),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        (!ranges.is_empty()).then_some(CodeSet { ranges })
+    }
+}
+
 /// How `region` strata are formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegionLevel {
@@ -223,7 +264,7 @@ pub struct ReportParams {
     /// The `code` parameter as given, and parsed (ICD-10-CM; ICD-10-PCS prefixes for
     /// procedure volumes).
     pub code_text: Option<String>,
-    pub code: Option<CodeSpec>,
+    pub code: Option<CodeSet>,
     pub start: NaiveDate,
     pub end: NaiveDate,
     /// Point prevalence date (default: `period-end`).
@@ -232,7 +273,7 @@ pub struct ReportParams {
     pub age_bands: AgeBands,
     pub region: RegionLevel,
     pub comorbidity_text: Option<String>,
-    pub comorbidity: Option<CodeSpec>,
+    pub comorbidity: Option<CodeSet>,
     /// Medication codes (any system).
     pub medication: Vec<String>,
     /// LOINC code of the observation (treatment response).
@@ -260,8 +301,8 @@ fn date(name: &str, value: &str) -> AppResult<NaiveDate> {
         .map_err(|_| bad(format!("{name}={value} is not a date like 2024-01-31")))
 }
 
-fn code_spec(name: &str, value: &str) -> AppResult<CodeSpec> {
-    CodeSpec::parse(value).ok_or_else(|| {
+fn code_spec(name: &str, value: &str) -> AppResult<CodeSet> {
+    CodeSet::icd10cm(value).ok_or_else(|| {
         bad(format!(
             "{name}={value} is not a code, range or comma list like E11, C00-C96 or E10,E11"
         ))
@@ -344,7 +385,14 @@ impl ReportParams {
             )));
         }
         let code_text = get("code").map(str::to_string);
-        let code = code_text.as_deref().map(|c| code_spec("code", c)).transpose()?;
+        let code = match (kind, code_text.as_deref()) {
+            (ReportKind::ProcedureVolume, Some(c)) => Some(CodeSet::pcs(c).ok_or_else(|| {
+                bad(format!(
+                    "code={c} is not an ICD-10-PCS code, prefix, range or comma list like 0DT,0SR9-0SRB"
+                ))
+            })?),
+            (_, c) => c.map(|c| code_spec("code", c)).transpose()?,
+        };
         if kind.needs_code() && code.is_none() {
             return Err(bad(format!("${} needs a code (e.g. code=E11)", kind.name())));
         }

@@ -9,10 +9,9 @@ use super::filters::{
     VOID_STATUSES,
 };
 use super::model::{groupings, pick, rollup_groups, Column, Group, Val};
-use super::params::{Key, ReportParams};
+use super::params::{CodeSet, Key, ReportKind, ReportParams};
 use super::rows::{big, load_counts, StatRow};
 use super::treatment::assemble;
-use crate::coding::CodeSpec;
 use crate::db::sql::Sql;
 use crate::db::Conn;
 use crate::error::AppResult;
@@ -27,13 +26,17 @@ pub const LOS_DEFINITION: &str = "length of stay: discharge date − admission d
 pub const VOLUME_DEFINITION: &str = "procedures performed in the period (not not-done or entered-in-error), by code item, month performed and first performer";
 
 /// The comma items of the code parameter, each with its own spec.
-fn items(p: &ReportParams) -> Vec<(String, CodeSpec)> {
+fn items(p: &ReportParams) -> Vec<(String, CodeSet)> {
+    let parse = |item: &str| match p.kind {
+        ReportKind::ProcedureVolume => CodeSet::pcs(item),
+        _ => CodeSet::icd10cm(item),
+    };
     p.code_text
         .as_deref()
         .unwrap_or_default()
         .split(',')
         .map(str::trim)
-        .filter_map(|item| CodeSpec::parse(item).map(|s| (item.to_string(), s)))
+        .filter_map(|item| parse(item).map(|s| (item.to_string(), s)))
         .collect()
 }
 

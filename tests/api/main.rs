@@ -18,6 +18,7 @@ mod import;
 mod patch;
 mod protocol;
 mod reindex;
+mod reports;
 mod search;
 mod search_examples;
 mod security;
