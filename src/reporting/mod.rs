@@ -6,6 +6,7 @@
 pub mod caller;
 pub mod clinical;
 pub mod filters;
+pub mod job;
 pub mod model;
 pub mod operational;
 pub mod params;

@@ -873,3 +873,52 @@ fn operational_reports(backend: Backend) {
     assert!(chapters.keys().any(|k| k.starts_with("4 ")), "diabetes principal diagnoses: {chapters:?}");
 }
 crate::on_both_backends!(operational_reports);
+
+fn report_cli_prints_csv_and_json(backend: Backend) {
+    let app = open_app(backend);
+    let people = population(30);
+    seed(&app, &people, None);
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chartroom"))
+            .args(["report"])
+            .args(args)
+            .env("CHARTROOM_DATABASE_URL", &app.database_url)
+            .output()
+            .expect("run chartroom report");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let seen = |p: &Person| p.seen;
+    let (n, d) = total(&truth(&people, &[], |p| has(p, "E11", "2024-01-01", "2024-12-31", true), seen));
+    let (ok, csv, err) = run(&[
+        "prevalence",
+        "--identified",
+        "code=E11",
+        "period-start=2024-01-01",
+        "period-end=2024-12-31",
+        "stratify=sex",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "group,stratifier,sex,numerator,denominator,encounters,score");
+    assert!(lines[1].starts_with(&format!("period-prevalence,total,,{n},{d},")), "{csv}");
+    // without --identified the job hides sealed records and small cells
+    let (ok, json, err) = run(&[
+        "length-of-stay",
+        "--format",
+        "json",
+        "period-start=2024-01-01",
+        "period-end=2024-12-31",
+    ]);
+    assert!(ok, "{err}");
+    let body: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(body["report"], "length-of-stay");
+    assert_eq!(body["suppression"]["threshold"], 11);
+    let (ok, _, err) = run(&["incidence", "code=E11", "period-start=2024-01-01"]);
+    assert!(!ok);
+    assert!(err.contains("period-end is required"), "{err}");
+}
+crate::on_both_backends!(report_cli_prints_csv_and_json);
