@@ -47,6 +47,13 @@ struct Cli {
     /// SQLite synchronous setting of the server (FULL is the server default).
     #[arg(long, default_value = "FULL")]
     sqlite_synchronous: String,
+    /// `server` (ingest, reads, writes, searches) or `reporting` (prevalence stratified by
+    /// sex × age band × region against hand-written SQL; writes bench/results/reporting.md).
+    #[arg(long, default_value = "server")]
+    workload: String,
+    /// Timed repetitions per query of the reporting workload.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
 }
 
 fn main() -> ExitCode {
@@ -61,6 +68,34 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+    }
+    if cli.workload == "reporting" {
+        let opts = chartroom::bench::reporting::ReportingOptions {
+            patients: cli.patients.max(1),
+            seed: cli.seed,
+            stores,
+            pg_url: cli.pg_url,
+            out_file: cli.out.join("reporting.md"),
+            repeats: cli.repeats,
+            command: std::iter::once("chartroom-bench".to_string())
+                .chain(std::env::args().skip(1))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        return match chartroom::bench::reporting::run_reporting(&opts) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("chartroom-bench: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if cli.workload != "server" {
+        eprintln!("chartroom-bench: unknown workload '{}' (server, reporting)", cli.workload);
+        return ExitCode::FAILURE;
     }
     let opts = Options {
         patients: cli.patients.max(1),
