@@ -481,14 +481,15 @@ fn report(command: ReportCommand) -> Result<(), String> {
     config.log = "error".into();
     chartroom::telemetry::init(&config.log);
     let store = chartroom::open_store(config)?;
-    let text = run_job(&store, kind, &args.params, format, args.identified).map_err(|e| match e {
-        chartroom::error::AppError::BadRequest(issues) => issues
-            .iter()
-            .map(|i| i.diagnostics.clone())
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    })?;
+    let text =
+        run_job(&store, kind, &args.params, format, args.identified).map_err(|e| match e {
+            chartroom::error::AppError::BadRequest(issues) => issues
+                .iter()
+                .map(|i| i.diagnostics.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })?;
     print!("{text}");
     Ok(())
 }

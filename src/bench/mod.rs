@@ -9,8 +9,8 @@ pub mod explain;
 pub mod load;
 pub mod population;
 pub mod raw;
-pub mod reporting;
 pub mod report;
+pub mod reporting;
 pub mod workloads;
 
 use crate::config::Config;

@@ -96,7 +96,8 @@ fn load(conn: &mut Conn, ndjson: &Path) -> Result<usize, String> {
     let mut rk = 0i64;
     for kind in ["Patient", "Encounter", "Condition"] {
         let path = ndjson.join(format!("{kind}.ndjson"));
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         for chunk in lines.chunks(5000) {
             conn.transaction(|conn| {
@@ -184,9 +185,8 @@ fn run_store(opts: &ReportingOptions, kind: StoreKind, dir: &Path) -> Result<Sto
         let mut conn = store.db.write().map_err(|e| e.to_string())?;
         conn.batch("ANALYZE").map_err(|e| e.to_string())?;
     }
-    let query = format!(
-        "code={CODE}&period-start={START}&period-end={END}&stratify=sex,age-band,region"
-    );
+    let query =
+        format!("code={CODE}&period-start={START}&period-end={END}&stratify=sex,age-band,region");
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
@@ -226,9 +226,9 @@ fn run_store(opts: &ReportingOptions, kind: StoreKind, dir: &Path) -> Result<Sto
         return Err(format!("GET {path} answered {status}"));
     }
     drop(server);
-    let hand_totals = rows
-        .iter()
-        .fold((0, 0, 0, 0), |t, r| (t.0 + r.a, t.1 + r.b, t.2 + r.c, t.3 + r.d));
+    let hand_totals = rows.iter().fold((0, 0, 0, 0), |t, r| {
+        (t.0 + r.a, t.1 + r.b, t.2 + r.c, t.3 + r.d)
+    });
     let g = &report.groups;
     let cell = |gi: usize, ci: usize| g[gi].total[ci].num().unwrap_or(-1.0) as i64;
     let agree = hand_totals == (cell(0, 0), cell(1, 0), cell(0, 2), cell(0, 1))

@@ -94,7 +94,10 @@ fn main() -> ExitCode {
         };
     }
     if cli.workload != "server" {
-        eprintln!("chartroom-bench: unknown workload '{}' (server, reporting)", cli.workload);
+        eprintln!(
+            "chartroom-bench: unknown workload '{}' (server, reporting)",
+            cli.workload
+        );
         return ExitCode::FAILURE;
     }
     let opts = Options {

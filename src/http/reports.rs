@@ -19,9 +19,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// The resource type whose search scope a report needs (also in `SYSTEM_OPERATIONS`).
 pub fn resource_type(kind: ReportKind) -> &'static str {
     match kind {
-        ReportKind::Prevalence | ReportKind::Incidence | ReportKind::Predisposition => {
-            "Condition"
-        }
+        ReportKind::Prevalence | ReportKind::Incidence | ReportKind::Predisposition => "Condition",
         ReportKind::Prescriptions => "MedicationRequest",
         ReportKind::TreatmentResponse => "Observation",
         ReportKind::ProcedureVolume => "Procedure",
@@ -100,12 +98,14 @@ async fn report(
                 format,
             )
         }
-        Output::Json(format) => HttpResponse::Ok()
-            .content_type("application/json")
-            .body(super::response::json_body(
-                &render_json::plain_json(&report),
-                format,
-            )),
+        Output::Json(format) => {
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .body(super::response::json_body(
+                    &render_json::plain_json(&report),
+                    format,
+                ))
+        }
         Output::Csv => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .body(render_csv::csv(&report)),
@@ -118,9 +118,13 @@ async fn report(
 /// Registers one route per report kind (before the generic `/{type}` routes).
 pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
     ReportKind::ALL.iter().fold(scope, |scope, &kind| {
-        scope.service(super::resource(&format!("/${}", kind.name())).route(web::get().to(
-            move |req: HttpRequest, state: web::Data<AppState>| report(req, state, kind),
-        )))
+        scope.service(
+            super::resource(&format!("/${}", kind.name())).route(
+                web::get().to(move |req: HttpRequest, state: web::Data<AppState>| {
+                    report(req, state, kind)
+                }),
+            ),
+        )
     })
 }
 
@@ -144,7 +148,11 @@ const fn required(name: &'static str, kind: &'static str, description: &'static 
     }
 }
 
-const START: ParamDoc = required("period-start", "date", "First day of the period (YYYY-MM-DD).");
+const START: ParamDoc = required(
+    "period-start",
+    "date",
+    "First day of the period (YYYY-MM-DD).",
+);
 const END: ParamDoc = required("period-end", "date", "Last day of the period (YYYY-MM-DD).");
 const CODE: ParamDoc = required(
     "code",
@@ -166,7 +174,11 @@ const AGE_BANDS: ParamDoc = q(
     "string",
     "Age bands in completed years on period-end, e.g. 0-17,18-44,45-64,65- (setting report_age_bands).",
 );
-const REGION: ParamDoc = q("region", "string", "state (default) or zip3 (postal-code prefix).");
+const REGION: ParamDoc = q(
+    "region",
+    "string",
+    "state (default) or zip3 (postal-code prefix).",
+);
 const FORMAT: ParamDoc = q(
     "_format",
     "string",
@@ -183,7 +195,8 @@ const RESPONSES: &[ResponseDoc] = &[
     ResponseDoc {
         status: 200,
         body: "MeasureReport",
-        description: "The report (type summary); suppressed counts carry data-absent-reason masked.",
+        description:
+            "The report (type summary); suppressed counts carry data-absent-reason masked.",
     },
     ResponseDoc {
         status: 200,
@@ -226,7 +239,7 @@ pub const OPERATIONS: &[OperationDoc] = &[
         "Period and point prevalence per 1,000 patients seen",
         "Patients of the population seen (an encounter overlapping the period) with the condition present in the period (group period-prevalence, with the encounters carrying the diagnosis) and on the point date (group point-prevalence). Small cells are suppressed below report_min_cell unless the token has the identified-data clearance.",
         SCOPES_CONDITION,
-        &[CODE, START, END, STRATIFY, AGE_BANDS, REGION, q("point", "date", "Point-prevalence day (default period-end)."), FORMAT],
+        &[CODE, START, END, STRATIFY, AGE_BANDS, REGION, q("point", "date", "Point-prevalence day (default period-end)."), q("trend", "string", "month: also prevalence month by month (group monthly-prevalence; the chart then shows the trend)."), FORMAT],
     ),
     op(
         "/fhir/$incidence",

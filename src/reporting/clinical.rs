@@ -11,7 +11,7 @@ use super::rows::{big, load_counts};
 use crate::db::sql::Sql;
 use crate::db::Conn;
 use crate::error::AppResult;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// Definition of the denominator, stated in every report.
 pub const POPULATION_SEEN: &str = "population seen: patients with at least one encounter (not cancelled or entered in error) overlapping the period; age in completed years on period-end";
@@ -66,8 +66,13 @@ fn spec(p: &ReportParams) -> &CodeSet {
     p.code.as_ref().expect("code is required by the parser")
 }
 
-fn counted(conn: &mut Conn, sql: &Sql, p: &ReportParams, width: usize) -> AppResult<(Vec<Val>, Vec<super::model::Stratifier>)> {
-    let rows: Vec<(Vec<String>, Vec<i64>)> = load_counts(conn, sql, p.stratify.len(), width)?
+fn counted(
+    conn: &mut Conn,
+    sql: &Sql,
+    p: &ReportParams,
+    width: usize,
+) -> AppResult<(Vec<Val>, Vec<super::model::Stratifier>)> {
+    let rows: super::model::KeyedCounts = load_counts(conn, sql, p.stratify.len(), width)?
         .into_iter()
         .map(|(_, values, counts)| (values, counts))
         .collect();
@@ -78,7 +83,9 @@ fn counted(conn: &mut Conn, sql: &Sql, p: &ReportParams, width: usize) -> AppRes
 pub fn per_thousand(group: &mut Group) {
     let (n, d) = (group.col("numerator"), group.col("denominator"));
     if let (Some(n), Some(d)) = (n, d) {
-        group.derive(vec![Column::score("score")], |c| vec![rate(c[n], c[d], 1000.0)]);
+        group.derive(vec![Column::score("score")], |c| {
+            vec![rate(c[n], c[d], 1000.0)]
+        });
     }
 }
 
@@ -116,7 +123,7 @@ pub fn prevalence(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> AppResu
     ));
     let (total, strata) = counted(conn, &sql, p, 4)?;
     let code = p.code_text.as_deref().unwrap_or_default();
-    Ok(vec![
+    let mut groups = vec![
         pick(
             "period-prevalence",
             &format!("Period prevalence of {code}, {} to {}", p.start, p.end),
@@ -133,11 +140,92 @@ pub fn prevalence(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> AppResu
             "point-prevalence",
             &format!("Point prevalence of {code} on {}", p.point),
             "per 1,000 patients",
-            vec![(Column::count("numerator"), 1), (Column::count("denominator"), 3)],
+            vec![
+                (Column::count("numerator"), 1),
+                (Column::count("denominator"), 3),
+            ],
             &total,
             &strata,
         ),
-    ])
+    ];
+    if p.monthly {
+        let monthly = monthly_prevalence(conn, p, caller, &groups[0])?;
+        groups.push(monthly);
+    }
+    Ok(groups)
+}
+
+/// The months of the period: (`YYYY-MM`, first day, last day), clipped to the period.
+fn months(p: &ReportParams) -> Vec<(String, NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut first = p.start;
+    while first <= p.end {
+        let next = first
+            .with_day(1)
+            .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+            .unwrap_or(p.end.succ_opt().unwrap_or(p.end));
+        let last = next.pred_opt().unwrap_or(next).min(p.end);
+        out.push((first.format("%Y-%m").to_string(), first, last));
+        first = next;
+    }
+    out
+}
+
+/// Prevalence month by month: for each month, patients seen in that month with the
+/// condition present in it, over the patients seen in it. The group total is the period
+/// figure (`period`), not a sum over months.
+pub fn monthly_prevalence(
+    conn: &mut Conn,
+    p: &ReportParams,
+    caller: &Caller,
+    period: &Group,
+) -> AppResult<Group> {
+    let mut sql = Sql::new("WITH months (m, ms, me) AS (VALUES ");
+    for (i, (m, first, last)) in months(p).into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_list([m, first.to_string(), last.to_string()]);
+    }
+    sql.push(&format!(
+        "), seenm AS (SELECT DISTINCT mo.m AS m, e.patient_id AS pid FROM months mo JOIN encounter e          ON e.admit_date <= mo.me AND COALESCE(e.discharge_date, e.admit_date) >= mo.ms          WHERE e.patient_id IS NOT NULL AND COALESCE(e.status, '') NOT IN {VOID_STATUSES}"
+    ));
+    unsealed(&mut sql, "e", "Encounter", caller);
+    sql.push("), popm AS (SELECT s.m, s.pid FROM seenm s WHERE s.pid IN (SELECT p.res_id FROM patient p WHERE 1 = 1");
+    unsealed(&mut sql, "p", "Patient", caller);
+    super::filters::not_denied(&mut sql, "p.res_id", caller);
+    sql.push(&format!(
+        ")), casem AS (SELECT DISTINCT mo.m AS m, c.patient_id AS pid FROM months mo JOIN condition c          ON COALESCE(c.onset_date, c.recorded_date) <= mo.me AND (c.abatement_date IS NULL OR c.abatement_date >= mo.ms)          WHERE c.code_system = '{ICD10CM}'"
+    ));
+    code_in(&mut sql, "c.code", spec(p));
+    valid_condition(&mut sql, caller);
+    sql.push(&format!(
+        ") SELECT '' AS grp, popm.m AS stratum, {} AS a, {} AS b, {z} AS c, {z} AS d FROM popm          LEFT JOIN casem ON casem.m = popm.m AND casem.pid = popm.pid GROUP BY popm.m",
+        big("SUM(CASE WHEN casem.pid IS NOT NULL THEN 1 ELSE 0 END)"),
+        big("COUNT(*)"),
+        z = big("0")
+    ));
+    let rows: super::model::KeyedCounts = load_counts(conn, &sql, 1, 2)?
+        .into_iter()
+        .map(|(_, values, counts)| (values, counts))
+        .collect();
+    let (_, strata) = rollup(&[super::params::Key::Month], &rows, 2, p);
+    let mut group = pick(
+        "monthly-prevalence",
+        &format!(
+            "Prevalence of {} by month",
+            p.code_text.as_deref().unwrap_or_default()
+        ),
+        "per 1,000 patients",
+        vec![
+            (Column::count("numerator"), 0),
+            (Column::count("denominator"), 1),
+        ],
+        &period.total[..2],
+        &strata,
+    );
+    group.total = period.total[..2].to_vec();
+    Ok(group)
 }
 
 /// New cases: patients whose first (visible) diagnosis in the code set falls in the
@@ -174,7 +262,10 @@ pub fn incidence(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> AppResul
             p.end
         ),
         "per 1,000 patients at risk",
-        vec![(Column::count("numerator"), 0), (Column::count("denominator"), 1)],
+        vec![
+            (Column::count("numerator"), 0),
+            (Column::count("denominator"), 1),
+        ],
         &total,
         &strata,
     )])
@@ -207,7 +298,10 @@ pub fn predisposition(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> App
             "with-condition",
             &format!("Prevalence of {bt} among patients with {a}"),
             "per 1,000 patients",
-            vec![(Column::count("numerator"), 0), (Column::count("denominator"), 1)],
+            vec![
+                (Column::count("numerator"), 0),
+                (Column::count("denominator"), 1),
+            ],
             &total,
             &strata,
         ),
@@ -215,7 +309,10 @@ pub fn predisposition(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> App
             "without-condition",
             &format!("Prevalence of {bt} among patients without {a}"),
             "per 1,000 patients",
-            vec![(Column::count("numerator"), 2), (Column::count("denominator"), 3)],
+            vec![
+                (Column::count("numerator"), 2),
+                (Column::count("denominator"), 3),
+            ],
             &total,
             &strata,
         ),
@@ -313,7 +410,10 @@ pub fn prescriptions(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> AppR
     // every medication group gets every cohort stratum, so each has its full denominator
     let mut merged = Vec::new();
     for (med, _, _) in rows.iter().filter(|(g, _, _)| g != "*") {
-        if merged.iter().any(|(m, _, _): &(String, Vec<String>, Vec<i64>)| m == med) {
+        if merged
+            .iter()
+            .any(|(m, _, _): &(String, Vec<String>, Vec<i64>)| m == med)
+        {
             continue;
         }
         for (values, n) in &cohort {

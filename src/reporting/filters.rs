@@ -79,7 +79,9 @@ pub fn seen_cte(sql: &mut Sql, p: &ReportParams, caller: &Caller) {
     .bind(p.end.to_string())
     .push(" AND COALESCE(e.discharge_date, e.admit_date) >= ")
     .bind(p.start.to_string())
-    .push(&format!(" AND COALESCE(e.status, '') NOT IN {VOID_STATUSES}"));
+    .push(&format!(
+        " AND COALESCE(e.status, '') NOT IN {VOID_STATUSES}"
+    ));
     unsealed(sql, "e", "Encounter", caller);
     sql.push(")");
 }
@@ -127,9 +129,9 @@ fn key_expr(key: Key, p: &ReportParams) -> String {
             let mut case = String::from("CASE WHEN age IS NULL THEN 'unknown'");
             for ((lo, hi), label) in p.age_bands.0.iter().zip(p.age_bands.labels()) {
                 match hi {
-                    Some(hi) => case.push_str(&format!(
-                        " WHEN age >= {lo} AND age <= {hi} THEN '{label}'"
-                    )),
+                    Some(hi) => {
+                        case.push_str(&format!(" WHEN age >= {lo} AND age <= {hi} THEN '{label}'"))
+                    }
                     None => case.push_str(&format!(" WHEN age >= {lo} THEN '{label}'")),
                 }
             }

@@ -144,6 +144,9 @@ pub fn rate(num: Val, den: Val, scale: f64) -> Val {
     }
 }
 
+/// Rows of counts by key values.
+pub type KeyedCounts = Vec<(Vec<String>, Vec<i64>)>;
+
 /// Aggregated rows of one query: (group id, key values, counts).
 pub type CountRows = Vec<(String, Vec<String>, Vec<i64>)>;
 
@@ -265,7 +268,7 @@ pub fn rollup_groups(
     p: &ReportParams,
 ) -> Vec<(String, Vec<Val>, Vec<Stratifier>)> {
     let mut order: Vec<String> = Vec::new();
-    let mut by_group: BTreeMap<String, Vec<(Vec<String>, Vec<i64>)>> = BTreeMap::new();
+    let mut by_group: BTreeMap<String, KeyedCounts> = BTreeMap::new();
     for (group, values, counts) in rows {
         if !by_group.contains_key(&group) {
             order.push(group.clone());

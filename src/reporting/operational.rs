@@ -57,7 +57,9 @@ fn discharged(sql: &mut Sql, p: &ReportParams, caller: &Caller) {
         .bind(p.start.to_string())
         .push(" AND e.discharge_date <= ")
         .bind(p.end.to_string())
-        .push(&format!(" AND COALESCE(e.status, '') NOT IN {VOID_STATUSES}"));
+        .push(&format!(
+            " AND COALESCE(e.status, '') NOT IN {VOID_STATUSES}"
+        ));
     unsealed(sql, "e", "Encounter", caller);
 }
 
@@ -68,7 +70,7 @@ fn percent_groups(
     keys: &[Key],
     p: &ReportParams,
 ) -> AppResult<Vec<Group>> {
-    let rows: Vec<(Vec<String>, Vec<i64>)> = load_counts(conn, sql, keys.len(), 4)?
+    let rows: super::model::KeyedCounts = load_counts(conn, sql, keys.len(), 4)?
         .into_iter()
         .map(|(_, v, c)| (v, c))
         .collect();
@@ -118,7 +120,12 @@ pub fn completion(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> AppResu
         .push(" op ON op.enc = w.res_id GROUP BY w.stratum");
     let mut groups = percent_groups(
         &[
-            ("record-completion", "Records complete (no open deficiency)", 1, 0),
+            (
+                "record-completion",
+                "Records complete (no open deficiency)",
+                1,
+                0,
+            ),
             ("delinquency", "Records delinquent", 2, 0),
         ],
         conn,
@@ -145,7 +152,7 @@ pub fn completion(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> AppResu
         .push(" AND ta.low < ")
         .bind(day_ms(p.end + chrono::Duration::days(1)))
         .push(") GROUP BY tc.code");
-    let rows: Vec<(Vec<String>, Vec<i64>)> = load_counts(conn, &kinds, 1, 4)?
+    let rows: super::model::KeyedCounts = load_counts(conn, &kinds, 1, 4)?
         .into_iter()
         .map(|(_, v, c)| (v, c))
         .collect();
@@ -198,7 +205,7 @@ pub fn coding_throughput(
         .push(" AND tm.rk IN (")
         .append(finals())
         .push(")) u) v GROUP BY v.stratum");
-    let rows: Vec<(Vec<String>, Vec<i64>)> = load_counts(conn, &sql, p.stratify.len(), 1)?
+    let rows: super::model::KeyedCounts = load_counts(conn, &sql, p.stratify.len(), 1)?
         .into_iter()
         .map(|(_, v, c)| (v, c))
         .collect();
@@ -289,7 +296,7 @@ pub fn coding_audit_rates(
             Err(_) => counts[3] += 1,
         }
     }
-    let rows: Vec<(Vec<String>, Vec<i64>)> =
+    let rows: super::model::KeyedCounts =
         by_chapter.into_iter().map(|(k, v)| (vec![k], v)).collect();
     let (total, strata) = rollup(&[Key::Chapter], &rows, 4, p);
     Ok(vec![pick(

@@ -55,7 +55,7 @@ impl ReportKind {
     /// Parameters this report takes besides the common ones.
     fn extra_params(self) -> &'static [&'static str] {
         match self {
-            ReportKind::Prevalence => &["point"],
+            ReportKind::Prevalence => &["point", "trend"],
             ReportKind::Incidence => &[],
             ReportKind::Predisposition => &["comorbidity"],
             ReportKind::Prescriptions => &["medication"],
@@ -163,7 +163,11 @@ impl AgeBands {
             if hi.is_some_and(|h| h < lo) {
                 return Err(format!("age band '{item}' ends before it starts"));
             }
-            if (!bands.is_empty() && lo < next_low) || bands.last().is_some_and(|b: &(u32, Option<u32>)| b.1.is_none()) {
+            if (!bands.is_empty() && lo < next_low)
+                || bands
+                    .last()
+                    .is_some_and(|b: &(u32, Option<u32>)| b.1.is_none())
+            {
                 return Err(format!(
                     "age band '{item}' overlaps or is out of order: bands must ascend"
                 ));
@@ -269,6 +273,8 @@ pub struct ReportParams {
     pub end: NaiveDate,
     /// Point prevalence date (default: `period-end`).
     pub point: NaiveDate,
+    /// Prevalence: also compute it month by month (`trend=month`).
+    pub monthly: bool,
     pub stratify: Vec<Key>,
     pub age_bands: AgeBands,
     pub region: RegionLevel,
@@ -394,7 +400,10 @@ impl ReportParams {
             (_, c) => c.map(|c| code_spec("code", c)).transpose()?,
         };
         if kind.needs_code() && code.is_none() {
-            return Err(bad(format!("${} needs a code (e.g. code=E11)", kind.name())));
+            return Err(bad(format!(
+                "${} needs a code (e.g. code=E11)",
+                kind.name()
+            )));
         }
         let mut stratify = Vec::new();
         for item in get("stratify").unwrap_or("").split(',').map(str::trim) {
@@ -457,14 +466,27 @@ impl ReportParams {
         let target = get("target")
             .map(|t| {
                 Target::parse(t).ok_or_else(|| {
-                    bad(format!("target={t} is not like lt7 (lt, le, gt, ge and a number)"))
+                    bad(format!(
+                        "target={t} is not like lt7 (lt, le, gt, ge and a number)"
+                    ))
                 })
             })
             .transpose()?;
         let practitioner = get("practitioner")
             .map(|p| plain_token("practitioner", p.trim_start_matches("Practitioner/")))
             .transpose()?;
-        let point = get("point").map(|p| date("point", p)).transpose()?.unwrap_or(end);
+        let point = get("point")
+            .map(|p| date("point", p))
+            .transpose()?
+            .unwrap_or(end);
+        let monthly = match get("trend") {
+            None => false,
+            Some("month") => true,
+            Some(other) => return Err(bad(format!("trend={other}: the only trend is month"))),
+        };
+        if monthly && (end - start).num_days() > 3660 {
+            return Err(bad("trend=month covers at most ten years"));
+        }
         let as_of = get("as-of")
             .map(|d| date("as-of", d))
             .transpose()?
@@ -484,6 +506,7 @@ impl ReportParams {
             start,
             end,
             point,
+            monthly,
             stratify,
             age_bands,
             region,

@@ -77,7 +77,12 @@ pub fn csv(report: &Report) -> String {
         };
         row("total".into(), Vec::new(), &g.total);
         for s in &g.stratifiers {
-            let name = s.keys.iter().map(|k| k.name()).collect::<Vec<_>>().join("+");
+            let name = s
+                .keys
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join("+");
             for st in &s.strata {
                 let values = s
                     .keys

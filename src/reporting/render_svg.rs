@@ -50,7 +50,20 @@ fn metric(group: &Group) -> (usize, String) {
 
 fn chart_of(report: &Report) -> Chart {
     let title = format!("{}, {} to {}", report.title, report.start, report.end);
-    let Some(group) = report.groups.first() else {
+    // the age × sex pair when there is one, else a monthly trend, else the first group
+    let pair_of = |g: &Group| {
+        g.stratifiers.iter().any(|s| {
+            s.keys.len() == 2 && s.keys.contains(&Key::AgeBand) && s.keys.contains(&Key::Sex)
+        })
+    };
+    let month_of = |g: &Group| g.stratifiers.iter().any(|s| s.keys == [Key::Month]);
+    let chosen = report
+        .groups
+        .iter()
+        .find(|g| pair_of(g))
+        .or_else(|| report.groups.iter().find(|g| month_of(g)))
+        .or_else(|| report.groups.first());
+    let Some(group) = chosen else {
         return Chart {
             title,
             x_label: String::new(),
@@ -93,7 +106,7 @@ fn chart_of(report: &Report) -> Chart {
             })
             .collect();
         return Chart {
-            title: format!("{} — {}", group.label, title),
+            title: group.label.clone(),
             x_label: "age band (years)".into(),
             y_label,
             categories,
@@ -107,12 +120,12 @@ fn chart_of(report: &Report) -> Chart {
         .or_else(|| group.stratifiers.iter().find(|s| s.keys.len() == 1));
     if let Some(s) = single {
         return Chart {
-            title: format!("{} — {}", group.label, title),
+            title: group.label.clone(),
             x_label: s.keys[0].name().to_string(),
             y_label,
             categories: s.strata.iter().map(|st| st.values[0].clone()).collect(),
             series: vec![(
-                group.label.clone(),
+                group.columns[col].name.to_string(),
                 s.strata.iter().map(|st| st.cells[col]).collect(),
             )],
         };

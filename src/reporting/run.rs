@@ -15,9 +15,8 @@ use crate::store::Store;
 /// The parser defaults from the configuration (age bands) and today's date.
 pub fn defaults(config: &Config) -> AppResult<Defaults> {
     Ok(Defaults {
-        age_bands: AgeBands::parse(&config.report_age_bands).map_err(|e| {
-            AppError::internal(format!("setting report_age_bands: {e}"))
-        })?,
+        age_bands: AgeBands::parse(&config.report_age_bands)
+            .map_err(|e| AppError::internal(format!("setting report_age_bands: {e}")))?,
         today: chrono::Utc::now().date_naive(),
     })
 }
@@ -89,6 +88,7 @@ fn echo(p: &ReportParams) -> Vec<(String, String)> {
     add("practitioner", p.practitioner.clone());
     if p.kind == ReportKind::Prevalence {
         add("point", Some(p.point.to_string()));
+        add("trend", p.monthly.then(|| "month".to_string()));
     }
     out
 }
@@ -96,7 +96,9 @@ fn echo(p: &ReportParams) -> Vec<(String, String)> {
 fn percent(group: &mut Group) {
     let (n, d) = (group.col("numerator"), group.col("denominator"));
     if let (Some(n), Some(d)) = (n, d) {
-        group.derive(vec![Column::score("percent")], |c| vec![rate(c[n], c[d], 100.0)]);
+        group.derive(vec![Column::score("percent")], |c| {
+            vec![rate(c[n], c[d], 100.0)]
+        });
     }
 }
 
@@ -163,9 +165,7 @@ pub fn run(store: &Store, p: &ReportParams, caller: &Caller) -> AppResult<Report
         }
         ReportKind::LengthOfStay => groups.iter_mut().for_each(hide_with_count),
         ReportKind::ProcedureVolume => {}
-        ReportKind::Completion
-        | ReportKind::CodingThroughput
-        | ReportKind::CodingAuditRates => {
+        ReportKind::Completion | ReportKind::CodingThroughput | ReportKind::CodingAuditRates => {
             for g in &mut groups {
                 if g.id == "deficiencies" {
                     g.derive(vec![Column::score("percent-closed")], |c| {

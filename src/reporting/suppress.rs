@@ -33,7 +33,9 @@ fn equations(group: &Group) -> Vec<(Loc, Vec<Loc>)> {
         if stratifier.keys.len() == 1 {
             out.push((
                 Loc::Total,
-                (0..stratifier.strata.len()).map(|j| Loc::At(s, j)).collect(),
+                (0..stratifier.strata.len())
+                    .map(|j| Loc::At(s, j))
+                    .collect(),
             ));
             continue;
         }
@@ -150,7 +152,11 @@ mod tests {
             60.0,
             vec![Stratifier {
                 keys: vec![Key::Sex],
-                strata: vec![stratum(&["female"], 5.0), stratum(&["male"], 30.0), stratum(&["other"], 25.0)],
+                strata: vec![
+                    stratum(&["female"], 5.0),
+                    stratum(&["male"], 30.0),
+                    stratum(&["other"], 25.0),
+                ],
             }],
         );
         suppress(&mut g, 11);
@@ -187,7 +193,11 @@ mod tests {
         suppress(&mut g, 11);
         let cross: Vec<Val> = g.stratifiers[2].strata.iter().map(|s| s.cells[0]).collect();
         assert_eq!(cross[1], Val::Suppressed);
-        assert_eq!(cross[0], Val::Suppressed, "the complement in the female row");
+        assert_eq!(
+            cross[0],
+            Val::Suppressed,
+            "the complement in the female row"
+        );
         assert_eq!(g.stratifiers[1].strata[0].cells[0], Val::Num(0.0));
     }
 }

@@ -8,7 +8,9 @@
 use super::caller::Caller;
 use super::clinical::base;
 use super::filters::{code_in, stratum_expr, unsealed, ICD10CM, VOID_STATUSES};
-use super::model::{groupings, rate, sort_strata, split_stratum, Column, Group, Role, Stratifier, Stratum, Val};
+use super::model::{
+    groupings, rate, sort_strata, split_stratum, Column, Group, Role, Stratifier, Stratum, Val,
+};
 use super::params::{Key, ReportParams};
 use super::rows::StatRow;
 use crate::db::sql::Sql;
@@ -20,13 +22,11 @@ use std::collections::BTreeMap;
 pub const DEFINITION: &str = "treatment start: a patient's first MedicationRequest of the medication authored in the period; baseline: the latest observation value on or before that day; follow-up: the latest value after it up to period-end; change = follow-up − baseline; patients need both values";
 
 fn observation_value(sql: &mut Sql, obs: &str, after: bool, p: &ReportParams, caller: &Caller) {
-    sql.push(
-        "(SELECT o.value_num FROM observation o WHERE o.patient_id = s.pid AND o.code = ",
-    )
-    .bind(obs)
-    .push(&format!(
-        " AND o.value_num IS NOT NULL AND COALESCE(o.status, '') NOT IN {VOID_STATUSES}"
-    ));
+    sql.push("(SELECT o.value_num FROM observation o WHERE o.patient_id = s.pid AND o.code = ")
+        .bind(obs)
+        .push(&format!(
+            " AND o.value_num IS NOT NULL AND COALESCE(o.status, '') NOT IN {VOID_STATUSES}"
+        ));
     if after {
         sql.push(" AND o.effective_date > s.start AND o.effective_date <= ")
             .bind(p.end.to_string());
@@ -47,7 +47,9 @@ fn query(p: &ReportParams, keys: &[Key], caller: &Caller) -> Sql {
     .bind(p.start.to_string())
     .push(" AND m.authored_date <= ")
     .bind(p.end.to_string())
-    .push(&format!(" AND COALESCE(m.status, '') NOT IN {VOID_STATUSES}"));
+    .push(&format!(
+        " AND COALESCE(m.status, '') NOT IN {VOID_STATUSES}"
+    ));
     if !p.medication.is_empty() {
         sql.push(" AND m.med_code IN ")
             .bind_list(p.medication.iter().map(String::as_str));
@@ -79,12 +81,9 @@ fn query(p: &ReportParams, keys: &[Key], caller: &Caller) -> Sql {
     ));
     match p.target {
         Some(t) => {
-            sql.push(&format!(
-                "CAST(SUM(CASE WHEN after_v {} ",
-                t.op
-            ))
-            .bind(t.value)
-            .push(" THEN 1 ELSE 0 END) AS BIGINT) AS hits, ");
+            sql.push(&format!("CAST(SUM(CASE WHEN after_v {} ", t.op))
+                .bind(t.value)
+                .push(" THEN 1 ELSE 0 END) AS BIGINT) AS hits, ");
         }
         None => {
             sql.push("CAST(0 AS BIGINT) AS hits, ");

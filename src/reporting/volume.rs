@@ -78,7 +78,11 @@ fn patient_join(sql: &mut Sql, column: &str, p: &ReportParams, caller: &Caller) 
 }
 
 /// Procedures by code item × strata.
-pub fn procedure_volume(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> AppResult<Vec<Group>> {
+pub fn procedure_volume(
+    conn: &mut Conn,
+    p: &ReportParams,
+    caller: &Caller,
+) -> AppResult<Vec<Group>> {
     let mut sql = Sql::new("SELECT grp, stratum, ");
     sql.push(&format!(
         "{} AS a, {z} AS b, {z} AS c, {z} AS d FROM (SELECT v.grp AS grp, {} AS stratum FROM (SELECT ",
@@ -96,13 +100,16 @@ pub fn procedure_volume(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> A
         .bind(p.start.to_string())
         .push(" AND x.performed_date <= ")
         .bind(p.end.to_string())
-        .push(&format!(" AND COALESCE(x.status, '') NOT IN {VOID_STATUSES}"));
+        .push(&format!(
+            " AND COALESCE(x.status, '') NOT IN {VOID_STATUSES}"
+        ));
     if let Some(spec) = &p.code {
         sql.push(" AND ");
         code_test(&mut sql, "x.code", spec);
     }
     if let Some(practitioner) = &p.practitioner {
-        sql.push(" AND x.performer_id = ").bind(practitioner.as_str());
+        sql.push(" AND x.performer_id = ")
+            .bind(practitioner.as_str());
     }
     unsealed(&mut sql, "x", "Procedure", caller);
     sql.append(filter);
@@ -145,7 +152,8 @@ fn los_query(conn: &Conn, p: &ReportParams, keys: &[Key], caller: &Caller) -> Sq
              AND COALESCE(e.status, '') NOT IN {VOID_STATUSES}"
         ));
     if let Some(practitioner) = &p.practitioner {
-        sql.push(" AND e.attending_id = ").bind(practitioner.as_str());
+        sql.push(" AND e.attending_id = ")
+            .bind(practitioner.as_str());
     }
     unsealed(&mut sql, "e", "Encounter", caller);
     sql.append(filter);
@@ -172,7 +180,10 @@ pub fn length_of_stay(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> App
     }
     let make = |code: &str| Group {
         id: code.to_string(),
-        label: format!("Length of stay, principal diagnosis {code}, discharged {} to {}", p.start, p.end),
+        label: format!(
+            "Length of stay, principal diagnosis {code}, discharged {} to {}",
+            p.start, p.end
+        ),
         unit: "days",
         columns: vec![
             Column::count("encounters"),

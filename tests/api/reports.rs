@@ -65,7 +65,11 @@ fn population(n: usize) -> Vec<Person> {
                 sealed: false,
             };
             if i % 3 == 0 {
-                let onset = if i % 6 == 0 { "2024-02-01" } else { "2023-01-10" };
+                let onset = if i % 6 == 0 {
+                    "2024-02-01"
+                } else {
+                    "2023-01-10"
+                };
                 let abated = (i % 12 == 0).then_some("2024-06-30");
                 conditions.push(cond("E11.9", onset, abated));
             }
@@ -181,10 +185,15 @@ fn entries(people: &[Person]) -> Vec<Value> {
                 cond["meta"] = sealed_meta();
             }
             out.push(put(cond));
-            diagnoses.push(json!({"condition": {"reference": format!("Condition/{id}")}, "rank": k + 1}));
+            diagnoses.push(
+                json!({"condition": {"reference": format!("Condition/{id}")}, "rank": k + 1}),
+            );
         }
         let (admit, discharge) = if p.seen {
-            ("2024-05-10".to_string(), format!("2024-05-{:02}", 10 + p.stay_days))
+            (
+                "2024-05-10".to_string(),
+                format!("2024-05-{:02}", 10 + p.stay_days),
+            )
         } else {
             ("2022-02-01".to_string(), "2022-02-02".to_string())
         };
@@ -197,9 +206,11 @@ fn entries(people: &[Person]) -> Vec<Value> {
         }
         out.push(put(enc));
         for (k, (med, day, status)) in p.meds.iter().enumerate() {
-            out.push(put(json!({"resourceType": "MedicationRequest", "id": format!("{}-m{k}", p.id),
+            out.push(put(
+                json!({"resourceType": "MedicationRequest", "id": format!("{}-m{k}", p.id),
                 "status": status, "intent": "order", "subject": subject, "authoredOn": day,
-                "medicationCodeableConcept": {"coding": [{"system": RX, "code": med}]}})));
+                "medicationCodeableConcept": {"coding": [{"system": RX, "code": med}]}}),
+            ));
         }
         for (k, (day, value)) in p.hba1c.iter().enumerate() {
             out.push(put(json!({"resourceType": "Observation", "id": format!("{}-o{k}", p.id),
@@ -208,11 +219,13 @@ fn entries(people: &[Person]) -> Vec<Value> {
                 "valueQuantity": {"value": value, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}})));
         }
         for (k, (code, performer)) in p.procedures.iter().enumerate() {
-            out.push(put(json!({"resourceType": "Procedure", "id": format!("{}-x{k}", p.id),
+            out.push(put(
+                json!({"resourceType": "Procedure", "id": format!("{}-x{k}", p.id),
                 "status": "completed", "subject": subject, "performedDateTime": "2024-05-11",
                 "encounter": {"reference": format!("Encounter/{}-e", p.id)},
                 "code": {"coding": [{"system": PCS, "code": code}]},
-                "performer": [{"actor": {"reference": format!("Practitioner/{performer}")}}]})));
+                "performer": [{"actor": {"reference": format!("Practitioner/{performer}")}}]}),
+            ));
         }
     }
     out
@@ -230,7 +243,12 @@ fn seed(app: &TestApp, people: &[Person], token: Option<&str>) {
     };
     for entry in entries {
         let url = entry["request"]["url"].as_str().unwrap();
-        let (status, body) = parts(app.put(url, &entry["resource"]).bearer_auth(t).send().unwrap());
+        let (status, body) = parts(
+            app.put(url, &entry["resource"])
+                .bearer_auth(t)
+                .send()
+                .unwrap(),
+        );
         assert!(status == 200 || status == 201, "seed {url}: {body}");
     }
 }
@@ -375,11 +393,22 @@ fn assert_counts(
     );
     for (k, (n, d)) in expected {
         let cells = &got[k];
-        assert_eq!(cells["numerator"], json!(*n as f64), "{what} {keys:?} {k} numerator");
-        assert_eq!(cells["denominator"], json!(*d as f64), "{what} {keys:?} {k} denominator");
+        assert_eq!(
+            cells["numerator"],
+            json!(*n as f64),
+            "{what} {keys:?} {k} numerator"
+        );
+        assert_eq!(
+            cells["denominator"],
+            json!(*d as f64),
+            "{what} {keys:?} {k} denominator"
+        );
         let score = cells["score"].as_f64();
         if *d > 0 {
-            assert!((score.unwrap() - *n as f64 * 1000.0 / *d as f64).abs() < 1e-9, "{what} {k} score");
+            assert!(
+                (score.unwrap() - *n as f64 * 1000.0 / *d as f64).abs() < 1e-9,
+                "{what} {k} score"
+            );
         }
     }
 }
@@ -406,7 +435,12 @@ fn prevalence_matches_construction(backend: Backend) {
     // encounters in the period carrying an E11 diagnosis (refuted ones excluded)
     let encounters = people
         .iter()
-        .filter(|p| p.seen && p.conditions.iter().any(|c| in_spec(c.code, "E11") && !c.refuted))
+        .filter(|p| {
+            p.seen
+                && p.conditions
+                    .iter()
+                    .any(|c| in_spec(c.code, "E11") && !c.refuted)
+        })
         .count();
     assert_eq!(period["total"]["encounters"], json!(encounters as f64));
     for keys in [
@@ -419,15 +453,52 @@ fn prevalence_matches_construction(backend: Backend) {
     }
     let point = group(&body, "point-prevalence");
     let at_point = |p: &Person| has(p, "E11", "2024-12-31", "2024-12-31", true);
-    assert_counts(point, &["sex"], &truth(&people, &["sex"], at_point, seen), "point");
+    assert_counts(
+        point,
+        &["sex"],
+        &truth(&people, &["sex"], at_point, seen),
+        "point",
+    );
     assert!(point["total"]["numerator"].as_f64() < period["total"]["numerator"].as_f64());
 
+    // month by month: every 2024 encounter is in May
+    let body = report(
+        &app,
+        &format!("$prevalence?code=E11&{PERIOD}&trend=month&_format=json"),
+    );
+    let monthly = group(&body, "monthly-prevalence");
+    let may = |p: &Person| has(p, "E11", "2024-05-01", "2024-05-31", true);
+    let expected: BTreeMap<String, (i64, i64)> = truth(&people, &[], may, seen)
+        .into_values()
+        .map(|c| ("2024-05".to_string(), c))
+        .collect();
+    assert_counts(monthly, &["month"], &expected, "monthly");
+    let svg = app
+        .get(&format!(
+            "$prevalence?code=E11&{PERIOD}&trend=month&_format=svg"
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    assert!(
+        doc.descendants().any(|n| n.text() == Some("month")),
+        "the trend chart"
+    );
+
     // the same as a MeasureReport
-    let mr = report(&app, &format!("$prevalence?code=E11&{PERIOD}&stratify=sex,age-band"));
+    let mr = report(
+        &app,
+        &format!("$prevalence?code=E11&{PERIOD}&stratify=sex,age-band"),
+    );
     assert_eq!(mr["resourceType"], "MeasureReport");
     assert_eq!(mr["status"], "complete");
     assert_eq!(mr["type"], "summary");
-    assert_eq!(mr["period"], json!({"start": "2024-01-01", "end": "2024-12-31"}));
+    assert_eq!(
+        mr["period"],
+        json!({"start": "2024-01-01", "end": "2024-12-31"})
+    );
     let g = &mr["group"][0];
     let count = |pops: &Value, code: &str| {
         pops.as_array()
@@ -439,7 +510,9 @@ fn prevalence_matches_construction(backend: Backend) {
     };
     assert_eq!(count(&g["population"], "numerator"), json!(n));
     assert_eq!(count(&g["population"], "denominator"), json!(d));
-    assert!((g["measureScore"]["value"].as_f64().unwrap() - n as f64 * 1000.0 / d as f64).abs() < 1e-9);
+    assert!(
+        (g["measureScore"]["value"].as_f64().unwrap() - n as f64 * 1000.0 / d as f64).abs() < 1e-9
+    );
     let by_sex = &g["stratifier"][0];
     assert_eq!(by_sex["code"][0]["text"], "sex");
     let female = by_sex["stratum"]
@@ -470,7 +543,10 @@ fn ranges_lists_incidence_and_predisposition(backend: Backend) {
     seed(&app, &people, None);
     let seen = |p: &Person| p.seen;
     for spec in ["C00-C96", "C00-D49", "E10,I10", "E11.65", "C50"] {
-        let body = report(&app, &format!("$prevalence?code={spec}&{PERIOD}&_format=json"));
+        let body = report(
+            &app,
+            &format!("$prevalence?code={spec}&{PERIOD}&_format=json"),
+        );
         let (n, d) = total(&truth(
             &people,
             &[],
@@ -489,14 +565,22 @@ fn ranges_lists_incidence_and_predisposition(backend: Backend) {
             .map(|c| c.onset)
             .min()
     };
-    let body = report(&app, &format!("$incidence?code=E11&{PERIOD}&stratify=age-band&_format=json"));
+    let body = report(
+        &app,
+        &format!("$incidence?code=E11&{PERIOD}&stratify=age-band&_format=json"),
+    );
     let expected = truth(
         &people,
         &["age-band"],
         |p| first(p).is_some_and(|f| ("2024-01-01"..="2024-12-31").contains(&f)),
         |p| p.seen && first(p).is_none_or(|f| f >= "2024-01-01"),
     );
-    assert_counts(group(&body, "incidence"), &["age-band"], &expected, "incidence");
+    assert_counts(
+        group(&body, "incidence"),
+        &["age-band"],
+        &expected,
+        "incidence",
+    );
     // predisposition: I10 among patients with and without E11
     let body = report(
         &app,
@@ -507,12 +591,20 @@ fn ranges_lists_incidence_and_predisposition(backend: Backend) {
     let with = truth(&people, &["sex"], b, |p| p.seen && a(p));
     let without = truth(&people, &["sex"], b, |p| p.seen && !a(p));
     assert_counts(group(&body, "with-condition"), &["sex"], &with, "with");
-    assert_counts(group(&body, "without-condition"), &["sex"], &without, "without");
+    assert_counts(
+        group(&body, "without-condition"),
+        &["sex"],
+        &without,
+        "without",
+    );
     let (a1, n1) = total(&with);
     let (c0, n0) = total(&without);
     let rr = (a1 as f64 / n1 as f64) / (c0 as f64 / n0 as f64);
     let ratio = &group(&body, "prevalence-ratio")["total"];
-    assert!((ratio["ratio"].as_f64().unwrap() - rr).abs() < 1e-9, "{ratio}");
+    assert!(
+        (ratio["ratio"].as_f64().unwrap() - rr).abs() < 1e-9,
+        "{ratio}"
+    );
     let se = (1.0 / a1 as f64 - 1.0 / n1 as f64 + 1.0 / c0 as f64 - 1.0 / n0 as f64).sqrt();
     assert!((ratio["ci95-low"].as_f64().unwrap() - (rr.ln() - 1.96 * se).exp()).abs() < 1e-9);
     assert!((ratio["ci95-high"].as_f64().unwrap() - (rr.ln() + 1.96 * se).exp()).abs() < 1e-9);
@@ -530,7 +622,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn close(a: &Value, b: f64, what: &str) {
-    assert!((a.as_f64().unwrap_or(f64::NAN) - b).abs() < 1e-9, "{what}: {a} vs {b}");
+    assert!(
+        (a.as_f64().unwrap_or(f64::NAN) - b).abs() < 1e-9,
+        "{what}: {a} vs {b}"
+    );
 }
 
 fn prescriptions_treatment_volumes_and_stays(backend: Backend) {
@@ -541,7 +636,10 @@ fn prescriptions_treatment_volumes_and_stays(backend: Backend) {
         .iter()
         .filter(|p| p.seen && has(p, "E11", "2024-01-01", "2024-12-31", true))
         .collect();
-    let body = report(&app, &format!("$prescriptions?code=E11&{PERIOD}&_format=json"));
+    let body = report(
+        &app,
+        &format!("$prescriptions?code=E11&{PERIOD}&_format=json"),
+    );
     for med in [METFORMIN, INSULIN] {
         let with: Vec<&&Person> = cohort
             .iter()
@@ -549,14 +647,23 @@ fn prescriptions_treatment_volumes_and_stays(backend: Backend) {
             .collect();
         let requests: usize = with
             .iter()
-            .map(|p| p.meds.iter().filter(|(m, _, s)| *m == med && *s == "active").count())
+            .map(|p| {
+                p.meds
+                    .iter()
+                    .filter(|(m, _, s)| *m == med && *s == "active")
+                    .count()
+            })
             .sum();
         let t = &group(&body, med)["total"];
         assert_eq!(t["numerator"], json!(with.len() as f64), "{med}");
         assert_eq!(t["denominator"], json!(cohort.len() as f64), "{med}");
         assert_eq!(t["requests"], json!(requests as f64), "{med}");
     }
-    assert_eq!(body["groups"].as_array().unwrap().len(), 2, "only the two medications: {body}");
+    assert_eq!(
+        body["groups"].as_array().unwrap().len(),
+        2,
+        "only the two medications: {body}"
+    );
 
     // treatment response: HbA1c change after the first request of each medication
     let body = report(
@@ -567,17 +674,36 @@ fn prescriptions_treatment_volumes_and_stays(backend: Backend) {
         let treated: Vec<&Person> = people
             .iter()
             .filter(|p| p.seen && p.meds.iter().any(|(m, _, s)| *m == med && *s == "active"))
-            .filter(|p| p.conditions.iter().any(|c| in_spec(c.code, "E11") && !c.refuted))
+            .filter(|p| {
+                p.conditions
+                    .iter()
+                    .any(|c| in_spec(c.code, "E11") && !c.refuted)
+            })
             .filter(|p| !p.hba1c.is_empty())
             .collect();
-        let changes: Vec<f64> = treated.iter().map(|p| p.hba1c[2].1 - p.hba1c[1].1).collect();
+        let changes: Vec<f64> = treated
+            .iter()
+            .map(|p| p.hba1c[2].1 - p.hba1c[1].1)
+            .collect();
         let hits = treated.iter().filter(|p| p.hba1c[2].1 < 7.5).count();
         let t = &group(&body, med)["total"];
-        assert_eq!(t["measure-population"], json!(treated.len() as f64), "{med}: {t}");
+        assert_eq!(
+            t["measure-population"],
+            json!(treated.len() as f64),
+            "{med}: {t}"
+        );
         assert_eq!(t["numerator"], json!(hits as f64), "{med}");
-        close(&t["mean-change"], changes.iter().sum::<f64>() / changes.len() as f64, "mean");
+        close(
+            &t["mean-change"],
+            changes.iter().sum::<f64>() / changes.len() as f64,
+            "mean",
+        );
         close(&t["median-change"], median(changes.clone()), "median");
-        close(&t["share-reaching-target"], hits as f64 * 100.0 / treated.len() as f64, "share");
+        close(
+            &t["share-reaching-target"],
+            hits as f64 * 100.0 / treated.len() as f64,
+            "share",
+        );
         let female: Vec<f64> = treated
             .iter()
             .filter(|p| p.female)
@@ -585,7 +711,11 @@ fn prescriptions_treatment_volumes_and_stays(backend: Backend) {
             .collect();
         let strata = json_strata(group(&body, med), &["sex"]);
         if !female.is_empty() {
-            close(&strata["female"]["median-change"], median(female), "female median");
+            close(
+                &strata["female"]["median-change"],
+                median(female),
+                "female median",
+            );
         }
     }
 
@@ -611,7 +741,10 @@ fn prescriptions_treatment_volumes_and_stays(backend: Backend) {
     }
 
     // length of stay of inpatients discharged in 2024, by sex
-    let body = report(&app, &format!("$length-of-stay?{PERIOD}&stratify=sex&_format=json"));
+    let body = report(
+        &app,
+        &format!("$length-of-stay?{PERIOD}&stratify=sex&_format=json"),
+    );
     let stays = |female: Option<bool>| -> Vec<f64> {
         people
             .iter()
@@ -623,10 +756,18 @@ fn prescriptions_treatment_volumes_and_stays(backend: Backend) {
     let all = stays(None);
     assert_eq!(g["total"]["encounters"], json!(all.len() as f64));
     assert_eq!(g["total"]["bed-days"], json!(all.iter().sum::<f64>()));
-    close(&g["total"]["mean-days"], all.iter().sum::<f64>() / all.len() as f64, "mean stay");
+    close(
+        &g["total"]["mean-days"],
+        all.iter().sum::<f64>() / all.len() as f64,
+        "mean stay",
+    );
     close(&g["total"]["median-days"], median(all), "median stay");
     let strata = json_strata(g, &["sex"]);
-    close(&strata["male"]["median-days"], median(stays(Some(false))), "male median stay");
+    close(
+        &strata["male"]["median-days"],
+        median(stays(Some(false))),
+        "male median stay",
+    );
 }
 crate::on_both_backends!(prescriptions_treatment_volumes_and_stays);
 
@@ -644,14 +785,36 @@ fn suppression_sealed_records_and_scopes(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert!(body["suppression"].is_null());
     let seen = |p: &Person| p.seen;
-    let visible = truth(&people, &["sex", "age-band"], |p| has(p, "E11", "2024-01-01", "2024-12-31", false), seen);
-    assert_counts(group(&body, "period-prevalence"), &["sex", "age-band"], &visible, "uncleared");
-    let with_sealed = total(&truth(&people, &[], |p| has(p, "E11", "2024-01-01", "2024-12-31", true), seen)).0;
-    assert!(total(&visible).0 < with_sealed, "the construction has sealed cases");
+    let visible = truth(
+        &people,
+        &["sex", "age-band"],
+        |p| has(p, "E11", "2024-01-01", "2024-12-31", false),
+        seen,
+    );
+    assert_counts(
+        group(&body, "period-prevalence"),
+        &["sex", "age-band"],
+        &visible,
+        "uncleared",
+    );
+    let with_sealed = total(&truth(
+        &people,
+        &[],
+        |p| has(p, "E11", "2024-01-01", "2024-12-31", true),
+        seen,
+    ))
+    .0;
+    assert!(
+        total(&visible).0 < with_sealed,
+        "the construction has sealed cases"
+    );
 
     // cleared for everything: the sealed cases count too
     let (_, body) = get_json(&app, &path, Some(&admin));
-    assert_eq!(group(&body, "period-prevalence")["total"]["numerator"], json!(with_sealed as f64));
+    assert_eq!(
+        group(&body, "period-prevalence")["total"]["numerator"],
+        json!(with_sealed as f64)
+    );
 
     // no identified-data permission: cells 1..10 hidden, and no hidden cell is the only
     // hidden one of a published sum
@@ -661,7 +824,12 @@ fn suppression_sealed_records_and_scopes(backend: Backend) {
     let g = group(&body, "period-prevalence");
     let mut hidden = 0;
     for keys in [vec!["sex"], vec!["age-band"], vec!["sex", "age-band"]] {
-        let expected = truth(&people, &keys, |p| has(p, "E11", "2024-01-01", "2024-12-31", false), seen);
+        let expected = truth(
+            &people,
+            &keys,
+            |p| has(p, "E11", "2024-01-01", "2024-12-31", false),
+            seen,
+        );
         for (k, cells) in json_strata(g, &keys) {
             let (n, _) = expected[&k];
             let published = cells["numerator"].as_f64();
@@ -672,7 +840,10 @@ fn suppression_sealed_records_and_scopes(backend: Backend) {
                 }
                 None => {
                     hidden += 1;
-                    assert!(cells["suppressed"].as_array().unwrap().contains(&json!("numerator")));
+                    assert!(cells["suppressed"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&json!("numerator")));
                     assert!(cells["score"].is_null(), "a hidden count hides its rate");
                 }
             }
@@ -702,7 +873,10 @@ fn suppression_sealed_records_and_scopes(backend: Backend) {
     };
     for (parent, parts) in &sums {
         let unknown = usize::from(parent.is_none()) + parts.iter().filter(|p| p.is_none()).count();
-        assert_ne!(unknown, 1, "a sum with one hidden cell: {parent:?} {parts:?}");
+        assert_ne!(
+            unknown, 1,
+            "a sum with one hidden cell: {parent:?} {parts:?}"
+        );
     }
     // the MeasureReport marks hidden counts as masked
     let (_, mr) = get_json(
@@ -727,11 +901,16 @@ fn csv_svg_and_bad_parameters(backend: Backend) {
     let people = population(40);
     seed(&app, &people, None);
     let response = app
-        .get(&format!("$prevalence?code=E11&{PERIOD}&stratify=sex,age-band&_format=csv"))
+        .get(&format!(
+            "$prevalence?code=E11&{PERIOD}&stratify=sex,age-band&_format=csv"
+        ))
         .send()
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let text = response.text().unwrap();
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
     let header: Vec<&str> = lines[0].split(',').collect();
@@ -741,7 +920,12 @@ fn csv_svg_and_bad_parameters(backend: Backend) {
         assert_eq!(line.split(',').count(), header.len(), "{line}");
     }
     let seen = |p: &Person| p.seen;
-    let (n, d) = total(&truth(&people, &[], |p| has(p, "E11", "2024-01-01", "2024-12-31", true), seen));
+    let (n, d) = total(&truth(
+        &people,
+        &[],
+        |p| has(p, "E11", "2024-01-01", "2024-12-31", true),
+        seen,
+    ));
     let total_row: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(total_row[0], "period-prevalence");
     assert_eq!(total_row[1], "total");
@@ -752,7 +936,9 @@ fn csv_svg_and_bad_parameters(backend: Backend) {
     assert_eq!(lines.len() - 1, 2 * 15);
 
     let response = app
-        .get(&format!("$prevalence?code=E11&{PERIOD}&stratify=age-band,sex&_format=svg"))
+        .get(&format!(
+            "$prevalence?code=E11&{PERIOD}&stratify=age-band,sex&_format=svg"
+        ))
         .send()
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
@@ -762,11 +948,16 @@ fn csv_svg_and_bad_parameters(backend: Backend) {
     assert_eq!(doc.root_element().tag_name().name(), "svg");
     let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
     for label in ["age band (years)", "female", "male", "0-17", "65-"] {
-        assert!(texts.iter().any(|t| t.contains(label)), "{label} in {texts:?}");
+        assert!(
+            texts.iter().any(|t| t.contains(label)),
+            "{label} in {texts:?}"
+        );
     }
     let bars = doc
         .descendants()
-        .filter(|n| n.tag_name().name() == "rect" && n.children().any(|c| c.tag_name().name() == "title"))
+        .filter(|n| {
+            n.tag_name().name() == "rect" && n.children().any(|c| c.tag_name().name() == "title")
+        })
         .count();
     assert_eq!(bars, 8, "one bar per age band and sex");
 
@@ -791,7 +982,15 @@ fn csv_svg_and_bad_parameters(backend: Backend) {
 }
 crate::on_both_backends!(csv_svg_and_bad_parameters);
 
-fn task(id: &str, system: &str, code: &str, encounter: &str, patient: &str, status: &str, extra: Value) -> Value {
+fn task(
+    id: &str,
+    system: &str,
+    code: &str,
+    encounter: &str,
+    patient: &str,
+    status: &str,
+    extra: Value,
+) -> Value {
     let mut t = json!({"resourceType": "Task", "id": id, "status": status, "intent": "order",
         "code": {"coding": [{"system": system, "code": code}]},
         "focus": {"reference": format!("Encounter/{encounter}")},
@@ -812,51 +1011,136 @@ fn operational_reports(backend: Backend) {
     let records = "http://chartroom.dev/fhir/CodeSystem/records-task";
     let final_status = json!({"businessStatus": {"coding": [{"system": "http://chartroom.dev/fhir/CodeSystem/coding-status", "code": "final"}]}});
     let coded_status = json!({"businessStatus": {"coding": [{"system": "http://chartroom.dev/fhir/CodeSystem/coding-status", "code": "coded"}]}});
-    let mut entries = Vec::new();
     // open deficiencies on p0, p1 (two on p1), a closed one on p2, a cancelled one on p3
-    entries.push(task("d0", deficiency, "missing-principal", "p0-e", "p0", "requested", json!({})));
-    entries.push(task("d1", deficiency, "discharge-summary-missing", "p1-e", "p1", "in-progress", json!({})));
-    entries.push(task("d2", deficiency, "missing-principal", "p1-e", "p1", "requested", json!({})));
-    entries.push(task("d3", deficiency, "missing-principal", "p2-e", "p2", "completed", json!({})));
-    entries.push(task("d4", deficiency, "patient-missing-address", "p3-e", "p3", "cancelled", json!({})));
+    let mut entries = vec![
+        task(
+            "d0",
+            deficiency,
+            "missing-principal",
+            "p0-e",
+            "p0",
+            "requested",
+            json!({}),
+        ),
+        task(
+            "d1",
+            deficiency,
+            "discharge-summary-missing",
+            "p1-e",
+            "p1",
+            "in-progress",
+            json!({}),
+        ),
+        task(
+            "d2",
+            deficiency,
+            "missing-principal",
+            "p1-e",
+            "p1",
+            "requested",
+            json!({}),
+        ),
+        task(
+            "d3",
+            deficiency,
+            "missing-principal",
+            "p2-e",
+            "p2",
+            "completed",
+            json!({}),
+        ),
+        task(
+            "d4",
+            deficiency,
+            "patient-missing-address",
+            "p3-e",
+            "p3",
+            "cancelled",
+            json!({}),
+        ),
+    ];
     // coding: p0..p5 final (p4, p5 in July), p6 coded only
     for i in 0..6 {
-        let mut t = task(&format!("k{i}"), records, "coding", &format!("p{i}-e"), &format!("p{i}"), "completed", final_status.clone());
+        let mut t = task(
+            &format!("k{i}"),
+            records,
+            "coding",
+            &format!("p{i}-e"),
+            &format!("p{i}"),
+            "completed",
+            final_status.clone(),
+        );
         if i >= 4 {
             t["resource"]["lastModified"] = json!("2024-07-02T10:00:00Z");
         }
         entries.push(t);
     }
-    entries.push(task("k6", records, "coding", "p6-e", "p6", "in-progress", coded_status));
+    entries.push(task(
+        "k6",
+        records,
+        "coding",
+        "p6-e",
+        "p6",
+        "in-progress",
+        coded_status,
+    ));
     let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
     let (status, body) = parts(app.post("", &bundle).send().unwrap());
     assert_eq!(status, 200, "{body}");
 
     let discharged = people.iter().filter(|p| p.seen).count() as f64;
-    let body = report(&app, &format!("$completion-report?{PERIOD}&as-of=2024-06-20&delinquent-days=30&_format=json"));
+    let body = report(
+        &app,
+        &format!("$completion-report?{PERIOD}&as-of=2024-06-20&delinquent-days=30&_format=json"),
+    );
     let completion = &group(&body, "record-completion")["total"];
     assert_eq!(completion["denominator"], json!(discharged));
-    assert_eq!(completion["numerator"], json!(discharged - 2.0), "p0 and p1 are incomplete");
-    close(&completion["percent"], (discharged - 2.0) * 100.0 / discharged, "completion rate");
+    assert_eq!(
+        completion["numerator"],
+        json!(discharged - 2.0),
+        "p0 and p1 are incomplete"
+    );
+    close(
+        &completion["percent"],
+        (discharged - 2.0) * 100.0 / discharged,
+        "completion rate",
+    );
     // every stay ended by 2024-05-14: more than 30 days before 2024-06-20, not before 2024-06-01
-    assert_eq!(group(&body, "delinquency")["total"]["numerator"], json!(2.0));
-    let body2 = report(&app, &format!("$completion-report?{PERIOD}&as-of=2024-06-01&delinquent-days=30&_format=json"));
-    assert_eq!(group(&body2, "delinquency")["total"]["numerator"], json!(0.0));
+    assert_eq!(
+        group(&body, "delinquency")["total"]["numerator"],
+        json!(2.0)
+    );
+    let body2 = report(
+        &app,
+        &format!("$completion-report?{PERIOD}&as-of=2024-06-01&delinquent-days=30&_format=json"),
+    );
+    assert_eq!(
+        group(&body2, "delinquency")["total"]["numerator"],
+        json!(0.0)
+    );
     let kinds = json_strata(group(&body, "deficiencies"), &["kind"]);
     assert_eq!(kinds["missing-principal"]["opened"], json!(3.0));
     assert_eq!(kinds["missing-principal"]["closed"], json!(1.0));
     assert_eq!(kinds["missing-principal"]["open"], json!(2.0));
     assert_eq!(kinds["patient-missing-address"]["cancelled"], json!(1.0));
 
-    let body = report(&app, &format!("$coding-throughput?{PERIOD}&as-of=2024-12-31&stratify=month&_format=json"));
+    let body = report(
+        &app,
+        &format!("$coding-throughput?{PERIOD}&as-of=2024-12-31&stratify=month&_format=json"),
+    );
     let coded = group(&body, "coded-final");
     assert_eq!(coded["total"]["coded"], json!(6.0));
     let months = json_strata(coded, &["month"]);
     assert_eq!(months["2024-06"]["coded"], json!(4.0));
     assert_eq!(months["2024-07"]["coded"], json!(2.0));
-    assert_eq!(group(&body, "dnfb")["total"]["numerator"], json!(discharged - 6.0));
+    assert_eq!(
+        group(&body, "dnfb")["total"]["numerator"],
+        json!(discharged - 6.0)
+    );
     let csv = app
-        .get(&format!("$coding-throughput?{PERIOD}&stratify=month&_format=csv"))
+        .get(&format!(
+            "$coding-throughput?{PERIOD}&stratify=month&_format=csv"
+        ))
         .send()
         .unwrap()
         .text()
@@ -865,12 +1149,19 @@ fn operational_reports(backend: Backend) {
 
     let body = report(&app, &format!("$coding-audit-rates?{PERIOD}&_format=json"));
     let audit = group(&body, "coding-audit");
-    let audited = audit["total"]["denominator"].as_f64().unwrap() + audit["total"]["skipped"].as_f64().unwrap();
+    let audited = audit["total"]["denominator"].as_f64().unwrap()
+        + audit["total"]["skipped"].as_f64().unwrap();
     assert_eq!(audited, discharged);
     let chapters = json_strata(audit, &["chapter"]);
-    let sum: f64 = chapters.values().map(|c| c["denominator"].as_f64().unwrap()).sum();
+    let sum: f64 = chapters
+        .values()
+        .map(|c| c["denominator"].as_f64().unwrap())
+        .sum();
     assert_eq!(sum, audit["total"]["denominator"].as_f64().unwrap());
-    assert!(chapters.keys().any(|k| k.starts_with("4 ")), "diabetes principal diagnoses: {chapters:?}");
+    assert!(
+        chapters.keys().any(|k| k.starts_with("4 ")),
+        "diabetes principal diagnoses: {chapters:?}"
+    );
 }
 crate::on_both_backends!(operational_reports);
 
@@ -892,7 +1183,12 @@ fn report_cli_prints_csv_and_json(backend: Backend) {
         )
     };
     let seen = |p: &Person| p.seen;
-    let (n, d) = total(&truth(&people, &[], |p| has(p, "E11", "2024-01-01", "2024-12-31", true), seen));
+    let (n, d) = total(&truth(
+        &people,
+        &[],
+        |p| has(p, "E11", "2024-01-01", "2024-12-31", true),
+        seen,
+    ));
     let (ok, csv, err) = run(&[
         "prevalence",
         "--identified",
@@ -903,8 +1199,14 @@ fn report_cli_prints_csv_and_json(backend: Backend) {
     ]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "group,stratifier,sex,numerator,denominator,encounters,score");
-    assert!(lines[1].starts_with(&format!("period-prevalence,total,,{n},{d},")), "{csv}");
+    assert_eq!(
+        lines[0],
+        "group,stratifier,sex,numerator,denominator,encounters,score"
+    );
+    assert!(
+        lines[1].starts_with(&format!("period-prevalence,total,,{n},{d},")),
+        "{csv}"
+    );
     // without --identified the job hides sealed records and small cells
     let (ok, json, err) = run(&[
         "length-of-stay",
