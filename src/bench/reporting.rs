@@ -317,7 +317,8 @@ fn write_markdown(opts: &ReportingOptions, figures: &[StoreFigures]) -> Result<P
     md.push_str(
         "\nThe hand-written query computes the same figures (period and point cases, encounters with the \
          diagnosis, population seen) per sex × age band × state in one statement with literal values and no \
-         access filters: the physical limit of the store for this report. The report adds the bound code-range \
+         access filters: the physical limit of the store for this report. Compare the ratios, measured side by side in \
+         the same run, rather than the absolute times: the machine is shared with other work. The report adds the bound code-range \
          test on normalised codes, the per-key and total roll-up, and (second column) the sealed-record filter \
          and small-cell suppression; the HTTP column adds the server round trip and JSON rendering.\n",
     );

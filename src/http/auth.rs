@@ -260,6 +260,10 @@ mod tests {
             Some(("Patient".into(), Action::Read))
         );
         assert_eq!(requirement("POST", "/fhir"), None);
+        assert_eq!(
+            requirement("GET", "/fhir/$prevalence"),
+            Some(("Condition".into(), Action::Search))
+        );
         assert_eq!(requirement("GET", "/fhir/_history"), None);
     }
 }

@@ -7,7 +7,7 @@ use super::caller::Caller;
 use super::filters::{code_in, pop_cte, seen_cte, stratum_expr, unsealed, ICD10CM, VOID_STATUSES};
 use super::model::{pick, rate, rollup, rollup_groups, Column, Group, Val};
 use super::params::{CodeSet, ReportParams};
-use super::rows::{big, load_counts};
+use super::rows::{big, load_counts, load_keyed};
 use crate::db::sql::Sql;
 use crate::db::Conn;
 use crate::error::AppResult;
@@ -72,10 +72,7 @@ fn counted(
     p: &ReportParams,
     width: usize,
 ) -> AppResult<(Vec<Val>, Vec<super::model::Stratifier>)> {
-    let rows: super::model::KeyedCounts = load_counts(conn, sql, p.stratify.len(), width)?
-        .into_iter()
-        .map(|(_, values, counts)| (values, counts))
-        .collect();
+    let rows = load_keyed(conn, sql, p.stratify.len(), width)?;
     Ok(rollup(&p.stratify, &rows, width, p))
 }
 
@@ -205,10 +202,7 @@ pub fn monthly_prevalence(
         big("COUNT(*)"),
         z = big("0")
     ));
-    let rows: super::model::KeyedCounts = load_counts(conn, &sql, 1, 2)?
-        .into_iter()
-        .map(|(_, values, counts)| (values, counts))
-        .collect();
+    let rows = load_keyed(conn, &sql, 1, 2)?;
     let (_, strata) = rollup(&[super::params::Key::Month], &rows, 2, p);
     let mut group = pick(
         "monthly-prevalence",

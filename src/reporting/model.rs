@@ -103,6 +103,30 @@ impl Group {
         self.columns.iter().position(|c| c.role == Role::Score)
     }
 
+    /// Hides the statistics (every non-count column) of the cells whose first count is hidden.
+    pub fn hide_with_first_count(&mut self) {
+        let dependent: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !matches!(c.role, Role::Population(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let hide = |cells: &mut Vec<Val>| {
+            if cells[0] == Val::Suppressed {
+                for i in &dependent {
+                    cells[*i] = Val::Suppressed;
+                }
+            }
+        };
+        hide(&mut self.total);
+        for s in &mut self.stratifiers {
+            for st in &mut s.strata {
+                hide(&mut st.cells);
+            }
+        }
+    }
+
     /// Adds derived columns computed from each cell's values (after suppression).
     pub fn derive(&mut self, columns: Vec<Column>, f: impl Fn(&[Val]) -> Vec<Val>) {
         self.columns.extend(columns);

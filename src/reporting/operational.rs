@@ -8,7 +8,7 @@ use super::caller::Caller;
 use super::filters::{day_ms, month_of_ms, stratum_expr, unsealed, ICD10CM, VOID_STATUSES};
 use super::model::{pick, rollup, Column, Group};
 use super::params::{Key, ReportParams};
-use super::rows::{big, load_counts};
+use super::rows::{big, load_keyed};
 use crate::coding::shared::terminology;
 use crate::db::sql::Sql;
 use crate::db::Conn;
@@ -70,10 +70,7 @@ fn percent_groups(
     keys: &[Key],
     p: &ReportParams,
 ) -> AppResult<Vec<Group>> {
-    let rows: super::model::KeyedCounts = load_counts(conn, sql, keys.len(), 4)?
-        .into_iter()
-        .map(|(_, v, c)| (v, c))
-        .collect();
+    let rows = load_keyed(conn, sql, keys.len(), 4)?;
     let (total, strata) = rollup(keys, &rows, 4, p);
     Ok(specs
         .iter()
@@ -152,10 +149,7 @@ pub fn completion(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> AppResu
         .push(" AND ta.low < ")
         .bind(day_ms(p.end + chrono::Duration::days(1)))
         .push(") GROUP BY tc.code");
-    let rows: super::model::KeyedCounts = load_counts(conn, &kinds, 1, 4)?
-        .into_iter()
-        .map(|(_, v, c)| (v, c))
-        .collect();
+    let rows = load_keyed(conn, &kinds, 1, 4)?;
     let (total, strata) = rollup(&[Key::Kind], &rows, 4, p);
     groups.push(pick(
         "deficiencies",
@@ -205,10 +199,7 @@ pub fn coding_throughput(
         .push(" AND tm.rk IN (")
         .append(finals())
         .push(")) u) v GROUP BY v.stratum");
-    let rows: super::model::KeyedCounts = load_counts(conn, &sql, p.stratify.len(), 1)?
-        .into_iter()
-        .map(|(_, v, c)| (v, c))
-        .collect();
+    let rows = load_keyed(conn, &sql, p.stratify.len(), 1)?;
     let (total, strata) = rollup(&p.stratify, &rows, 1, p);
     let mut groups = vec![pick(
         "coded-final",

@@ -1,7 +1,7 @@
 //! Result rows of the report queries: a group id, a stratum text and up to four counts
 //! (every additive report) or a count and two statistics (the non-additive ones).
 
-use super::model::{split_stratum, CountRows};
+use super::model::{split_stratum, CountRows, KeyedCounts, Val};
 use crate::db::sql::Sql;
 use crate::db::Conn;
 use crate::error::AppResult;
@@ -52,6 +52,27 @@ pub fn load_counts(conn: &mut Conn, sql: &Sql, keys: usize, width: usize) -> App
             (r.grp, split_stratum(&r.stratum, keys), counts)
         })
         .collect())
+}
+
+/// [`load_counts`] of a query with one group: (key values, counts).
+pub fn load_keyed(conn: &mut Conn, sql: &Sql, keys: usize, width: usize) -> AppResult<KeyedCounts> {
+    Ok(load_counts(conn, sql, keys, width)?
+        .into_iter()
+        .map(|(_, values, counts)| (values, counts))
+        .collect())
+}
+
+impl StatRow {
+    /// The cells `n, hits, mean, median` (Missing where the database had no value).
+    pub fn cells(&self) -> Vec<Val> {
+        let stat = |v: Option<f64>| v.map_or(Val::Missing, Val::Num);
+        vec![
+            Val::Num(self.n as f64),
+            Val::Num(self.hits as f64),
+            stat(self.mean),
+            stat(self.median),
+        ]
+    }
 }
 
 /// `CAST(<expr> AS BIGINT)`: PostgreSQL sums of integers are numeric otherwise.

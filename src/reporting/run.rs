@@ -3,7 +3,7 @@
 
 use super::caller::Caller;
 use super::clinical::{self, per_thousand, POPULATION_SEEN, PRESENT};
-use super::model::{rate, Column, Group, Report, Role, Val};
+use super::model::{rate, Column, Group, Report};
 use super::operational;
 use super::params::{AgeBands, Defaults, ReportKind, ReportParams};
 use super::suppress::suppress;
@@ -102,30 +102,6 @@ fn percent(group: &mut Group) {
     }
 }
 
-/// Hides the statistics of a cell whose count column 0 is hidden.
-fn hide_with_count(group: &mut Group) {
-    let dependent: Vec<usize> = group
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !matches!(c.role, Role::Population(_)))
-        .map(|(i, _)| i)
-        .collect();
-    let hide = |cells: &mut Vec<Val>| {
-        if cells[0] == Val::Suppressed {
-            for i in &dependent {
-                cells[*i] = Val::Suppressed;
-            }
-        }
-    };
-    hide(&mut group.total);
-    for s in &mut group.stratifiers {
-        for st in &mut s.strata {
-            hide(&mut st.cells);
-        }
-    }
-}
-
 /// Computes one report for `caller`.
 pub fn run(store: &Store, p: &ReportParams, caller: &Caller) -> AppResult<Report> {
     let mut conn = store.db.read()?;
@@ -163,7 +139,7 @@ pub fn run(store: &Store, p: &ReportParams, caller: &Caller) -> AppResult<Report
                 treatment::finish(g, p.target.is_some());
             }
         }
-        ReportKind::LengthOfStay => groups.iter_mut().for_each(hide_with_count),
+        ReportKind::LengthOfStay => groups.iter_mut().for_each(Group::hide_with_first_count),
         ReportKind::ProcedureVolume => {}
         ReportKind::Completion | ReportKind::CodingThroughput | ReportKind::CodingAuditRates => {
             for g in &mut groups {

@@ -173,33 +173,13 @@ pub fn treatment_response(
         total: Vec::new(),
         stratifiers: Vec::new(),
     };
-    let cells = |r: &StatRow| {
-        let stat = |v: Option<f64>| v.map_or(Val::Missing, Val::Num);
-        vec![
-            Val::Num(r.n as f64),
-            Val::Num(r.hits as f64),
-            stat(r.mean),
-            stat(r.median),
-        ]
-    };
-    Ok(assemble(&p.stratify, runs, p, make, cells))
+    Ok(assemble(&p.stratify, runs, p, make, StatRow::cells))
 }
 
 /// After suppression: statistics of a hidden n are hidden; the score is the share
 /// reaching the target when one is given, else the mean change.
 pub fn finish(group: &mut Group, has_target: bool) {
-    let hide_with = |cells: &mut Vec<Val>| {
-        if cells[0] == Val::Suppressed {
-            cells[2] = Val::Suppressed;
-            cells[3] = Val::Suppressed;
-        }
-    };
-    hide_with(&mut group.total);
-    for s in &mut group.stratifiers {
-        for st in &mut s.strata {
-            hide_with(&mut st.cells);
-        }
-    }
+    group.hide_with_first_count();
     if has_target {
         group.derive(vec![Column::score("share-reaching-target")], |c| {
             vec![rate(c[1], c[0], 100.0)]

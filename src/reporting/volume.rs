@@ -8,7 +8,7 @@ use super::filters::{
     code_test, day_diff, not_denied, patient_columns, sealed, stratum_expr, unsealed, ICD10CM,
     VOID_STATUSES,
 };
-use super::model::{groupings, pick, rollup_groups, Column, Group, Val};
+use super::model::{groupings, pick, rollup_groups, Column, Group};
 use super::params::{CodeSet, Key, ReportKind, ReportParams};
 use super::rows::{big, load_counts, StatRow};
 use super::treatment::assemble;
@@ -194,13 +194,5 @@ pub fn length_of_stay(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> App
         total: Vec::new(),
         stratifiers: Vec::new(),
     };
-    let cells = |r: &StatRow| {
-        vec![
-            Val::Num(r.n as f64),
-            Val::Num(r.hits as f64),
-            r.mean.map_or(Val::Missing, Val::Num),
-            r.median.map_or(Val::Missing, Val::Num),
-        ]
-    };
-    Ok(assemble(&p.stratify, runs, p, make, cells))
+    Ok(assemble(&p.stratify, runs, p, make, StatRow::cells))
 }

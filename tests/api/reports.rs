@@ -286,6 +286,17 @@ fn get_json(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
     parts(request.send().unwrap())
 }
 
+/// Content type and text of a 200 answer.
+fn fetch(app: &TestApp, path: &str) -> (String, String) {
+    let response = app.get(path).send().unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (content_type, response.text().unwrap())
+}
+
 fn report(app: &TestApp, path: &str) -> Value {
     let (status, body) = get_json(app, path, None);
     assert_eq!(status, 200, "{path}: {body}");
@@ -900,18 +911,11 @@ fn csv_svg_and_bad_parameters(backend: Backend) {
     let app = open_app(backend);
     let people = population(40);
     seed(&app, &people, None);
-    let response = app
-        .get(&format!(
-            "$prevalence?code=E11&{PERIOD}&stratify=sex,age-band&_format=csv"
-        ))
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
-    let text = response.text().unwrap();
+    let (content_type, text) = fetch(
+        &app,
+        &format!("$prevalence?code=E11&{PERIOD}&stratify=sex,age-band&_format=csv"),
+    );
+    assert!(content_type.starts_with("text/csv"));
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
     let header: Vec<&str> = lines[0].split(',').collect();
     assert_eq!(header[..4], ["group", "stratifier", "sex", "age-band"]);
@@ -935,15 +939,11 @@ fn csv_svg_and_bad_parameters(backend: Backend) {
     // 2 groups × (total + 2 sexes + 4 bands + 8 cells)
     assert_eq!(lines.len() - 1, 2 * 15);
 
-    let response = app
-        .get(&format!(
-            "$prevalence?code=E11&{PERIOD}&stratify=age-band,sex&_format=svg"
-        ))
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["content-type"], "image/svg+xml");
-    let svg = response.text().unwrap();
+    let (content_type, svg) = fetch(
+        &app,
+        &format!("$prevalence?code=E11&{PERIOD}&stratify=age-band,sex&_format=svg"),
+    );
+    assert_eq!(content_type, "image/svg+xml");
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
     assert_eq!(doc.root_element().tag_name().name(), "svg");
     let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
