@@ -545,6 +545,13 @@ fn prevalence_matches_construction(backend: Backend) {
     let cross = &g["stratifier"][2];
     assert_eq!(cross["code"].as_array().unwrap().len(), 2);
     assert_eq!(cross["stratum"][0]["component"][0]["code"]["text"], "sex");
+    // a valid R4 resource: the server's own validation stores it
+    app.create(&mr);
+    let ratio = report(
+        &app,
+        &format!("$predisposition?code=E11&comorbidity=I10&{PERIOD}&stratify=sex"),
+    );
+    app.create(&ratio);
 }
 crate::on_both_backends!(prevalence_matches_construction);
 
