@@ -219,6 +219,7 @@ pub fn monthly_prevalence(
         &strata,
     );
     group.total = period.total[..2].to_vec();
+    group.additive = false;
     Ok(group)
 }
 
@@ -328,6 +329,7 @@ pub fn ratio_group(with: &Group, without: &Group) -> Group {
         ],
         total: cells(&with.total, &without.total),
         stratifiers: with.stratifiers.clone(),
+        additive: true,
     };
     for (s, stratifier) in group.stratifiers.iter_mut().enumerate() {
         for (j, stratum) in stratifier.strata.iter_mut().enumerate() {

@@ -90,6 +90,9 @@ pub struct Group {
     pub columns: Vec<Column>,
     pub total: Vec<Val>,
     pub stratifiers: Vec<Stratifier>,
+    /// False when the strata do not add up to the total (each month of a prevalence trend
+    /// is its own population): suppression then protects each cell on its own.
+    pub additive: bool,
 }
 
 impl Group {
@@ -339,6 +342,7 @@ pub fn pick(
                     .collect(),
             })
             .collect(),
+        additive: true,
     }
 }
 

@@ -165,7 +165,8 @@ fn nice_max(max: f64) -> f64 {
 pub fn svg(report: &Report) -> String {
     let chart = chart_of(report);
     let (width, height) = (860.0, 480.0);
-    let (left, right, top, bottom) = (80.0, 160.0, 50.0, 90.0);
+    let rotate = chart.categories.len() > 8;
+    let (left, right, top, bottom) = (80.0, 160.0, 50.0, if rotate { 110.0 } else { 90.0 });
     let plot_w = width - left - right;
     let plot_h = height - top - bottom;
     let max = chart
@@ -195,7 +196,6 @@ pub fn svg(report: &Report) -> String {
     let slot = plot_w / n;
     let series_n = chart.series.len().max(1) as f64;
     let bar = slot * 0.8 / series_n;
-    let rotate = chart.categories.len() > 8;
     for (ci, category) in chart.categories.iter().enumerate() {
         let x0 = left + slot * ci as f64 + slot * 0.1;
         for (si, (_, values)) in chart.series.iter().enumerate() {
@@ -239,7 +239,7 @@ pub fn svg(report: &Report) -> String {
     out.push_str(&format!(
         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
         left + plot_w / 2.0,
-        height - 20.0,
+        height - 18.0,
         escape(&chart.x_label)
     ));
     out.push_str(&format!(

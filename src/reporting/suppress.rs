@@ -29,6 +29,9 @@ fn hide(group: &mut Group, loc: Loc, col: usize) {
 /// The additive relations a reader could solve: (sum, its parts).
 fn equations(group: &Group) -> Vec<(Loc, Vec<Loc>)> {
     let mut out = Vec::new();
+    if !group.additive {
+        return out;
+    }
     for (s, stratifier) in group.stratifiers.iter().enumerate() {
         if stratifier.keys.len() == 1 {
             out.push((
@@ -143,6 +146,7 @@ mod tests {
             columns: vec![Column::count("numerator")],
             total: vec![Val::Num(total)],
             stratifiers: strata,
+            additive: true,
         }
     }
 
@@ -163,6 +167,21 @@ mod tests {
         let cells: Vec<Val> = g.stratifiers[0].strata.iter().map(|s| s.cells[0]).collect();
         assert_eq!(cells, [Val::Suppressed, Val::Num(30.0), Val::Suppressed]);
         assert_eq!(g.total[0], Val::Num(60.0));
+    }
+
+    #[test]
+    fn strata_that_do_not_add_up_get_no_complement() {
+        let mut g = group(
+            60.0,
+            vec![Stratifier {
+                keys: vec![Key::Month],
+                strata: vec![stratum(&["2024-01"], 5.0), stratum(&["2024-02"], 30.0)],
+            }],
+        );
+        g.additive = false;
+        suppress(&mut g, 11);
+        let cells: Vec<Val> = g.stratifiers[0].strata.iter().map(|s| s.cells[0]).collect();
+        assert_eq!(cells, [Val::Suppressed, Val::Num(30.0)]);
     }
 
     #[test]

@@ -172,6 +172,7 @@ pub fn treatment_response(
         ],
         total: Vec::new(),
         stratifiers: Vec::new(),
+        additive: true,
     };
     Ok(assemble(&p.stratify, runs, p, make, StatRow::cells))
 }

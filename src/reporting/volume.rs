@@ -193,6 +193,7 @@ pub fn length_of_stay(conn: &mut Conn, p: &ReportParams, caller: &Caller) -> App
         ],
         total: Vec::new(),
         stratifiers: Vec::new(),
+        additive: true,
     };
     Ok(assemble(&p.stratify, runs, p, make, StatRow::cells))
 }
