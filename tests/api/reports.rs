@@ -626,6 +626,36 @@ fn ranges_lists_incidence_and_predisposition(backend: Backend) {
     let se = (1.0 / a1 as f64 - 1.0 / n1 as f64 + 1.0 / c0 as f64 - 1.0 / n0 as f64).sqrt();
     assert!((ratio["ci95-low"].as_f64().unwrap() - (rr.ln() - 1.96 * se).exp()).abs() < 1e-9);
     assert!((ratio["ci95-high"].as_f64().unwrap() - (rr.ln() + 1.96 * se).exp()).abs() < 1e-9);
+
+    // ages are completed years on period-end: born 2006-12-31 is 18, born 2007-01-01 is 17
+    let bands = |app: &TestApp| {
+        let body = report(
+            app,
+            &format!("$prevalence?code=I10&{PERIOD}&stratify=age-band&_format=json"),
+        );
+        json_strata(group(&body, "period-prevalence"), &["age-band"])
+            .into_iter()
+            .map(|(k, c)| (k, c["denominator"].as_f64().unwrap()))
+            .collect::<BTreeMap<String, f64>>()
+    };
+    let before = bands(&app);
+    for (id, birth) in [("edge18", "2006-12-31"), ("edge17", "2007-01-01")] {
+        let patient =
+            json!({"resourceType": "Patient", "id": id, "gender": "female", "birthDate": birth});
+        let (status, body) = parts(app.put(&format!("Patient/{id}"), &patient).send().unwrap());
+        assert_eq!(status, 201, "{body}");
+        app.create(&json!({"resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": {"reference": format!("Patient/{id}")},
+            "period": {"start": "2024-03-01", "end": "2024-03-01"}}));
+    }
+    let after = bands(&app);
+    assert_eq!(
+        after["18-44"] - before["18-44"],
+        1.0,
+        "{before:?} {after:?}"
+    );
+    assert_eq!(after["0-17"] - before["0-17"], 1.0, "{before:?} {after:?}");
 }
 crate::on_both_backends!(ranges_lists_incidence_and_predisposition);
 
