@@ -424,6 +424,16 @@ fn assert_counts(
     }
 }
 
+/// Patients seen in 2024 with E11 present then (sealed ones included), and patients seen.
+fn e11_2024(people: &[Person]) -> (i64, i64) {
+    total(&truth(
+        people,
+        &[],
+        |p| has(p, "E11", "2024-01-01", "2024-12-31", true),
+        |p| p.seen,
+    ))
+}
+
 fn total(map: &BTreeMap<String, (i64, i64)>) -> (i64, i64) {
     map.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
@@ -960,13 +970,7 @@ fn csv_svg_and_bad_parameters(backend: Backend) {
     for line in &lines[1..] {
         assert_eq!(line.split(',').count(), header.len(), "{line}");
     }
-    let seen = |p: &Person| p.seen;
-    let (n, d) = total(&truth(
-        &people,
-        &[],
-        |p| has(p, "E11", "2024-01-01", "2024-12-31", true),
-        seen,
-    ));
+    let (n, d) = e11_2024(&people);
     let total_row: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(total_row[0], "period-prevalence");
     assert_eq!(total_row[1], "total");
@@ -1219,13 +1223,7 @@ fn report_cli_prints_csv_and_json(backend: Backend) {
             String::from_utf8_lossy(&out.stderr).to_string(),
         )
     };
-    let seen = |p: &Person| p.seen;
-    let (n, d) = total(&truth(
-        &people,
-        &[],
-        |p| has(p, "E11", "2024-01-01", "2024-12-31", true),
-        seen,
-    ));
+    let (n, d) = e11_2024(&people);
     let (ok, csv, err) = run(&[
         "prevalence",
         "--identified",
