@@ -76,6 +76,11 @@ pub struct Config {
     pub export_lease_seconds: usize,
     /// Pause after each finished export file, in milliseconds (tests; 0 in production).
     pub export_throttle_ms: usize,
+    /// Reports: counts below this are suppressed (with complementary suppression) for
+    /// callers without the identified-data permission.
+    pub report_min_cell: usize,
+    /// Reports: default age bands (`0-17,18-44,45-64,65-`).
+    pub report_age_bands: String,
 }
 
 impl Default for Config {
@@ -112,6 +117,8 @@ impl Default for Config {
             export_workers: 1,
             export_lease_seconds: 60,
             export_throttle_ms: 0,
+            report_min_cell: 11,
+            report_age_bands: "0-17,18-44,45-64,65-".into(),
         }
     }
 }
@@ -148,6 +155,8 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("export_workers", "1"),
     ("export_lease_seconds", "60"),
     ("export_throttle_ms", "0"),
+    ("report_min_cell", "11"),
+    ("report_age_bands", "0-17,18-44,45-64,65-"),
 ];
 
 impl Config {
@@ -223,6 +232,8 @@ impl Config {
             "export_workers" => self.export_workers = number(value)?,
             "export_lease_seconds" => self.export_lease_seconds = number(value)?.max(1),
             "export_throttle_ms" => self.export_throttle_ms = number(value)?,
+            "report_min_cell" => self.report_min_cell = number(value)?,
+            "report_age_bands" => self.report_age_bands = value.into(),
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()

@@ -12,6 +12,7 @@ pub mod fhir;
 pub mod http;
 pub mod import;
 pub mod records;
+pub mod reporting;
 pub mod search;
 pub mod store;
 pub mod synth;

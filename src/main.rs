@@ -54,6 +54,9 @@ enum Command {
         /// e.g. http://127.0.0.1:8080/health/ready
         url: String,
     },
+    /// Compute a report for a scheduled job and print it (CSV unless --format says otherwise).
+    #[command(subcommand)]
+    Report(ReportCommand),
 }
 
 #[derive(clap::Args)]
@@ -76,6 +79,64 @@ struct DoctorArgs {
     /// Print the report as JSON (the same as GET /admin/doctor).
     #[arg(long)]
     json: bool,
+}
+
+/// The reports; each takes the filter grammar of its HTTP operation as key=value arguments.
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Period and point prevalence (GET /fhir/$prevalence).
+    Prevalence(ReportArgs),
+    /// Incidence (GET /fhir/$incidence).
+    Incidence(ReportArgs),
+    /// Prevalence of a comorbidity with and without a condition (GET /fhir/$predisposition).
+    Predisposition(ReportArgs),
+    /// MedicationRequests by medication for patients with a condition (GET /fhir/$prescriptions).
+    Prescriptions(ReportArgs),
+    /// Observation change after treatment start (GET /fhir/$treatment-response).
+    TreatmentResponse(ReportArgs),
+    /// Procedure volumes (GET /fhir/$procedure-volume).
+    ProcedureVolume(ReportArgs),
+    /// Length of stay (GET /fhir/$length-of-stay).
+    LengthOfStay(ReportArgs),
+    /// Record completion and delinquency (GET /fhir/$completion-report).
+    CompletionReport(ReportArgs),
+    /// Coding throughput and DNFB (GET /fhir/$coding-throughput).
+    CodingThroughput(ReportArgs),
+    /// Coding-audit error rates per ICD-10-CM chapter (GET /fhir/$coding-audit-rates).
+    CodingAuditRates(ReportArgs),
+}
+
+impl ReportCommand {
+    fn into_parts(self) -> (chartroom::reporting::params::ReportKind, ReportArgs) {
+        use chartroom::reporting::params::ReportKind as K;
+        match self {
+            ReportCommand::Prevalence(a) => (K::Prevalence, a),
+            ReportCommand::Incidence(a) => (K::Incidence, a),
+            ReportCommand::Predisposition(a) => (K::Predisposition, a),
+            ReportCommand::Prescriptions(a) => (K::Prescriptions, a),
+            ReportCommand::TreatmentResponse(a) => (K::TreatmentResponse, a),
+            ReportCommand::ProcedureVolume(a) => (K::ProcedureVolume, a),
+            ReportCommand::LengthOfStay(a) => (K::LengthOfStay, a),
+            ReportCommand::CompletionReport(a) => (K::Completion, a),
+            ReportCommand::CodingThroughput(a) => (K::CodingThroughput, a),
+            ReportCommand::CodingAuditRates(a) => (K::CodingAuditRates, a),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// csv, json, fhir (MeasureReport) or svg.
+    #[arg(long, default_value = "csv")]
+    format: String,
+    /// Include sealed records and publish small cells (identified data; the output must be
+    /// handled as PHI).
+    #[arg(long)]
+    identified: bool,
+    /// Report parameters, e.g. code=E11 period-start=2024-01-01 period-end=2024-12-31 stratify=sex,age-band.
+    params: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -244,6 +305,7 @@ fn main() -> ExitCode {
             println!("{}", chartroom::http::openapi::document_json());
             Ok(())
         }
+        Command::Report(command) => report(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -547,6 +609,28 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
         "swept {} record(s) in {:.1} s: {} opened, {} re-opened, {} closed, {} cancelled",
         done.records, done.seconds, t.opened, t.reopened, t.closed, t.cancelled
     );
+    Ok(())
+}
+
+fn report(command: ReportCommand) -> Result<(), String> {
+    use chartroom::reporting::job::{run_job, JobFormat};
+    let (kind, args) = command.into_parts();
+    let format = JobFormat::parse(&args.format)
+        .ok_or_else(|| format!("--format {}: use csv, json, fhir or svg", args.format))?;
+    let mut config = load_config(&args.db)?;
+    config.log = "error".into();
+    chartroom::telemetry::init(&config.log);
+    let store = chartroom::open_store(config)?;
+    let text =
+        run_job(&store, kind, &args.params, format, args.identified).map_err(|e| match e {
+            chartroom::error::AppError::BadRequest(issues) => issues
+                .iter()
+                .map(|i| i.diagnostics.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })?;
+    print!("{text}");
     Ok(())
 }
 

@@ -15,6 +15,7 @@ pub mod mpi;
 pub mod population;
 pub mod raw;
 pub mod report;
+pub mod reporting;
 pub mod workloads;
 
 use crate::config::Config;
@@ -196,6 +197,16 @@ fn scratch_database(
     dir: &Path,
     name: &str,
 ) -> Result<Scratch, String> {
+    scratch_database_for(&opts.pg_url, kind, dir, name)
+}
+
+/// A scratch database: a file under `dir`, or a fresh schema in the PostgreSQL database `pg_url`.
+fn scratch_database_for(
+    pg_url: &str,
+    kind: StoreKind,
+    dir: &Path,
+    name: &str,
+) -> Result<Scratch, String> {
     match kind {
         StoreKind::Sqlite => {
             let file = dir.join(format!("{name}.db"));
@@ -207,16 +218,16 @@ fn scratch_database(
         }
         StoreKind::Postgres => {
             let schema = format!("bench_{name}_{}", uuid::Uuid::new_v4().simple());
-            let admin = Db::connect(&opts.pg_url, &options(1, "FULL"))?;
+            let admin = Db::connect(pg_url, &options(1, "FULL"))?;
             admin
                 .write()
-                .map_err(|e| format!("PostgreSQL at {}: {e}", opts.pg_url))?
+                .map_err(|e| format!("PostgreSQL at {pg_url}: {e}"))?
                 .batch(&format!("CREATE SCHEMA {schema}"))
                 .map_err(|e| format!("create schema: {e}"))?;
-            let sep = if opts.pg_url.contains('?') { '&' } else { '?' };
+            let sep = if pg_url.contains('?') { '&' } else { '?' };
             Ok(Scratch {
-                url: format!("{}{sep}options=-csearch_path%3D{schema}", opts.pg_url),
-                pg_schema: Some((opts.pg_url.clone(), schema)),
+                url: format!("{pg_url}{sep}options=-csearch_path%3D{schema}"),
+                pg_schema: Some((pg_url.to_string(), schema)),
                 sqlite_file: None,
             })
         }

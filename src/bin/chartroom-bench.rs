@@ -60,6 +60,13 @@ struct Cli {
     /// insert baseline, and full-system export speed and peak memory (`ingest.md`).
     #[arg(long)]
     bulk: bool,
+    /// `server` (ingest, reads, writes, searches) or `reporting` (prevalence stratified by
+    /// sex × age band × region against hand-written SQL; writes bench/results/reporting.md).
+    #[arg(long, default_value = "server")]
+    workload: String,
+    /// Timed repetitions per query of the reporting workload.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
 }
 
 fn main() -> ExitCode {
@@ -74,6 +81,37 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+    }
+    if cli.workload == "reporting" {
+        let opts = chartroom::bench::reporting::ReportingOptions {
+            patients: cli.patients.max(1),
+            seed: cli.seed,
+            stores,
+            pg_url: cli.pg_url,
+            out_file: cli.out.join("reporting.md"),
+            repeats: cli.repeats,
+            command: std::iter::once("chartroom-bench".to_string())
+                .chain(std::env::args().skip(1))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        return match chartroom::bench::reporting::run_reporting(&opts) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("chartroom-bench: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if cli.workload != "server" {
+        eprintln!(
+            "chartroom-bench: unknown workload '{}' (server, reporting)",
+            cli.workload
+        );
+        return ExitCode::FAILURE;
     }
     let opts = Options {
         patients: cli.patients.max(1),

@@ -32,6 +32,17 @@ const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[
     ("$export", "Patient", Action::Search),
     ("$export-status", "Patient", Action::Search),
     ("$export-file", "Patient", Action::Search),
+    // reporting (see http/reports.rs `resource_type`)
+    ("$prevalence", "Condition", Action::Search),
+    ("$incidence", "Condition", Action::Search),
+    ("$predisposition", "Condition", Action::Search),
+    ("$prescriptions", "MedicationRequest", Action::Search),
+    ("$treatment-response", "Observation", Action::Search),
+    ("$procedure-volume", "Procedure", Action::Search),
+    ("$length-of-stay", "Encounter", Action::Search),
+    ("$completion-report", "Task", Action::Search),
+    ("$coding-throughput", "Task", Action::Search),
+    ("$coding-audit-rates", "Encounter", Action::Search),
 ];
 
 /// The resource type and action an interaction needs; None for admin/system-wide ones,
@@ -293,6 +304,10 @@ mod tests {
             Some(("Patient".into(), Action::Read))
         );
         assert_eq!(requirement("POST", "/fhir"), None);
+        assert_eq!(
+            requirement("GET", "/fhir/$prevalence"),
+            Some(("Condition".into(), Action::Search))
+        );
         assert_eq!(requirement("GET", "/fhir/_history"), None);
     }
 }

@@ -26,6 +26,7 @@ mod read;
 pub mod record_indexes;
 pub mod records_workflow;
 mod reindex;
+pub mod reports;
 pub mod request;
 pub mod response;
 mod search;
@@ -91,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let fhir = mpi::routes(fhir);
     let fhir = record_indexes::routes(fhir);
     let fhir = export::routes(fhir);
+    let fhir = reports::routes(fhir);
     let fhir = terminology::routes(fhir)
         .service(
             resource("")

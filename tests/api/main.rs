@@ -31,6 +31,7 @@ mod protocol;
 mod record_indexes;
 mod records_workflow;
 mod reindex;
+mod reports;
 mod scope_queries;
 mod search;
 mod search_examples;

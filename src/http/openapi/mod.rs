@@ -32,6 +32,7 @@ pub const OPERATION_TABLES: &[&[OperationDoc]] = &[
     super::mpi::OPERATIONS,
     super::record_indexes::OPERATIONS,
     super::export::OPERATIONS,
+    super::reports::OPERATIONS,
     OPERATIONS,
 ];
 
