@@ -40,6 +40,9 @@ pub struct Config {
     /// ICD-10-CM/PCS codes on write: `off`, `warn` (default: stored, warnings reported) or
     /// `strict` (unknown codes refused with 422).
     pub coding_validation: String,
+    /// Secret of the keyed pseudonyms in de-identified registry extracts (HMAC-SHA256 with
+    /// a key derived per registry); de-identified extracts are refused while it is unset.
+    pub registry_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             pool_size: 8,
             sqlite_synchronous: "FULL".into(),
             coding_validation: "warn".into(),
+            registry_secret: None,
         }
     }
 }
@@ -81,6 +85,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("pool_size", "8"),
     ("sqlite_synchronous", "FULL"),
     ("coding_validation", "warn"),
+    ("registry_secret", ""),
 ];
 
 impl Config {
@@ -135,6 +140,7 @@ impl Config {
             "pool_size" => self.pool_size = number(value)? as u32,
             "sqlite_synchronous" => self.sqlite_synchronous = value.to_uppercase(),
             "coding_validation" => self.coding_validation = value.to_lowercase(),
+            "registry_secret" => self.registry_secret = optional(value),
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()

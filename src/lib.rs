@@ -10,6 +10,7 @@ pub mod error;
 pub mod fhir;
 pub mod http;
 pub mod import;
+pub mod reporting;
 pub mod search;
 pub mod store;
 pub mod synth;

@@ -39,6 +39,50 @@ enum Command {
     Codes(CodesCommand),
     /// Run the coding audit over every encounter discharged since a date and print a summary.
     Audit(AuditArgs),
+    /// Reports and submissions for scheduled jobs.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Write a registry submission (cancer, diabetes, hypertension) to a file and record a
+    /// PUBHLTH disclosure per patient sent.
+    Registry(RegistryArgs),
+}
+
+#[derive(clap::Args)]
+struct RegistryArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Registry name: cancer, diabetes or hypertension.
+    #[arg(long)]
+    name: String,
+    /// Output file (removed again if the extract fails).
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// bundle, ndjson, csv or naaccr-xml.
+    #[arg(long, default_value = "bundle")]
+    format: String,
+    /// First day of the reporting period (YYYY[-MM[-DD]]).
+    #[arg(long)]
+    period_start: Option<String>,
+    /// Last day of the reporting period (YYYY[-MM[-DD]]).
+    #[arg(long)]
+    period_end: Option<String>,
+    /// safe-harbor, limited or none (default: the registry's).
+    #[arg(long)]
+    deidentify: Option<String>,
+    /// Recipient recorded in the disclosures (default: the registry's).
+    #[arg(long)]
+    recipient: Option<String>,
+    /// Sensitivity labels to include (SDV, PSY, ...; * for all), comma-separated; sealed
+    /// records are left out otherwise.
+    #[arg(long, value_delimiter = ',')]
+    clearances: Vec<String>,
+    /// Agent named in the disclosure records.
+    #[arg(long, default_value = "chartroom-cli")]
+    agent: String,
 }
 
 #[derive(Subcommand)]
@@ -178,6 +222,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth(args),
         Command::Codes(CodesCommand::Load { dir }) => chartroom_cli::codes_load(&dir),
         Command::Audit(args) => audit(args),
+        Command::Report(ReportCommand::Registry(args)) => registry_extract(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -408,6 +453,66 @@ fn audit(args: AuditArgs) -> Result<(), String> {
     chartroom::telemetry::init(&config.log);
     let store = chartroom::open_store(config)?;
     chartroom_cli::audit_sweep(&store, args.since)
+}
+
+fn registry_extract(args: RegistryArgs) -> Result<(), String> {
+    use chartroom::reporting::registry::{self, ExtractParams};
+    let config = load_config(&args.db)?;
+    chartroom::telemetry::init(&config.log);
+    let mut pairs = vec![
+        ("registry".to_string(), args.name.clone()),
+        ("_format".to_string(), args.format.clone()),
+    ];
+    for (name, value) in [
+        ("period-start", &args.period_start),
+        ("period-end", &args.period_end),
+        ("deidentify", &args.deidentify),
+        ("recipient", &args.recipient),
+    ] {
+        if let Some(value) = value {
+            pairs.push((name.to_string(), value.clone()));
+        }
+    }
+    let params =
+        ExtractParams::from_pairs(&pairs, config.base_url.clone()).map_err(|e| e.to_string())?;
+    let store = chartroom::open_store(config)?;
+    let all = args.clearances.iter().any(|c| c == "*");
+    let access = chartroom::auth::Access {
+        hidden_labels: chartroom::auth::access::SENSITIVE_LABELS
+            .iter()
+            .filter(|l| !all && !args.clearances.iter().any(|c| c == *l))
+            .map(|l| l.to_string())
+            .collect(),
+        ..Default::default()
+    };
+    let who = chartroom::auth::audit::Who {
+        agent: args.agent.clone(),
+        purpose: Some("PUBHLTH".into()),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let file = std::fs::File::create(&args.out)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let result = registry::extract(&store, &params, &access, &who, &mut out);
+    drop(out);
+    let summary = result.map_err(|e| {
+        let _ = std::fs::remove_file(&args.out);
+        e.to_string()
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "registry {}: {} patient(s), {} resource(s) written to {} ({}, de-identification {}) in {seconds:.2} s: {:.0} resources/s; disclosures recorded to '{}'",
+        args.name,
+        summary.patients,
+        summary.resources,
+        args.out.display(),
+        params.format.code(),
+        summary.mode,
+        summary.resources as f64 / seconds.max(1e-9),
+        summary.recipient
+    );
+    Ok(())
 }
 
 /// Output of the coding subcommands.

@@ -21,7 +21,10 @@ const PUBLIC: &[&str] = &[
 
 /// System-level operations (`[base]/$name`) that need only a read or search scope on one
 /// resource type rather than an unrestricted one. Each area adds its own here.
-const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[];
+const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[
+    // a registry extract reads every type of a population: a read scope on all types
+    ("$registry-extract", "*", Action::Read),
+];
 
 /// The resource type and action an interaction needs; None for admin/system-wide ones,
 /// which need a wildcard scope with every action.

@@ -17,6 +17,7 @@ mod history;
 mod metadata;
 mod patch;
 mod read;
+pub mod registries;
 mod reindex;
 pub mod request;
 pub mod response;
@@ -75,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/AuditEvent/{tail:.*}"))
         .service(resource("/$audit-coding").route(post().to(audit_coding::bundle)))
         .service(resource("/Encounter/{id}/$audit-coding").route(get().to(audit_coding::stored)));
+    let fhir = registries::routes(fhir);
     let fhir = terminology::routes(fhir)
         .service(
             resource("")
