@@ -17,6 +17,7 @@ mod history;
 mod import;
 mod patch;
 mod protocol;
+mod registries;
 mod reindex;
 mod search;
 mod search_examples;
