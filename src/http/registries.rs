@@ -14,7 +14,12 @@ use std::io::{BufWriter, Read, Seek, SeekFrom};
 
 const CHUNK: usize = 64 * 1024;
 
-const fn query(name: &'static str, kind: &'static str, required: bool, description: &'static str) -> ParamDoc {
+const fn query(
+    name: &'static str,
+    kind: &'static str,
+    required: bool,
+    description: &'static str,
+) -> ParamDoc {
     ParamDoc {
         name,
         location: ParamIn::Query,
@@ -38,19 +43,65 @@ pub const OPERATIONS: &[OperationDoc] = &[OperationDoc {
     tag: "reporting",
     scopes: &["system/*.rs", "user/*.rs", "system/*.read", "user/*.read"],
     params: &[
-        query("registry", "string", true, "cancer, diabetes or hypertension"),
-        query("period-start", "date", false, "first day of the reporting period"),
-        query("period-end", "date", false, "last day of the reporting period"),
-        query("_format", "string", false, "bundle (default), ndjson, csv, naaccr-xml (cancer only)"),
-        query("deidentify", "string", false, "safe-harbor, limited or none (default: the registry's)"),
-        query("recipient", "string", false, "recipient recorded in the disclosures (default: the registry's)"),
+        query(
+            "registry",
+            "string",
+            true,
+            "cancer, diabetes or hypertension",
+        ),
+        query(
+            "period-start",
+            "date",
+            false,
+            "first day of the reporting period",
+        ),
+        query(
+            "period-end",
+            "date",
+            false,
+            "last day of the reporting period",
+        ),
+        query(
+            "_format",
+            "string",
+            false,
+            "bundle (default), ndjson, csv, naaccr-xml (cancer only)",
+        ),
+        query(
+            "deidentify",
+            "string",
+            false,
+            "safe-harbor, limited or none (default: the registry's)",
+        ),
+        query(
+            "recipient",
+            "string",
+            false,
+            "recipient recorded in the disclosures (default: the registry's)",
+        ),
     ],
     body: None,
     responses: &[
-        ResponseDoc { status: 200, body: "Bundle", description: "_format=bundle: a collection Bundle" },
-        ResponseDoc { status: 200, body: "application/fhir+ndjson", description: "_format=ndjson" },
-        ResponseDoc { status: 200, body: "text/csv", description: "_format=csv" },
-        ResponseDoc { status: 200, body: "application/xml", description: "_format=naaccr-xml: NAACCR XML v25" },
+        ResponseDoc {
+            status: 200,
+            body: "Bundle",
+            description: "_format=bundle: a collection Bundle",
+        },
+        ResponseDoc {
+            status: 200,
+            body: "application/fhir+ndjson",
+            description: "_format=ndjson",
+        },
+        ResponseDoc {
+            status: 200,
+            body: "text/csv",
+            description: "_format=csv",
+        },
+        ResponseDoc {
+            status: 200,
+            body: "application/xml",
+            description: "_format=naaccr-xml: NAACCR XML v25",
+        },
     ],
 }];
 

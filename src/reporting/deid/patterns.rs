@@ -7,12 +7,12 @@ use regex::Regex;
 static IDENTIFYING: Lazy<Regex> = Lazy::new(|| {
     Regex::new(concat!(
         r"(?i)",
-        r"[^\s@]+@[^\s@]+\.[a-z]{2,}",           // e-mail
-        r"|\b\d{3}-\d{2}-\d{4}\b",               // SSN
-        r"|\(?\b\d{3}\)?[-. ]?\d{3}[-. ]\d{4}\b", // NANP phone / fax
-        r"|\b\d{1,3}(\.\d{1,3}){3}\b",           // IPv4
+        r"[^\s@]+@[^\s@]+\.[a-z]{2,}",              // e-mail
+        r"|\b\d{3}-\d{2}-\d{4}\b",                  // SSN
+        r"|\(?\b\d{3}\)?[-. ]?\d{3}[-. ]\d{4}\b",   // NANP phone / fax
+        r"|\b\d{1,3}(\.\d{1,3}){3}\b",              // IPv4
         r"|\b[0-9a-f]{1,4}(:[0-9a-f]{0,4}){4,7}\b", // IPv6
-        r"|\b(https?|ftp)://|\bwww\.",           // URL
+        r"|\b(https?|ftp)://|\bwww\.",              // URL
     ))
     .expect("valid identifier pattern")
 });

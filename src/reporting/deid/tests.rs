@@ -98,7 +98,14 @@ fn limited_data_set_keeps_dates_city_and_zip() {
     assert_eq!(out["address"][0]["city"], "Cambridge");
     assert_eq!(out["address"][0]["postalCode"], "02139-4307");
     let text = out.to_string();
-    for planted in ["Zebulon", "Wallaby", "123-45-6789", "555-0142", "MRN-99887766", "pat-7788"] {
+    for planted in [
+        "Zebulon",
+        "Wallaby",
+        "123-45-6789",
+        "555-0142",
+        "MRN-99887766",
+        "pat-7788",
+    ] {
         assert!(!text.contains(planted), "{planted} survived: {text}");
     }
 }

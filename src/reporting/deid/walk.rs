@@ -55,11 +55,24 @@ const INSTANT_KEYS: &[&str] = &["lastUpdated", "issued", "recorded", "when", "ti
 
 /// Strings that are codes, systems or numbers, never dates or identifiers to scrub.
 const CODE_KEYS: &[&str] = &[
-    "code", "system", "version", "unit", "value", "status", "use", "gender", "resourceType",
+    "code",
+    "system",
+    "version",
+    "unit",
+    "value",
+    "status",
+    "use",
+    "gender",
+    "resourceType",
 ];
 
 /// Canonical URLs that define structure, not people.
-const CANONICAL_KEYS: &[&str] = &["system", "profile", "instantiatesCanonical", "valueCanonical"];
+const CANONICAL_KEYS: &[&str] = &[
+    "system",
+    "profile",
+    "instantiatesCanonical",
+    "valueCanonical",
+];
 
 struct Walker<'a> {
     d: &'a Deidentifier,
@@ -164,9 +177,7 @@ impl Walker<'_> {
             "address" | "valueAddress" => return self.each(value, |a| self.address(a)),
             "identifier" | "valueIdentifier" => return self.each(value, |i| self.identifier(i)),
             "reference" => return value.as_str().and_then(|r| self.reference(r)),
-            "resource" if value.get("resourceType").is_some() => {
-                return Some(self.resource(value))
-            }
+            "resource" if value.get("resourceType").is_some() => return Some(self.resource(value)),
             "contained" => return self.each(value, |r| Some(self.resource(r))),
             _ => {}
         }
@@ -225,7 +236,16 @@ impl Walker<'_> {
         let keep: &[&str] = if self.safe_harbor() {
             &["use", "type", "state", "country"]
         } else {
-            &["use", "type", "city", "district", "state", "postalCode", "country", "period"]
+            &[
+                "use",
+                "type",
+                "city",
+                "district",
+                "state",
+                "postalCode",
+                "country",
+                "period",
+            ]
         };
         let mut out = Map::new();
         for key in keep {

@@ -72,10 +72,12 @@ pub struct Definition {
 impl Definition {
     fn parse(text: &str) -> Result<Definition, String> {
         let mut definition: Definition = toml::from_str(text).map_err(|e| e.to_string())?;
-        definition.spec = Some(
-            CodeSpec::parse(&definition.codes)
-                .ok_or_else(|| format!("{}: codes '{}' is not a code spec", definition.name, definition.codes))?,
-        );
+        definition.spec = Some(CodeSpec::parse(&definition.codes).ok_or_else(|| {
+            format!(
+                "{}: codes '{}' is not a code spec",
+                definition.name, definition.codes
+            )
+        })?);
         if Mode::parse(&definition.default_deidentify).is_none() {
             return Err(format!("{}: unknown default_deidentify", definition.name));
         }
@@ -132,7 +134,11 @@ pub fn find(name: &str) -> AppResult<&'static Definition> {
     all().iter().find(|d| d.name == name).ok_or_else(|| {
         AppError::NotFound(format!(
             "no registry '{name}'; registries: {}",
-            all().iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+            all()
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
 }

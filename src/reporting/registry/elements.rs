@@ -122,18 +122,29 @@ fn first_code(concept: &Value) -> Option<String> {
 
 /// `C50.9` / `C509` → `C509` when it is a topography code.
 fn topography(code: &str) -> Option<String> {
-    let t: String = code.chars().filter(|c| *c != '.').collect::<String>().to_uppercase();
+    let t: String = code
+        .chars()
+        .filter(|c| *c != '.')
+        .collect::<String>()
+        .to_uppercase();
     let ok = t.len() == 4 && t.starts_with('C') && t[1..].chars().all(|c| c.is_ascii_digit());
     ok.then_some(t)
 }
 
 fn derived_site(icd10: &str) -> Option<String> {
-    let key: String = icd10.chars().filter(|c| *c != '.').collect::<String>().to_uppercase();
+    let key: String = icd10
+        .chars()
+        .filter(|c| *c != '.')
+        .collect::<String>()
+        .to_uppercase();
     let category: u32 = key.get(1..3)?.parse().ok()?;
     if !key.starts_with('C') || category > 80 {
         return None;
     }
-    let fourth = key.get(3..4).filter(|c| c.chars().all(|d| d.is_ascii_digit())).unwrap_or("9");
+    let fourth = key
+        .get(3..4)
+        .filter(|c| c.chars().all(|d| d.is_ascii_digit()))
+        .unwrap_or("9");
     Some(format!("{}{fourth}", &key[..3]))
 }
 
@@ -184,11 +195,18 @@ pub fn tumors(record: &Record) -> Vec<TumorFacts> {
                         .is_some_and(|u| u.ends_with("histology-morphology-behavior"))
                 })
                 .find_map(|e| coding_in(&e["valueCodeableConcept"], ICDO3))
-                .or_else(|| linked_obs("31206-6").and_then(|o| coding_in(&o["valueCodeableConcept"], ICDO3)))
+                .or_else(|| {
+                    linked_obs("31206-6").and_then(|o| coding_in(&o["valueCodeableConcept"], ICDO3))
+                })
                 .and_then(|coding| coding.get("code").and_then(Value::as_str))
                 .and_then(morphology);
             let (mut clinical, mut pathologic) = (None, None);
-            for stage in c.get("stage").and_then(Value::as_array).into_iter().flatten() {
+            for stage in c
+                .get("stage")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(summary) = stage.get("summary").and_then(first_code) else {
                     continue;
                 };
@@ -202,8 +220,12 @@ pub fn tumors(record: &Record) -> Vec<TumorFacts> {
                     clinical.get_or_insert(summary);
                 }
             }
-            clinical = clinical.or_else(|| linked_obs("21908-9").and_then(|o| first_code(&o["valueCodeableConcept"])));
-            pathologic = pathologic.or_else(|| linked_obs("21902-2").and_then(|o| first_code(&o["valueCodeableConcept"])));
+            clinical = clinical.or_else(|| {
+                linked_obs("21908-9").and_then(|o| first_code(&o["valueCodeableConcept"]))
+            });
+            pathologic = pathologic.or_else(|| {
+                linked_obs("21902-2").and_then(|o| first_code(&o["valueCodeableConcept"]))
+            });
             let treats = |t: &&Value| reason_ids(t).contains(&id) || single;
             let procedures: Vec<&Value> = record.procedures.iter().filter(treats).collect();
             let medications: Vec<&Value> = record.medications.iter().filter(treats).collect();
@@ -221,7 +243,11 @@ pub fn tumors(record: &Record) -> Vec<TumorFacts> {
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .find_map(|b| coding_in(b, ICDO3).and_then(|x| x["code"].as_str()).and_then(topography))
+                    .find_map(|b| {
+                        coding_in(b, ICDO3)
+                            .and_then(|x| x["code"].as_str())
+                            .and_then(topography)
+                    })
                     .or_else(|| derived_site(&code)),
                 histology: morph.as_ref().map(|m| m.0.clone()),
                 behavior: morph.map(|m| m.1),

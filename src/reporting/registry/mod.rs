@@ -70,7 +70,9 @@ pub fn extract(
             "a registry extract covers a population: a patient-scoped token cannot run it".into(),
         ));
     }
-    let mode = params.deidentify.unwrap_or_else(|| definition.default_mode());
+    let mode = params
+        .deidentify
+        .unwrap_or_else(|| definition.default_mode());
     let secret = match (mode, store.config.registry_secret.as_deref()) {
         (Mode::None, _) => "",
         (_, Some(secret)) => secret,
@@ -80,7 +82,12 @@ pub fn extract(
             ))
         }
     };
-    let deid = Deidentifier::new(mode, secret.as_bytes(), &definition.name, chrono::Utc::now().date_naive());
+    let deid = Deidentifier::new(
+        mode,
+        secret.as_bytes(),
+        &definition.name,
+        chrono::Utc::now().date_naive(),
+    );
     let recipient = params
         .recipient
         .clone()
@@ -90,7 +97,12 @@ pub fn extract(
         access.label_allows(&security_codes(r))
             && !patient_of(r).is_some_and(|p| denied.contains(&p))
     };
-    let mut writer = output::Writer::new(params.format, definition, params.base_url.clone(), mode == Mode::None);
+    let mut writer = output::Writer::new(
+        params.format,
+        definition,
+        params.base_url.clone(),
+        mode == Mode::None,
+    );
     let mut disclosures = spool::DisclosureSpool::new()?;
     let mut summary = ExtractSummary {
         recipient: recipient.clone(),
@@ -133,7 +145,12 @@ pub fn extract(
             let records: Vec<_> = batch
                 .into_iter()
                 .map(|(patient, entities)| {
-                    let mut record = who.record(AuditKind::Operation, AuditOutcome::Success, entities, Some(patient));
+                    let mut record = who.record(
+                        AuditKind::Operation,
+                        AuditOutcome::Success,
+                        entities,
+                        Some(patient),
+                    );
                     record.disclosure = Some(disclosure.clone());
                     record
                 })

@@ -14,7 +14,10 @@ fn calendar_day(ms: i64) -> String {
 
 impl ExtractParams {
     /// Parses and checks the pairs; unknown names are ignored (FHIR `_pretty` and the like).
-    pub fn from_pairs(pairs: &[(String, String)], base_url: Option<String>) -> AppResult<ExtractParams> {
+    pub fn from_pairs(
+        pairs: &[(String, String)],
+        base_url: Option<String>,
+    ) -> AppResult<ExtractParams> {
         let mut params = ExtractParams {
             registry: String::new(),
             period: Period::default(),
@@ -26,7 +29,9 @@ impl ExtractParams {
         for (name, value) in pairs {
             let range = || {
                 date_range(value).ok_or_else(|| {
-                    AppError::invalid(format!("{name}={value} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)"))
+                    AppError::invalid(format!(
+                        "{name}={value} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)"
+                    ))
                 })
             };
             match name.as_str() {
@@ -47,14 +52,20 @@ impl ExtractParams {
                         ))
                     })?)
                 }
-                "recipient" if !value.trim().is_empty() => params.recipient = Some(value.trim().to_string()),
+                "recipient" if !value.trim().is_empty() => {
+                    params.recipient = Some(value.trim().to_string())
+                }
                 _ => {}
             }
         }
         if params.registry.is_empty() {
             return Err(AppError::invalid(format!(
                 "the registry parameter is required: {}",
-                super::definitions().iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                super::definitions()
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         if let (Some(start), Some(end)) = (&params.period.start, &params.period.end) {

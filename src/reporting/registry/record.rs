@@ -118,7 +118,13 @@ fn listed_medication(definition: &Definition, resource: &Value) -> bool {
         .into_iter()
         .flatten()
         .filter_map(|c| c.get("code").and_then(Value::as_str))
-        .any(|code| definition.treatment.medication_codes.iter().any(|m| m == code))
+        .any(|code| {
+            definition
+                .treatment
+                .medication_codes
+                .iter()
+                .any(|m| m == code)
+        })
 }
 
 /// Groups one page into records, in patient-id order. `visible` decides per resource

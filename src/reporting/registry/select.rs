@@ -42,10 +42,12 @@ fn qualifying(sql: &mut Sql, definition: &Definition, period: &Period) {
     match definition.period_rule {
         PeriodRule::Diagnosed => {
             if let Some(start) = &period.start {
-                sql.push(&format!(" AND {diagnosed} >= ")).bind(start.as_str());
+                sql.push(&format!(" AND {diagnosed} >= "))
+                    .bind(start.as_str());
             }
             if let Some(end) = &period.end {
-                sql.push(&format!(" AND {diagnosed} <= ")).bind(end.as_str());
+                sql.push(&format!(" AND {diagnosed} <= "))
+                    .bind(end.as_str());
             }
         }
         PeriodRule::Active => {
@@ -77,7 +79,11 @@ pub fn patient_page(
     sql.bind(after).push(" AND");
     qualifying(&mut sql, definition, period);
     sql.push(" ORDER BY c.patient_id LIMIT ").bind(limit as i64);
-    Ok(conn.load::<IdRow>(&sql)?.into_iter().map(|r| r.id).collect())
+    Ok(conn
+        .load::<IdRow>(&sql)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
 }
 
 /// Current resources of one page: (type, JSON) per resource, deleted ones left out.
@@ -92,7 +98,11 @@ pub struct PageResources {
 fn rks(conn: &mut Conn, mut sql: Sql, column: &str, patients: &[String]) -> AppResult<Vec<i64>> {
     sql.push(&format!(" AND {column} IN "))
         .bind_list(patients.iter().map(String::as_str));
-    Ok(conn.load::<KeyRow>(&sql)?.into_iter().map(|r| r.rk).collect())
+    Ok(conn
+        .load::<KeyRow>(&sql)?
+        .into_iter()
+        .map(|r| r.rk)
+        .collect())
 }
 
 fn contents(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<Value>> {
@@ -112,7 +122,12 @@ pub fn page_resources(
     period: &Period,
     patients: &[String],
 ) -> AppResult<PageResources> {
-    let patient_rks = rks(conn, Sql::new("SELECT p.rk AS rk FROM patient p WHERE 1 = 1"), "p.res_id", patients)?;
+    let patient_rks = rks(
+        conn,
+        Sql::new("SELECT p.rk AS rk FROM patient p WHERE 1 = 1"),
+        "p.res_id",
+        patients,
+    )?;
     let mut conditions = Sql::new("SELECT c.rk AS rk FROM condition c WHERE");
     qualifying(&mut conditions, definition, period);
     let condition_rks = rks(conn, conditions, "c.patient_id", patients)?;
@@ -125,12 +140,22 @@ pub fn page_resources(
         rks(conn, sql, "o.patient_id", patients)?
     };
     let procedure_rks = if definition.treatment.procedures {
-        rks(conn, Sql::new("SELECT x.rk AS rk FROM procedure_ x WHERE 1 = 1"), "x.patient_id", patients)?
+        rks(
+            conn,
+            Sql::new("SELECT x.rk AS rk FROM procedure_ x WHERE 1 = 1"),
+            "x.patient_id",
+            patients,
+        )?
     } else {
         Vec::new()
     };
     let medication_rks = if definition.treatment.medications {
-        rks(conn, Sql::new("SELECT m.rk AS rk FROM medication_request m WHERE 1 = 1"), "m.patient_id", patients)?
+        rks(
+            conn,
+            Sql::new("SELECT m.rk AS rk FROM medication_request m WHERE 1 = 1"),
+            "m.patient_id",
+            patients,
+        )?
     } else {
         Vec::new()
     };

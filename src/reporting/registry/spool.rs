@@ -11,7 +11,10 @@ fn io(e: std::io::Error) -> AppError {
 
 /// A read-write temporary file with no name.
 pub fn anonymous_file() -> AppResult<File> {
-    let path = std::env::temp_dir().join(format!("chartroom-extract-{}", uuid::Uuid::new_v4().simple()));
+    let path = std::env::temp_dir().join(format!(
+        "chartroom-extract-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -65,10 +68,17 @@ impl Batches {
             if self.lines.read_line(&mut line).map_err(io)? == 0 {
                 break;
             }
-            let (patient, entities) = line.trim_end().split_once('\t').unwrap_or((line.trim_end(), ""));
+            let (patient, entities) = line
+                .trim_end()
+                .split_once('\t')
+                .unwrap_or((line.trim_end(), ""));
             batch.push((
                 patient.to_string(),
-                entities.split(' ').filter(|e| !e.is_empty()).map(str::to_string).collect(),
+                entities
+                    .split(' ')
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect(),
             ));
         }
         Ok((!batch.is_empty()).then_some(batch))

@@ -83,7 +83,10 @@ fn opt(value: &Option<String>) -> String {
 
 fn codes_of(list: &[Value], key: &str) -> String {
     list.iter()
-        .filter_map(|r| r.pointer(&format!("/{key}/coding/0/code")).and_then(Value::as_str))
+        .filter_map(|r| {
+            r.pointer(&format!("/{key}/coding/0/code"))
+                .and_then(Value::as_str)
+        })
         .collect::<Vec<_>>()
         .join(";")
 }

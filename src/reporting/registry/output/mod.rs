@@ -27,7 +27,9 @@ impl Format {
     /// `bundle`, `ndjson`, `csv` or `naaccr-xml` (FHIR `_format` spellings accepted too).
     pub fn parse(text: &str) -> Option<Format> {
         match text {
-            "bundle" | "json" | "application/fhir+json" | "application/json" => Some(Format::Bundle),
+            "bundle" | "json" | "application/fhir+json" | "application/json" => {
+                Some(Format::Bundle)
+            }
             "ndjson" | "application/fhir+ndjson" | "application/ndjson" => Some(Format::Ndjson),
             "csv" | "text/csv" => Some(Format::Csv),
             "naaccr-xml" | "xml" | "application/xml" => Some(Format::NaaccrXml),

@@ -71,7 +71,11 @@ fn item(out: &mut dyn Write, indent: &str, def: &ItemDef, value: Option<&str>) -
 /// FHIR date/dateTime → NAACCR `YYYYMMDD` (or `YYYYMM`, `YYYY` when partial).
 fn date(text: Option<&str>) -> Option<String> {
     let text = text?;
-    let digits: String = text.get(..text.len().min(10))?.chars().filter(char::is_ascii_digit).collect();
+    let digits: String = text
+        .get(..text.len().min(10))?
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     matches!(digits.len(), 4 | 6 | 8).then_some(digits)
 }
 
@@ -110,12 +114,30 @@ pub fn patient(out: &mut dyn Write, record: &Record, sequence: u64) -> Result<()
     item(out, "    ", &PATIENT_ID, Some(&format!("{sequence:08}")))?;
     item(out, "    ", &NAME_LAST, p.family.as_deref())?;
     item(out, "    ", &NAME_FIRST, p.given.as_deref())?;
-    let ssn = p.ssn.as_ref().map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>());
+    let ssn = p
+        .ssn
+        .as_ref()
+        .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>());
     item(out, "    ", &SSN, ssn.as_deref().filter(|s| s.len() == 9))?;
     item(out, "    ", &SEX, sex_code(p.sex.as_deref()))?;
-    item(out, "    ", &BIRTH, date(p.birth_date.as_deref()).as_deref())?;
-    item(out, "    ", &LAST_CONTACT, date(p.deceased_date.as_deref()).as_deref())?;
-    item(out, "    ", &VITAL_STATUS, Some(if p.deceased { "0" } else { "1" }))?;
+    item(
+        out,
+        "    ",
+        &BIRTH,
+        date(p.birth_date.as_deref()).as_deref(),
+    )?;
+    item(
+        out,
+        "    ",
+        &LAST_CONTACT,
+        date(p.deceased_date.as_deref()).as_deref(),
+    )?;
+    item(
+        out,
+        "    ",
+        &VITAL_STATUS,
+        Some(if p.deceased { "0" } else { "1" }),
+    )?;
     let country = match p.country.as_deref() {
         Some("US") | Some("USA") => Some("USA"),
         Some(c) if c.len() == 3 => Some(c),
@@ -127,18 +149,41 @@ pub fn patient(out: &mut dyn Write, record: &Record, sequence: u64) -> Result<()
         item(out, ind, &TUMOR_NUMBER, Some(&format!("{:02}", i + 1)))?;
         item(out, ind, &CITY, p.city.as_deref())?;
         item(out, ind, &STATE, p.state.as_deref())?;
-        let postal: Option<String> = p.postal_code.as_ref().map(|z| z.chars().filter(char::is_ascii_alphanumeric).collect());
+        let postal: Option<String> = p
+            .postal_code
+            .as_ref()
+            .map(|z| z.chars().filter(char::is_ascii_alphanumeric).collect());
         item(out, ind, &POSTAL, postal.as_deref())?;
         item(out, ind, &COUNTRY, country)?;
-        item(out, ind, &AGE_AT_DX, age_at(p.birth_date.as_deref(), t.diagnosis_date.as_deref()).as_deref())?;
-        item(out, ind, &DIAGNOSIS, date(t.diagnosis_date.as_deref()).as_deref())?;
+        item(
+            out,
+            ind,
+            &AGE_AT_DX,
+            age_at(p.birth_date.as_deref(), t.diagnosis_date.as_deref()).as_deref(),
+        )?;
+        item(
+            out,
+            ind,
+            &DIAGNOSIS,
+            date(t.diagnosis_date.as_deref()).as_deref(),
+        )?;
         item(out, ind, &SITE, t.primary_site.as_deref())?;
         item(out, ind, &HISTOLOGY, t.histology.as_deref())?;
         item(out, ind, &BEHAVIOR, t.behavior.as_deref())?;
         item(out, ind, &CLINICAL_STAGE, t.clinical_stage.as_deref())?;
         item(out, ind, &PATH_STAGE, t.pathologic_stage.as_deref())?;
-        item(out, ind, &SURGERY, date(t.surgery_date.as_deref()).as_deref())?;
-        item(out, ind, &SYSTEMIC, date(t.systemic_date.as_deref()).as_deref())?;
+        item(
+            out,
+            ind,
+            &SURGERY,
+            date(t.surgery_date.as_deref()).as_deref(),
+        )?;
+        item(
+            out,
+            ind,
+            &SYSTEMIC,
+            date(t.systemic_date.as_deref()).as_deref(),
+        )?;
         item(out, ind, &MRN, p.mrn.as_deref())?;
         writeln!(out, "    </Tumor>")?;
     }
@@ -155,9 +200,18 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_drops_control_characters() {
-        assert_eq!(escape("O'Brien & <Sons> \"x\"\u{1}"), "O&apos;Brien &amp; &lt;Sons&gt; &quot;x&quot;");
-        assert_eq!(date(Some("2024-05-06T10:00:00Z")).as_deref(), Some("20240506"));
+        assert_eq!(
+            escape("O'Brien & <Sons> \"x\"\u{1}"),
+            "O&apos;Brien &amp; &lt;Sons&gt; &quot;x&quot;"
+        );
+        assert_eq!(
+            date(Some("2024-05-06T10:00:00Z")).as_deref(),
+            Some("20240506")
+        );
         assert_eq!(date(Some("2024")).as_deref(), Some("2024"));
-        assert_eq!(age_at(Some("1950-06-01"), Some("2024-05-31")).as_deref(), Some("073"));
+        assert_eq!(
+            age_at(Some("1950-06-01"), Some("2024-05-31")).as_deref(),
+            Some("073")
+        );
     }
 }
