@@ -698,7 +698,14 @@ fn cli_report_registry(backend: Backend) {
         .join(format!("registry-{}.csv", uuid::Uuid::new_v4().simple()));
     let run = |format: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_chartroom"))
-            .args(["report", "registry", "--name", "diabetes", "--deidentify", "safe-harbor"])
+            .args([
+                "report",
+                "registry",
+                "--name",
+                "diabetes",
+                "--deidentify",
+                "safe-harbor",
+            ])
             .args(["--format", format, "--out"])
             .arg(&out)
             .env("CHARTROOM_DATABASE_URL", &app.database_url)
@@ -709,22 +716,39 @@ fn cli_report_registry(backend: Backend) {
             .unwrap()
     };
     let done = run("csv");
-    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     assert!(String::from_utf8_lossy(&done.stdout).contains("4 patient(s)"));
     let csv = std::fs::read_to_string(&out).unwrap();
-    let cli_ids: BTreeSet<String> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+    let cli_ids: BTreeSet<String> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
     // the same pseudonyms as the HTTP extract (same secret, same registry); the sealed
     // patient stays out without --clearances
-    let (_, text) = extract(&app, "registry=diabetes&_format=ndjson&deidentify=safe-harbor", None);
+    let (_, text) = extract(
+        &app,
+        "registry=diabetes&_format=ndjson&deidentify=safe-harbor",
+        None,
+    );
     let http_ids = patient_ids(&ndjson(&text));
     assert_eq!(cli_ids.len(), 4);
     assert!(cli_ids.is_subset(&http_ids), "{cli_ids:?} {http_ids:?}");
     for planted in PLANTED {
-        assert!(!csv.contains(planted), "{planted} survived in the CLI extract");
+        assert!(
+            !csv.contains(planted),
+            "{planted} survived in the CLI extract"
+        );
     }
     let events = accounting(&app, "dm1", None);
     assert_eq!(events.len(), 2, "one disclosure per run");
-    assert!(events.iter().any(|e| e.to_string().contains("chartroom-cli")));
+    assert!(events
+        .iter()
+        .any(|e| e.to_string().contains("chartroom-cli")));
     // a refused extract leaves no file and records nothing
     std::fs::remove_file(&out).unwrap();
     let refused = run("naaccr-xml");

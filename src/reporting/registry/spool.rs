@@ -53,6 +53,9 @@ impl DisclosureSpool {
     }
 }
 
+/// One patient sent and the `Type/id` of the resources sent about them.
+pub type Sent = (String, Vec<String>);
+
 /// Batches of a read-back spool.
 pub struct Batches {
     lines: BufReader<File>,
@@ -60,7 +63,7 @@ pub struct Batches {
 }
 
 impl Batches {
-    pub fn next_batch(&mut self) -> AppResult<Option<Vec<(String, Vec<String>)>>> {
+    pub fn next_batch(&mut self) -> AppResult<Option<Vec<Sent>>> {
         let mut batch = Vec::new();
         let mut line = String::new();
         while batch.len() < self.size {
