@@ -522,6 +522,10 @@ fn safe_harbor_leaves_no_identifier(backend: Backend) {
         );
     }
     assert!(text.contains(">2024<") && text.contains(">021<"), "{text}");
+    // ages up to 89 survive Safe Harbor (ca1 was 65 at diagnosis); ca-old (born 1940,
+    // diagnosed 2019 at 79) too
+    assert!(text.contains(r#"naaccrNum="230">065<"#), "{text}");
+    assert!(text.contains(r#"naaccrNum="230">079<"#), "{text}");
     // limited data set: dates and city/ZIP stay, direct identifiers go
     let (_, text) = extract(
         &app,

@@ -12,7 +12,7 @@
 //!   (systemic therapy date), earliest on or after diagnosis.
 
 use super::record::{diagnosis_date, icd10cm, reason_ids, treatment_date, Record};
-use crate::fhir::json::{str_at, ICD10CM};
+use crate::fhir::json::str_at;
 use crate::reporting::deid::AGE_GROUP_EXTENSION;
 use serde_json::Value;
 
@@ -303,6 +303,3 @@ pub fn readings(record: &Record, codes: &[String]) -> Vec<(String, String)> {
     out.sort();
     out
 }
-
-/// The ICD-10-CM system, re-exported for writers.
-pub const ICD10CM_SYSTEM: &str = ICD10CM;

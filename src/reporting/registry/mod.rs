@@ -123,7 +123,7 @@ pub fn extract(
             summary.patients += 1;
             summary.resources += entities.len() as u64;
             disclosures.push(&record.patient_id(), &entities)?;
-            writer.record(out, &record.map(|r| deid.resource(r)))?;
+            writer.record(out, &record.map(|r| deid.resource(r)), &record)?;
         }
     }
     writer.finish(out)?;

@@ -112,15 +112,23 @@ impl<'a> Writer<'a> {
         .map_err(io)
     }
 
-    /// Writes one record.
-    pub fn record(&mut self, out: &mut dyn Write, record: &Record) -> AppResult<()> {
+    /// Writes one record as sent (`record`, de-identified or not); `original` is the record
+    /// as stored, for the values de-identification may keep but not derive (ages).
+    pub fn record(
+        &mut self,
+        out: &mut dyn Write,
+        record: &Record,
+        original: &Record,
+    ) -> AppResult<()> {
         let first = self.written == 0;
         self.written += 1;
         match self.format {
             Format::Bundle => fhir::bundle_entries(out, record, self.base_url.as_deref(), first),
             Format::Ndjson => fhir::ndjson(out, record),
             Format::Csv => csv::rows(out, self.definition, record),
-            Format::NaaccrXml => naaccr::patient(out, record, self.written),
+            Format::NaaccrXml => {
+                naaccr::patient(out, record, original, self.identified, self.written)
+            }
         }
         .map_err(io)
     }

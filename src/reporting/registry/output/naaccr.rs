@@ -106,10 +106,29 @@ pub fn begin(out: &mut dyn Write, identified: bool) -> Result<()> {
     item(out, "  ", &RECORD_VERSION, Some("250"))
 }
 
-/// One Patient element (`sequence` numbers patients within the file: chartroom ids do not
-/// fit the 8-digit patientIdNumber).
-pub fn patient(out: &mut dyn Write, record: &Record, sequence: u64) -> Result<()> {
+/// Ages at diagnosis, per tumour, from the record as stored: de-identification reduces the
+/// dates they come from, yet Safe Harbor allows ages up to 89 (older ones are left out
+/// there, NAACCR having no "90 or older" code).
+fn ages_at_diagnosis(original: &Record, identified: bool) -> Vec<Option<String>> {
+    let birth = patient_facts(original).birth_date;
+    tumors(original)
+        .iter()
+        .map(|t| age_at(birth.as_deref(), t.diagnosis_date.as_deref()))
+        .map(|age| age.filter(|a| identified || a.as_str() <= "089"))
+        .collect()
+}
+
+/// One Patient element from the record as sent (`sequence` numbers patients within the
+/// file: chartroom ids do not fit the 8-digit patientIdNumber); ages come from `original`.
+pub fn patient(
+    out: &mut dyn Write,
+    record: &Record,
+    original: &Record,
+    identified: bool,
+    sequence: u64,
+) -> Result<()> {
     let p = patient_facts(record);
+    let ages = ages_at_diagnosis(original, identified);
     writeln!(out, "  <Patient>")?;
     item(out, "    ", &PATIENT_ID, Some(&format!("{sequence:08}")))?;
     item(out, "    ", &NAME_LAST, p.family.as_deref())?;
@@ -159,7 +178,7 @@ pub fn patient(out: &mut dyn Write, record: &Record, sequence: u64) -> Result<()
             out,
             ind,
             &AGE_AT_DX,
-            age_at(p.birth_date.as_deref(), t.diagnosis_date.as_deref()).as_deref(),
+            ages.get(i).cloned().flatten().as_deref(),
         )?;
         item(
             out,
