@@ -83,6 +83,9 @@ struct RegistryArgs {
     /// Agent named in the disclosure records.
     #[arg(long, default_value = "chartroom-cli")]
     agent: String,
+    /// Patients read per page (memory holds about one page).
+    #[arg(long, default_value_t = chartroom::reporting::registry::PAGE)]
+    page_size: usize,
 }
 
 #[derive(Subcommand)]
@@ -473,8 +476,9 @@ fn registry_extract(args: RegistryArgs) -> Result<(), String> {
             pairs.push((name.to_string(), value.clone()));
         }
     }
-    let params =
+    let mut params =
         ExtractParams::from_pairs(&pairs, config.base_url.clone()).map_err(|e| e.to_string())?;
+    params.page_size = args.page_size;
     let store = chartroom::open_store(config)?;
     let all = args.clearances.iter().any(|c| c == "*");
     let access = chartroom::auth::Access {

@@ -26,8 +26,8 @@ use crate::reporting::deid::{Deidentifier, Mode};
 use crate::store::Store;
 use std::io::Write;
 
-/// Patients per page.
-const PAGE: usize = 200;
+/// Patients per page by default.
+pub const PAGE: usize = 200;
 /// Disclosure records per insert batch.
 const DISCLOSURE_BATCH: usize = 500;
 
@@ -43,6 +43,8 @@ pub struct ExtractParams {
     pub recipient: Option<String>,
     /// FHIR base for Bundle `fullUrl`s.
     pub base_url: Option<String>,
+    /// Patients read per page: the memory an extract holds is about one page.
+    pub page_size: usize,
 }
 
 /// What an extract sent.
@@ -113,7 +115,13 @@ pub fn extract(
     let mut after = String::new();
     loop {
         let mut conn = store.db.read()?;
-        let ids = select::patient_page(&mut conn, definition, &params.period, &after, PAGE)?;
+        let ids = select::patient_page(
+            &mut conn,
+            definition,
+            &params.period,
+            &after,
+            params.page_size.max(1),
+        )?;
         let Some(last) = ids.last() else { break };
         after = last.clone();
         let page = select::page_resources(&mut conn, definition, &params.period, &ids)?;

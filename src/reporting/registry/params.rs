@@ -25,6 +25,7 @@ impl ExtractParams {
             deidentify: None,
             recipient: None,
             base_url,
+            page_size: super::PAGE,
         };
         for (name, value) in pairs {
             let range = || {
