@@ -595,13 +595,7 @@ fn accounting(app: &TestApp, patient: &str, bearer: Option<&str>) -> Vec<Value> 
     let request = authed(app.get(&format!("Patient/{patient}/$disclosures")), bearer);
     let (status, bundle) = parts(request.send().unwrap());
     assert_eq!(status, 200, "{bundle}");
-    bundle["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e["resource"].clone())
-        .collect()
+    crate::helpers::entry_resources(&bundle)
 }
 
 fn extracts_are_disclosures(backend: Backend) {

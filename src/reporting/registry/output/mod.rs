@@ -32,7 +32,7 @@ impl Format {
             }
             "ndjson" | "application/fhir+ndjson" | "application/ndjson" => Some(Format::Ndjson),
             "csv" | "text/csv" => Some(Format::Csv),
-            "naaccr-xml" | "xml" | "application/xml" => Some(Format::NaaccrXml),
+            "naaccr-xml" | "application/xml" => Some(Format::NaaccrXml),
             _ => None,
         }
     }
