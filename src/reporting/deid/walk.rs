@@ -211,6 +211,11 @@ impl Walker<'_> {
         if self.safe_harbor() {
             cap_age(&mut out);
         }
+        if is_text_only_concept(object) && !out.contains_key("coding") {
+            // a CodeableConcept with nothing but free text may be a required element
+            // (e.g. Practitioner.qualification.code): keep it, with the text redacted
+            out.insert("text".into(), json!(REDACTED));
+        }
         Value::Object(out)
     }
 
@@ -294,6 +299,17 @@ impl Walker<'_> {
             self.d.pseudonyms.id(&res_type, &id)
         )))
     }
+}
+
+/// What stands in for free text that cannot simply be removed.
+pub const REDACTED: &str = "redacted";
+
+/// True for a CodeableConcept-shaped object holding free text (and perhaps codings).
+fn is_text_only_concept(object: &Map<String, Value>) -> bool {
+    object.get("text").is_some_and(Value::is_string)
+        && object
+            .keys()
+            .all(|k| matches!(k.as_str(), "text" | "coding" | "id" | "extension"))
 }
 
 /// An Age (UCUM years) above 89 becomes `>= 90`.
