@@ -250,6 +250,10 @@ mod tests {
             requirement("GET", "/fhir/Patient/1/_history/2"),
             Some(("Patient".into(), Action::Read))
         );
+        assert_eq!(
+            requirement("GET", "/fhir/$registry-extract"),
+            Some(("*".into(), Action::Read))
+        );
         assert_eq!(requirement("POST", "/fhir"), None);
         assert_eq!(requirement("GET", "/fhir/_history"), None);
     }
