@@ -207,7 +207,9 @@ fn any_resource_type_stays_valid_fhir() {
             {"resource": {"resourceType": "DocumentReference", "id": "doc-9", "status": "current",
                 "subject": {"reference": "Patient/pat-7788"}, "date": "2024-02-09T12:00:00Z",
                 "content": [{"attachment": {"contentType": "text/plain", "data": "WmVidWxvbg==", "url": "https://files.example.org/z.txt", "title": "Quixworth discharge"}}]}},
-            {"resource": {"resourceType": "Device", "id": "dev-1", "serialNumber": "SN-445566",
+            {"resource": {"resourceType": "Location", "id": "home-1",
+                "position": {"longitude": -71.0942, "latitude": 42.3601}}},
+            {"resource": {"resourceType": "Device", "id": "dev-1", "serialNumber": "SN-445566", "distinctIdentifier": "DI-77",
                 "udiCarrier": [{"deviceIdentifier": "00844588003288", "carrierHRF": "(01)00844588003288"}]}}
         ]
     });
@@ -241,7 +243,7 @@ fn any_resource_type_stays_valid_fhir() {
     );
     // DocumentReference.content needs an attachment: with its content gone the entry is no
     // longer a valid DocumentReference, so only the other three are checked with fhirbolt
-    for i in [0, 1, 3] {
+    for i in [0, 1, 4] {
         let resource = &out["entry"][i]["resource"];
         assert!(crate::fhir::model::check(resource).is_ok(), "{resource}");
     }

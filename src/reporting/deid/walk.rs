@@ -7,14 +7,17 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
 /// Removed in every de-identified mode: contact points, photos, relatives and employers
-/// (`contact`), device serials and UDIs, network addresses, signatures, attachments'
-/// content, and the datatypes that only carry identifiers.
+/// (`contact`), device serials and UDIs, health-plan subscriber ids, geolocation, network
+/// addresses, signatures, attachments' content, and the datatypes that only carry identifiers.
 const ALWAYS_DROP: &[&str] = &[
     "telecom",
     "photo",
     "contact",
     "udiCarrier",
     "serialNumber",
+    "distinctIdentifier",
+    "subscriberId",
+    "position",
     "lotNumber",
     "network",
     "signature",
