@@ -81,6 +81,9 @@ pub struct Config {
     pub report_min_cell: usize,
     /// Reports: default age bands (`0-17,18-44,45-64,65-`).
     pub report_age_bands: String,
+    /// Secret of the keyed pseudonyms in de-identified registry extracts (HMAC-SHA256 with
+    /// a key derived per registry); de-identified extracts are refused while it is unset.
+    pub registry_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -119,6 +122,7 @@ impl Default for Config {
             export_throttle_ms: 0,
             report_min_cell: 11,
             report_age_bands: "0-17,18-44,45-64,65-".into(),
+            registry_secret: None,
         }
     }
 }
@@ -157,6 +161,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("export_throttle_ms", "0"),
     ("report_min_cell", "11"),
     ("report_age_bands", "0-17,18-44,45-64,65-"),
+    ("registry_secret", ""),
 ];
 
 impl Config {
@@ -234,6 +239,7 @@ impl Config {
             "export_throttle_ms" => self.export_throttle_ms = number(value)?,
             "report_min_cell" => self.report_min_cell = number(value)?,
             "report_age_bands" => self.report_age_bands = value.into(),
+            "registry_secret" => self.registry_secret = optional(value),
             _ => return Err(format!("unknown setting {name}")),
         }
         self.check()

@@ -104,12 +104,16 @@ enum ReportCommand {
     CodingThroughput(ReportArgs),
     /// Coding-audit error rates per ICD-10-CM chapter (GET /fhir/$coding-audit-rates).
     CodingAuditRates(ReportArgs),
+    /// Write a registry submission (cancer, diabetes, hypertension) to a file and record a
+    /// PUBHLTH disclosure per patient sent.
+    Registry(RegistryArgs),
 }
 
 impl ReportCommand {
-    fn into_parts(self) -> (chartroom::reporting::params::ReportKind, ReportArgs) {
+    /// The statistic and its arguments (None for a registry submission).
+    fn into_parts(self) -> Option<(chartroom::reporting::params::ReportKind, ReportArgs)> {
         use chartroom::reporting::params::ReportKind as K;
-        match self {
+        Some(match self {
             ReportCommand::Prevalence(a) => (K::Prevalence, a),
             ReportCommand::Incidence(a) => (K::Incidence, a),
             ReportCommand::Predisposition(a) => (K::Predisposition, a),
@@ -120,7 +124,8 @@ impl ReportCommand {
             ReportCommand::CompletionReport(a) => (K::Completion, a),
             ReportCommand::CodingThroughput(a) => (K::CodingThroughput, a),
             ReportCommand::CodingAuditRates(a) => (K::CodingAuditRates, a),
-        }
+            ReportCommand::Registry(_) => return None,
+        })
     }
 }
 
@@ -137,6 +142,43 @@ struct ReportArgs {
     identified: bool,
     /// Report parameters, e.g. code=E11 period-start=2024-01-01 period-end=2024-12-31 stratify=sex,age-band.
     params: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct RegistryArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Registry name: cancer, diabetes or hypertension.
+    #[arg(long)]
+    name: String,
+    /// Output file (removed again if the extract fails).
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// bundle, ndjson, csv or naaccr-xml.
+    #[arg(long, default_value = "bundle")]
+    format: String,
+    /// First day of the reporting period (YYYY[-MM[-DD]]).
+    #[arg(long)]
+    period_start: Option<String>,
+    /// Last day of the reporting period (YYYY[-MM[-DD]]).
+    #[arg(long)]
+    period_end: Option<String>,
+    /// safe-harbor, limited or none (default: the registry's).
+    #[arg(long)]
+    deidentify: Option<String>,
+    /// Recipient recorded in the disclosures (default: the registry's).
+    #[arg(long)]
+    recipient: Option<String>,
+    /// Sensitivity labels to include (SDV, PSY, ...; * for all), comma-separated; sealed
+    /// records are left out otherwise.
+    #[arg(long, value_delimiter = ',')]
+    clearances: Vec<String>,
+    /// Agent named in the disclosure records.
+    #[arg(long, default_value = "chartroom-cli")]
+    agent: String,
+    /// Patients read per page (memory holds about one page).
+    #[arg(long, default_value_t = chartroom::reporting::registry::PAGE)]
+    page_size: usize,
 }
 
 #[derive(Subcommand)]
@@ -305,6 +347,7 @@ fn main() -> ExitCode {
             println!("{}", chartroom::http::openapi::document_json());
             Ok(())
         }
+        Command::Report(ReportCommand::Registry(args)) => registry_extract(args),
         Command::Report(command) => report(command),
     };
     match result {
@@ -612,9 +655,72 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn registry_extract(args: RegistryArgs) -> Result<(), String> {
+    use chartroom::reporting::registry::{self, ExtractParams};
+    let config = load_config(&args.db)?;
+    chartroom::telemetry::init(&config.log);
+    let mut pairs = vec![
+        ("registry".to_string(), args.name.clone()),
+        ("_format".to_string(), args.format.clone()),
+    ];
+    for (name, value) in [
+        ("period-start", &args.period_start),
+        ("period-end", &args.period_end),
+        ("deidentify", &args.deidentify),
+        ("recipient", &args.recipient),
+    ] {
+        if let Some(value) = value {
+            pairs.push((name.to_string(), value.clone()));
+        }
+    }
+    let mut params =
+        ExtractParams::from_pairs(&pairs, config.base_url.clone()).map_err(|e| e.to_string())?;
+    params.page_size = args.page_size;
+    let store = chartroom::open_store(config)?;
+    let all = args.clearances.iter().any(|c| c == "*");
+    let access = chartroom::auth::Access {
+        hidden_labels: chartroom::auth::access::SENSITIVE_LABELS
+            .iter()
+            .filter(|l| !all && !args.clearances.iter().any(|c| c == *l))
+            .map(|l| l.to_string())
+            .collect(),
+        ..Default::default()
+    };
+    let who = chartroom::auth::audit::Who {
+        agent: args.agent.clone(),
+        purpose: Some("PUBHLTH".into()),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let file = std::fs::File::create(&args.out)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let result = registry::extract(&store, &params, &access, &who, &mut out);
+    drop(out);
+    let summary = result.map_err(|e| {
+        let _ = std::fs::remove_file(&args.out);
+        e.to_string()
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "registry {}: {} patient(s), {} resource(s) written to {} ({}, de-identification {}) in {seconds:.2} s: {:.0} resources/s; disclosures recorded to '{}'",
+        args.name,
+        summary.patients,
+        summary.resources,
+        args.out.display(),
+        params.format.code(),
+        summary.mode,
+        summary.resources as f64 / seconds.max(1e-9),
+        summary.recipient
+    );
+    Ok(())
+}
+
 fn report(command: ReportCommand) -> Result<(), String> {
     use chartroom::reporting::job::{run_job, JobFormat};
-    let (kind, args) = command.into_parts();
+    let (kind, args) = command
+        .into_parts()
+        .ok_or("a registry submission is `chartroom report registry`")?;
     let format = JobFormat::parse(&args.format)
         .ok_or_else(|| format!("--format {}: use csv, json, fhir or svg", args.format))?;
     let mut config = load_config(&args.db)?;

@@ -43,6 +43,8 @@ const SYSTEM_OPERATIONS: &[(&str, &str, Action)] = &[
     ("$completion-report", "Task", Action::Search),
     ("$coding-throughput", "Task", Action::Search),
     ("$coding-audit-rates", "Encounter", Action::Search),
+    // a registry extract reads every type of a population: a read scope on all types
+    ("$registry-extract", "*", Action::Read),
 ];
 
 /// The resource type and action an interaction needs; None for admin/system-wide ones,
@@ -302,6 +304,10 @@ mod tests {
         assert_eq!(
             requirement("GET", "/fhir/Patient/1/_history/2"),
             Some(("Patient".into(), Action::Read))
+        );
+        assert_eq!(
+            requirement("GET", "/fhir/$registry-extract"),
+            Some(("*".into(), Action::Read))
         );
         assert_eq!(requirement("POST", "/fhir"), None);
         assert_eq!(

@@ -25,6 +25,7 @@ mod patch;
 mod read;
 pub mod record_indexes;
 pub mod records_workflow;
+pub mod registries;
 mod reindex;
 pub mod reports;
 pub mod request;
@@ -93,6 +94,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let fhir = record_indexes::routes(fhir);
     let fhir = export::routes(fhir);
     let fhir = reports::routes(fhir);
+    let fhir = registries::routes(fhir);
     let fhir = terminology::routes(fhir)
         .service(
             resource("")

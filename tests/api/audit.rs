@@ -27,13 +27,7 @@ fn events(app: &crate::helpers::TestApp, query: &str) -> Vec<Value> {
             .unwrap(),
     );
     assert_eq!(status, 200, "{bundle}");
-    bundle["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e["resource"].clone())
-        .collect()
+    crate::helpers::entry_resources(&bundle)
 }
 
 fn subtypes(events: &[Value]) -> Vec<String> {

@@ -273,6 +273,16 @@ pub fn parts(response: Response) -> (u16, Value) {
     (status, body)
 }
 
+/// The resources of a Bundle's entries (none when it has no entry).
+pub fn entry_resources(bundle: &Value) -> Vec<Value> {
+    bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["resource"].clone())
+        .collect()
+}
+
 /// The first issue's expression list of an OperationOutcome.
 pub fn issue_expressions(outcome: &Value) -> Vec<String> {
     outcome["issue"]

@@ -30,6 +30,7 @@ mod patch;
 mod protocol;
 mod record_indexes;
 mod records_workflow;
+mod registries;
 mod reindex;
 mod reports;
 mod scope_queries;

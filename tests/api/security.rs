@@ -4,7 +4,7 @@ use crate::helpers::{parts, spawn_with, Backend, TestApp};
 use chartroom::auth::{mint, Claims};
 use serde_json::json;
 
-pub const SECRET: &str = "test-secret-for-chartroom";
+pub(crate) const SECRET: &str = "test-secret-for-chartroom";
 
 pub fn secured(backend: Backend) -> TestApp {
     spawn_with(backend, |c| {
@@ -14,7 +14,7 @@ pub fn secured(backend: Backend) -> TestApp {
     })
 }
 
-fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
+pub(crate) fn token(scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
     token_for("tester", scope, patient, clearances)
 }
 

@@ -33,6 +33,7 @@ pub const OPERATION_TABLES: &[&[OperationDoc]] = &[
     super::record_indexes::OPERATIONS,
     super::export::OPERATIONS,
     super::reports::OPERATIONS,
+    super::registries::OPERATIONS,
     OPERATIONS,
 ];
 
