@@ -13,6 +13,8 @@ pub struct CapabilityInputs<'a> {
     pub resource_types: &'a [&'a str],
     pub search_params: &'a dyn Fn(&str) -> ParamList,
     pub version: &'a str,
+    /// FHIR operations as (resource type or None for system level, name), without repeats.
+    pub operations: &'a [(Option<String>, String)],
 }
 
 /// Interactions implemented for every resource type.
@@ -29,8 +31,9 @@ const TYPE_INTERACTIONS: &[&str] = &[
 /// Interactions implemented at the system level.
 const SYSTEM_INTERACTIONS: &[&str] = &["history-system", "search-system", "transaction", "batch"];
 
-/// FHIR operations, as (resource type or None for system level, name, definition).
-const OPERATIONS: &[(Option<&str>, &str, &str)] = &[
+/// Operations the HL7 specifications define, by (resource type, name); every other
+/// operation is chartroom's own.
+const STANDARD_OPERATIONS: &[(Option<&str>, &str, &str)] = &[
     (
         Some("CodeSystem"),
         "lookup",
@@ -63,41 +66,56 @@ const OPERATIONS: &[(Option<&str>, &str, &str)] = &[
     ),
     (
         Some("Patient"),
-        "disclose",
-        "http://chartroom.dev/fhir/OperationDefinition/Patient-disclose",
+        "match",
+        "http://hl7.org/fhir/OperationDefinition/Patient-match",
+    ),
+    (
+        None,
+        "export",
+        "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
     ),
     (
         Some("Patient"),
-        "disclosures",
-        "http://chartroom.dev/fhir/OperationDefinition/Patient-disclosures",
+        "export",
+        "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
     ),
     (
-        Some("Encounter"),
-        "audit-coding",
-        "http://chartroom.dev/fhir/OperationDefinition/Encounter-audit-coding",
-    ),
-    (
-        None,
-        "audit-coding",
-        "http://chartroom.dev/fhir/OperationDefinition/audit-coding",
-    ),
-    (
-        None,
-        "audit-verify",
-        "http://chartroom.dev/fhir/OperationDefinition/audit-verify",
-    ),
-    (
-        None,
-        "reindex",
-        "http://chartroom.dev/fhir/OperationDefinition/reindex",
+        Some("Group"),
+        "export",
+        "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
     ),
 ];
 
-fn operations_of(res_type: Option<&str>) -> Vec<Value> {
-    OPERATIONS
+/// The canonical OperationDefinition of `$name` on `res_type` (None: system level).
+pub fn operation_definition(res_type: Option<&str>, name: &str) -> String {
+    STANDARD_OPERATIONS
         .iter()
-        .filter(|(t, _, _)| *t == res_type)
-        .map(|(_, name, definition)| json!({ "name": name, "definition": definition }))
+        .find(|(t, n, _)| *t == res_type && *n == name)
+        .map(|(_, _, url)| url.to_string())
+        .unwrap_or_else(|| match res_type {
+            Some(t) => format!("http://chartroom.dev/fhir/OperationDefinition/{t}-{name}"),
+            None => format!("http://chartroom.dev/fhir/OperationDefinition/{name}"),
+        })
+}
+
+/// `$name` and the resource type (None: system level) of an endpoint path such as
+/// `/fhir/Encounter/{id}/$claim`; None for paths that are no FHIR operation.
+pub fn operation_of_path(path: &str) -> Option<(Option<String>, String)> {
+    let rest = path.strip_prefix("/fhir/")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let name = segments.last()?.strip_prefix('$')?.to_string();
+    match segments.as_slice() {
+        [_] => Some((None, name)),
+        [t, _] | [t, _, _] if !t.starts_with('{') => Some((Some(t.to_string()), name)),
+        _ => None,
+    }
+}
+
+fn operations_of(operations: &[(Option<String>, String)], res_type: Option<&str>) -> Vec<Value> {
+    operations
+        .iter()
+        .filter(|(t, _)| t.as_deref() == res_type)
+        .map(|(t, name)| json!({ "name": name, "definition": operation_definition(t.as_deref(), name) }))
         .collect()
 }
 
@@ -127,7 +145,7 @@ pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
             if !params.is_empty() {
                 resource["searchParam"] = Value::Array(params);
             }
-            let operations = operations_of(Some(t));
+            let operations = operations_of(inputs.operations, Some(t));
             if !operations.is_empty() {
                 resource["operation"] = Value::Array(operations);
             }
@@ -155,7 +173,7 @@ pub fn capability_statement(inputs: &CapabilityInputs<'_>) -> Value {
                 { "name": "_type", "type": "token" }
             ],
             "documentation": "Search: all R4 search parameters of every type (string, token, date, number, quantity, reference, uri, composite), modifiers :missing :exact :contains :text :not :of-type :below :above :in :not-in :identifier :[type] (:in/:not-in with the implicit ICD-10-CM/PCS value sets and stored ValueSets: concept lists, whole systems, excludes, nested value sets, ICD is-a filters, stored expansions), prefixes eq ne gt lt ge le sa eb ap, chaining, _has, _include/_revinclude (:iterate), _sort (up to 3 keys), _count with keyset paging, _total, _summary, _elements. Not supported: _text, _content, _list, _filter, _query, token :above/:below on non-hierarchical systems beyond code prefixes, quantity unit conversion.",
-            "operation": operations_of(None),
+            "operation": operations_of(inputs.operations, None),
             "interaction": SYSTEM_INTERACTIONS.iter().map(|i| json!({ "code": i })).collect::<Vec<_>>()
         }]
     })

@@ -3,7 +3,9 @@
 use super::response::{fhir, format_of};
 use super::AppState;
 use crate::error::AppResult;
-use crate::fhir::capability::{capability_statement, CapabilityInputs, ParamList};
+use crate::fhir::capability::{
+    capability_statement, operation_of_path, CapabilityInputs, ParamList,
+};
 use crate::fhir::search_params::registry;
 use crate::fhir::validate;
 use actix_web::http::StatusCode;
@@ -35,11 +37,19 @@ pub async fn capabilities(req: HttpRequest, state: web::Data<AppState>) -> AppRe
         }
         list
     };
+    let mut operations: Vec<(Option<String>, String)> = super::openapi::OPERATION_TABLES
+        .iter()
+        .flat_map(|table| table.iter())
+        .filter_map(|doc| operation_of_path(doc.path))
+        .collect();
+    operations.sort();
+    operations.dedup();
     let statement = capability_statement(&CapabilityInputs {
         base_url: &base,
         resource_types: validate::resource_types(),
         search_params: &params,
         version: env!("CARGO_PKG_VERSION"),
+        operations: &operations,
     });
     Ok(fhir(StatusCode::OK, &statement, format))
 }

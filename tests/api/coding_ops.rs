@@ -372,10 +372,15 @@ both!(capability_statement_lists_operations, |app| {
     };
     assert_eq!(
         names(&resource("CodeSystem")),
-        ["lookup", "validate-code", "subsumes"]
+        ["lookup", "subsumes", "validate-code"]
     );
     assert_eq!(names(&resource("ValueSet")), ["expand", "validate-code"]);
     assert!(names(&resource("Encounter")).contains(&"audit-coding".to_string()));
     assert!(names(&cs["rest"][0]).contains(&"audit-verify".to_string()));
+    // every records-room operation is listed, from the same tables as the OpenAPI document
+    assert!(names(&resource("Encounter")).contains(&"set-coding-status".to_string()));
+    assert!(names(&resource("Patient")).contains(&"match".to_string()));
+    assert!(names(&cs["rest"][0]).contains(&"dnfb".to_string()));
+    assert!(names(&cs["rest"][0]).contains(&"export".to_string()));
     assert!(resource("Observation").get("operation").is_none());
 });

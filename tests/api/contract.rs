@@ -66,7 +66,9 @@ fn contract(backend: Backend) {
         .arg(&document)
         .args(["--url", app.root()])
         .args(["--checks", "not_a_server_error,response_schema_conformance"])
-        .args(["--max-examples", EXAMPLES, "--workers", "2", "--seed", "7"])
+        // one worker: with two, hypothesis' example generation races on a shared cache and
+        // reports a flaky runtime error (not a server finding) now and then
+        .args(["--max-examples", EXAMPLES, "--workers", "1", "--seed", "7"])
         .args(["--request-timeout", "60", "--suppress-health-check", "all"])
         .args(["--include-path-regex", PATHS])
         .env("NO_COLOR", "1")

@@ -1,7 +1,7 @@
 //! `chartroom doctor` and `GET /admin/doctor`: index rows and projections damaged directly
 //! in SQL are found, repaired, and the report is clean again.
 
-use crate::helpers::{parts, spawn, spawn_with, Backend, TestApp};
+use crate::helpers::{parts, spawn_with, spawn_without_rules, Backend, TestApp};
 use serde_json::{json, Value};
 use std::process::Command;
 
@@ -67,7 +67,7 @@ fn damage(app: &TestApp) -> String {
 }
 
 fn doctor_finds_and_repairs_index_drift(backend: Backend) {
-    let app = spawn(backend);
+    let app = spawn_without_rules(backend);
     let clean = report(&app, false);
     assert_eq!(clean["ok"], true, "{clean}");
     let id = damage(&app);
@@ -118,7 +118,7 @@ fn cli(app: &TestApp, args: &[&str]) -> (i32, String) {
 }
 
 fn doctor_command_exit_code_and_repair(backend: Backend) {
-    let app = spawn(backend);
+    let app = spawn_without_rules(backend);
     damage(&app);
     let (code, text) = cli(&app, &[]);
     assert_eq!(code, 1, "{text}");

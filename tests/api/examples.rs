@@ -1,7 +1,7 @@
 //! Round trip of the official R4 examples: each one fhirbolt parses is stored with PUT,
 //! read back, and compared with what was sent (ignoring the server's meta).
 
-use crate::helpers::{parts, spawn_with, Backend, TestApp};
+use crate::helpers::{parts, spawn_without_rules, Backend, TestApp};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -123,7 +123,7 @@ fn round_trip(app: &TestApp) {
 
 fn official_examples_round_trip(backend: Backend) {
     // bulk loads of the official examples: the deficiency rules are not under test here
-    round_trip(&spawn_with(backend, |c| c.deficiency_rules = "off".into()));
+    round_trip(&spawn_without_rules(backend));
 }
 
 crate::on_both_backends!(official_examples_round_trip);

@@ -151,6 +151,37 @@ pub fn spawn(backend: Backend) -> TestApp {
     spawn_with(backend, |_| {})
 }
 
+/// A server whose writes open no deficiency Tasks (for tests that count every resource or
+/// audit event the store holds).
+pub fn spawn_without_rules(backend: Backend) -> TestApp {
+    spawn_with(backend, |c| c.deficiency_rules = "off".into())
+}
+
+/// Like [`both!`], on servers from [`spawn_without_rules`].
+#[macro_export]
+macro_rules! both_without_rules {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            fn sqlite() {
+                let body: fn($crate::helpers::TestApp) = $body;
+                body($crate::helpers::spawn_without_rules(
+                    $crate::helpers::Backend::Sqlite,
+                ));
+            }
+            #[test]
+            fn postgres() {
+                let body: fn($crate::helpers::TestApp) = $body;
+                body($crate::helpers::spawn_without_rules(
+                    $crate::helpers::Backend::Postgres,
+                ));
+            }
+        }
+    };
+}
+
 /// Runs a test body against SQLite and against PostgreSQL.
 #[macro_export]
 macro_rules! both {

@@ -1,10 +1,11 @@
 //! Rebuilding the search index: `$reindex` over HTTP and `chartroom reindex` on the CLI.
 
-use crate::both;
+use crate::both_without_rules;
 use crate::helpers::parts;
 use serde_json::json;
 
-both!(reindex_repairs_a_damaged_index, |app| {
+// incomplete Patients would open deficiency Tasks, which the reindex would count
+both_without_rules!(reindex_repairs_a_damaged_index, |app| {
     for i in 0..30 {
         app.create(&json!({"resourceType": "Patient", "name": [{"family": format!("Reindex{i:02}")}], "gender": "other"}));
     }

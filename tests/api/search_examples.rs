@@ -2,7 +2,7 @@
 //! has a value in some example, one search built from that value must find that example.
 
 use crate::examples::examples_dir;
-use crate::helpers::{parts, spawn_with, Backend, TestApp};
+use crate::helpers::{parts, spawn_without_rules, Backend, TestApp};
 use chartroom::fhir::index::{extract, IndexValue};
 use chartroom::fhir::json::instant;
 use serde_json::Value;
@@ -139,7 +139,7 @@ fn run(app: &TestApp) {
 
 fn every_parameter_finds_its_example(backend: Backend) {
     // bulk loads of the official examples: the deficiency rules are not under test here
-    run(&spawn_with(backend, |c| c.deficiency_rules = "off".into()));
+    run(&spawn_without_rules(backend));
 }
 
 crate::on_both_backends!(every_parameter_finds_its_example);
