@@ -4,15 +4,12 @@
 //! output into a fresh store (also from `chartroom export`).
 
 use crate::helpers::{parts, spawn_with, Backend, TestApp};
-use chartroom::auth::{mint, Claims};
 use chartroom::config::Config;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-
-const SECRET: &str = "export-test-secret";
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -428,16 +425,7 @@ fn bad_requests_are_refused(backend: Backend) {
 crate::on_both_backends!(bad_requests_are_refused);
 
 fn token(sub: &str, scope: &str, patient: Option<&str>, clearances: &[&str]) -> String {
-    let claims = Claims {
-        aud: Some("chartroom".into()),
-        exp: chrono::Utc::now().timestamp() + 600,
-        sub: sub.into(),
-        scope: scope.into(),
-        patient: patient.map(str::to_string),
-        chartroom_clearances: clearances.iter().map(|c| c.to_string()).collect(),
-        ..Claims::default()
-    };
-    mint(&claims, SECRET).unwrap()
+    crate::security::token_for(sub, scope, patient, clearances)
 }
 
 fn base64_decode(text: &str) -> String {
@@ -453,7 +441,7 @@ fn base64_decode(text: &str) -> String {
 fn patient_token_exports_only_its_compartment(backend: Backend) {
     let (dir, app) = exporting(backend, "leak", |c| {
         c.auth = "on".into();
-        c.jwt_hs256_secret = Some(SECRET.into());
+        c.jwt_hs256_secret = Some(crate::security::SECRET.into());
         c.jwt_audience = Some("chartroom".into());
     });
     let admin = token("admin", "user/*.cruds", None, &["*"]);

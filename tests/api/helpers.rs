@@ -157,26 +157,22 @@ pub fn spawn_without_rules(backend: Backend) -> TestApp {
     spawn_with(backend, |c| c.deficiency_rules = "off".into())
 }
 
-/// Like [`both!`], on servers from [`spawn_without_rules`].
+/// Runs a test body against SQLite and against PostgreSQL, on servers from `$spawn`.
 #[macro_export]
-macro_rules! both_without_rules {
-    ($name:ident, $body:expr) => {
+macro_rules! both_with {
+    ($name:ident, $spawn:path, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
             #[test]
             fn sqlite() {
                 let body: fn($crate::helpers::TestApp) = $body;
-                body($crate::helpers::spawn_without_rules(
-                    $crate::helpers::Backend::Sqlite,
-                ));
+                body($spawn($crate::helpers::Backend::Sqlite));
             }
             #[test]
             fn postgres() {
                 let body: fn($crate::helpers::TestApp) = $body;
-                body($crate::helpers::spawn_without_rules(
-                    $crate::helpers::Backend::Postgres,
-                ));
+                body($spawn($crate::helpers::Backend::Postgres));
             }
         }
     };
@@ -186,20 +182,15 @@ macro_rules! both_without_rules {
 #[macro_export]
 macro_rules! both {
     ($name:ident, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[test]
-            fn sqlite() {
-                let body: fn($crate::helpers::TestApp) = $body;
-                body($crate::helpers::spawn($crate::helpers::Backend::Sqlite));
-            }
-            #[test]
-            fn postgres() {
-                let body: fn($crate::helpers::TestApp) = $body;
-                body($crate::helpers::spawn($crate::helpers::Backend::Postgres));
-            }
-        }
+        $crate::both_with!($name, $crate::helpers::spawn, $body);
+    };
+}
+
+/// Like [`both!`], on servers from [`spawn_without_rules`].
+#[macro_export]
+macro_rules! both_without_rules {
+    ($name:ident, $body:expr) => {
+        $crate::both_with!($name, $crate::helpers::spawn_without_rules, $body);
     };
 }
 
