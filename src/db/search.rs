@@ -468,29 +468,15 @@ fn code_filter_condition(x: &str, filter: &CodeFilter) -> Sql {
             sql.push(&format!("{x}.code IN "))
                 .bind_list(codes.iter().map(String::as_str));
         }
-        CodeFilter::Keys {
-            system,
-            prefixes,
-            ranges,
-        } => {
-            // ICD keys are the code upper-cased without its dot.
-            let key = format!("UPPER(REPLACE({x}.code, '.', ''))");
+        CodeFilter::Keys { system, ranges } => {
             sql.push(&format!("{x}.system = "))
                 .bind(system.as_str())
-                .push(" AND (1 = 0");
-            for prefix in prefixes {
-                sql.push(&format!(" OR {key} LIKE "))
-                    .bind(format!("{}%", like_escape(prefix)))
-                    .push(" ESCAPE '\\'");
+                .push(" AND ");
+            if ranges.is_empty() {
+                sql.push("1 = 0");
+            } else {
+                sql.key_in_ranges(&format!("{x}.code"), ranges);
             }
-            for (first, last) in ranges {
-                sql.push(&format!(" OR (SUBSTR({key}, 1, {}) >= ", first.len()))
-                    .bind(first.as_str())
-                    .push(&format!(" AND SUBSTR({key}, 1, {}) <= ", last.len()))
-                    .bind(last.as_str())
-                    .push(")");
-            }
-            sql.push(")");
         }
         CodeFilter::Within(inner) => {
             sql.append(membership_condition(x, inner));

@@ -101,6 +101,25 @@ impl Sql {
     }
 
     /// Appends another statement fragment with its binds.
+    /// `(k in range OR ...)` where `k` is `column` upper-cased without dots (an ICD key) and
+    /// each inclusive range compares each end on its own length (`coding::codes::key_in_range`):
+    /// a range `(E11, E11)` is E11 and everything below it. Callers handle an empty list.
+    pub fn key_in_ranges(&mut self, column: &str, ranges: &[(String, String)]) -> &mut Sql {
+        let key = format!("UPPER(REPLACE({column}, '.', ''))");
+        self.push("(");
+        for (i, (first, last)) in ranges.iter().enumerate() {
+            if i > 0 {
+                self.push(" OR ");
+            }
+            self.push(&format!("(SUBSTR({key}, 1, {}) >= ", first.len()))
+                .bind(first.as_str())
+                .push(&format!(" AND SUBSTR({key}, 1, {}) <= ", last.len()))
+                .bind(last.as_str())
+                .push(")");
+        }
+        self.push(")")
+    }
+
     pub fn append(&mut self, other: Sql) -> &mut Sql {
         self.text.push_str(&other.text);
         self.binds.extend(other.binds);

@@ -23,19 +23,7 @@ pub fn code_in(sql: &mut Sql, column: &str, spec: &CodeSet) {
 
 /// `(<column> in spec)` without a leading AND.
 pub fn code_test(sql: &mut Sql, column: &str, spec: &CodeSet) {
-    let key = format!("UPPER(REPLACE({column}, '.', ''))");
-    sql.push("(");
-    for (i, (first, last)) in spec.ranges.iter().enumerate() {
-        if i > 0 {
-            sql.push(" OR ");
-        }
-        sql.push(&format!("(SUBSTR({key}, 1, {}) >= ", first.len()))
-            .bind(first.as_str())
-            .push(&format!(" AND SUBSTR({key}, 1, {}) <= ", last.len()))
-            .bind(last.as_str())
-            .push(")");
-    }
-    sql.push(")");
+    sql.key_in_ranges(column, &spec.ranges);
 }
 
 /// Appends ` AND <alias>.rk NOT IN (<rows with a hidden label>)`.

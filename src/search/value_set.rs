@@ -24,11 +24,10 @@ pub enum CodeFilter {
         system: Option<String>,
         codes: Vec<String>,
     },
-    /// Codes of a system whose undotted upper-case key starts with one of `prefixes` or
-    /// lies in one of the inclusive `ranges` (ICD-10-CM/PCS hierarchy).
+    /// Codes of a system whose undotted upper-case key lies in one of the inclusive
+    /// `ranges` (ICD-10-CM/PCS hierarchy; `(E11, E11)` is E11 and below).
     Keys {
         system: String,
-        prefixes: Vec<String>,
         ranges: Vec<(String, String)>,
     },
     /// The codes of a nested value set (`compose.include.valueSet`).
@@ -125,12 +124,10 @@ fn implicit(url: &str) -> AppResult<Option<Membership>> {
         Selection::All => CodeFilter::System(system),
         Selection::IsA(prefix) => CodeFilter::Keys {
             system,
-            prefixes: vec![prefix],
-            ranges: Vec::new(),
+            ranges: vec![(prefix.clone(), prefix)],
         },
         Selection::Spec(spec) => CodeFilter::Keys {
             system,
-            prefixes: Vec::new(),
             ranges: spec
                 .key_ranges()
                 .into_iter()
@@ -253,8 +250,7 @@ fn hierarchy_filter(system: &str, filters: &[&Value]) -> Option<Vec<CodeFilter>>
     match filter["op"].as_str()? {
         "is-a" | "descendent-of" => Some(vec![CodeFilter::Keys {
             system: system.to_string(),
-            prefixes: vec![key],
-            ranges: Vec::new(),
+            ranges: vec![(key.clone(), key)],
         }]),
         _ => None,
     }

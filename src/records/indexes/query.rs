@@ -101,22 +101,9 @@ fn encounters() -> Sql {
 
 /// `AND (ranges)` on the undotted, upper-case form of `column`.
 fn code_filter(sql: &mut Sql, column: &str, ranges: &[(String, String)]) {
-    if ranges.is_empty() {
-        return;
+    if !ranges.is_empty() {
+        sql.push(" AND ").key_in_ranges(column, ranges);
     }
-    let key = format!("REPLACE(UPPER({column}), '.', '')");
-    sql.push(" AND (");
-    for (i, (first, last)) in ranges.iter().enumerate() {
-        if i > 0 {
-            sql.push(" OR ");
-        }
-        sql.push(&format!("(SUBSTR({key}, 1, {}) >= ", first.len()))
-            .bind(first.as_str())
-            .push(&format!(" AND SUBSTR({key}, 1, {}) <= ", last.len()))
-            .bind(last.as_str())
-            .push(")");
-    }
-    sql.push(")");
 }
 
 /// Hides rows whose own record, encounter or patient carries a label the caller lacks,
