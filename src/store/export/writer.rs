@@ -70,6 +70,11 @@ pub fn run(
         let mut search = spec.search(&res_type, &access, &[])?;
         // patient-privacy Consents, as for any search by this requester
         store.restrict_by_consent(&mut search, &access)?;
+        // `_typeFilter` may use `:in`/`:not-in`: resolve the value sets once, as a search does
+        let mut search = {
+            let mut conn = store.db.read()?;
+            crate::search::value_set::resolve(&mut conn, &search)?.into_owned()
+        };
         let mut after = position.after_rk;
         let mut file: Option<OpenFile> = None;
         loop {
