@@ -19,6 +19,9 @@ pub struct Config {
     pub jwt_hs256_secret: Option<String>,
     /// JWKS file path or URL for RS256/ES256 tokens.
     pub jwt_jwks: Option<String>,
+    /// PEM file of CA certificates trusted for an `https://` JWKS URL besides the
+    /// operating system's roots (a private PKI).
+    pub jwt_jwks_ca: Option<String>,
     /// Expected `iss` claim.
     pub jwt_issuer: Option<String>,
     /// Expected `aud` claim.
@@ -94,6 +97,7 @@ impl Default for Config {
             auth: "on".into(),
             jwt_hs256_secret: None,
             jwt_jwks: None,
+            jwt_jwks_ca: None,
             jwt_issuer: None,
             jwt_audience: None,
             log: "info".into(),
@@ -134,6 +138,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("auth", "on"),
     ("jwt_hs256_secret", ""),
     ("jwt_jwks", ""),
+    ("jwt_jwks_ca", ""),
     ("jwt_issuer", ""),
     ("jwt_audience", ""),
     ("log", "info"),
@@ -204,6 +209,7 @@ impl Config {
             "auth" => self.auth = value.into(),
             "jwt_hs256_secret" => self.jwt_hs256_secret = optional(value),
             "jwt_jwks" => self.jwt_jwks = optional(value),
+            "jwt_jwks_ca" => self.jwt_jwks_ca = optional(value),
             "jwt_issuer" => self.jwt_issuer = optional(value),
             "jwt_audience" => self.jwt_audience = optional(value),
             "log" => self.log = value.into(),

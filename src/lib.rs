@@ -17,6 +17,7 @@ pub mod search;
 pub mod store;
 pub mod synth;
 pub mod telemetry;
+pub mod tls;
 
 use actix_web::{web, App, HttpServer};
 use config::Config;

@@ -1,16 +1,20 @@
-//! A JWKS fetched from a URL (`CHARTROOM_JWT_JWKS=http://...`): fetched at start, kept for
+//! A JWKS fetched from a URL (`CHARTROOM_JWT_JWKS=https://...`): fetched at start, kept for
 //! `jwks_cache_seconds`, fetched again when a token names an unknown `kid` — at most once
 //! per `jwks_refresh_seconds`, so a flood of forged key ids cannot hammer the issuer.
-//! Plain `http://` only: this build carries no TLS backend (an `https://` URL is refused
-//! at start with a clear message).
+//! `https://` is checked against the operating system's trust roots plus the CA
+//! certificates of `CHARTROOM_JWT_JWKS_CA` (rustls with the ring provider); plain `http://`
+//! still works (development, tests) but is warned about at start unless it stays on this host.
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jwks_http::Certificate;
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Keys from a JWKS URL, cached.
 pub struct RemoteJwks {
     url: String,
+    /// Trusted besides the operating system's roots.
+    extra_roots: Vec<Certificate>,
     max_age: Duration,
     min_refresh: Duration,
     keys: RwLock<(JwkSet, Instant)>,
@@ -20,17 +24,19 @@ pub struct RemoteJwks {
 
 /// Fetches and parses the key set. Runs on a thread of its own: the blocking client may
 /// not run on an async runtime's thread, and verification happens on one.
-fn fetch(url: &str) -> Result<JwkSet, String> {
+fn fetch(url: &str, extra_roots: &[Certificate]) -> Result<JwkSet, String> {
     let url = url.to_string();
+    let extra_roots = extra_roots.to_vec();
     std::thread::spawn(move || -> Result<JwkSet, String> {
         let client = jwks_http::blocking::Client::builder()
             .timeout(Duration::from_secs(5))
+            .tls_certs_merge(extra_roots)
             .build()
-            .map_err(|e| format!("JWKS client: {e}"))?;
+            .map_err(|e| format!("JWKS client: {}", causes(&e)))?;
         let response = client
             .get(&url)
             .send()
-            .map_err(|e| format!("JWKS {url}: {e}"))?;
+            .map_err(|e| format!("JWKS {url}: {}", causes(&e)))?;
         if !response.status().is_success() {
             return Err(format!("JWKS {url}: HTTP {}", response.status()));
         }
@@ -41,23 +47,68 @@ fn fetch(url: &str) -> Result<JwkSet, String> {
     .map_err(|_| "JWKS fetch thread failed".to_string())?
 }
 
+/// An error with its sources: reqwest's own message does not say why a TLS handshake failed.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The CA certificates of a PEM file (`CHARTROOM_JWT_JWKS_CA`).
+fn read_roots(path: &str) -> Result<Vec<Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read JWKS CA file {path}: {e}"))?;
+    let roots =
+        Certificate::from_pem_bundle(&pem).map_err(|e| format!("JWKS CA file {path}: {e}"))?;
+    if roots.is_empty() {
+        return Err(format!("JWKS CA file {path} holds no PEM certificate"));
+    }
+    Ok(roots)
+}
+
+/// True for plain `http://` to another host: keys anyone on the path could replace.
+fn exposed(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    url.scheme() == "http"
+        && match url.host() {
+            Some(url::Host::Domain(name)) => !name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+            None => true,
+        }
+}
+
 impl RemoteJwks {
     /// Fetches the set once; the server does not start without it.
     pub fn fetch_at_start(
         url: &str,
+        ca_file: Option<&str>,
         max_age: Duration,
         min_refresh: Duration,
     ) -> Result<RemoteJwks, String> {
-        if url.starts_with("https://") {
-            return Err(format!(
-                "JWKS URL {url}: https is not supported by this build (no TLS backend); \
-                 serve the JWKS over http on a trusted network or give a JWKS file path"
-            ));
+        crate::tls::install_provider();
+        let extra_roots = match ca_file {
+            Some(path) => read_roots(path)?,
+            None => Vec::new(),
+        };
+        if exposed(url) {
+            tracing::warn!(
+                url,
+                "the JWKS URL is plain http to another host: the signing keys can be \
+                 replaced in transit; use https"
+            );
         }
-        let set = fetch(url)?;
+        let set = fetch(url, &extra_roots)?;
         let now = Instant::now();
         Ok(RemoteJwks {
             url: url.to_string(),
+            extra_roots,
             max_age,
             min_refresh,
             keys: RwLock::new((set, now)),
@@ -95,7 +146,7 @@ impl RemoteJwks {
             }
             *last = Instant::now();
         }
-        match fetch(&self.url) {
+        match fetch(&self.url, &self.extra_roots) {
             Ok(set) => {
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = (set, Instant::now());
                 tracing::info!(url = %self.url, "JWKS fetched again");
@@ -106,5 +157,41 @@ impl RemoteJwks {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_exposed_unless_it_stays_on_this_host() {
+        for url in [
+            "http://idp.example/jwks.json",
+            "http://10.0.0.7:8080/jwks",
+            "http://[2001:db8::1]/jwks",
+        ] {
+            assert!(exposed(url), "{url}");
+        }
+        for url in [
+            "https://idp.example/jwks.json",
+            "http://localhost:8081/jwks",
+            "http://LOCALHOST/jwks",
+            "http://127.0.0.1:9000/jwks",
+            "http://[::1]/jwks",
+        ] {
+            assert!(!exposed(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_certificates() {
+        let missing = read_roots("/nonexistent/ca.pem").err().unwrap();
+        assert!(missing.contains("cannot read JWKS CA file"), "{missing}");
+        let path = std::env::temp_dir().join(format!("jwks-ca-{}.pem", uuid::Uuid::new_v4()));
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let empty = read_roots(&path.to_string_lossy()).err().unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(empty.contains("no PEM certificate"), "{empty}");
     }
 }

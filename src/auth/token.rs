@@ -106,6 +106,7 @@ impl Verifier {
             config.jwt_audience.clone(),
             &Options {
                 leeway: config.jwt_leeway_seconds,
+                jwks_ca: config.jwt_jwks_ca.clone(),
                 jwks_max_age: std::time::Duration::from_secs(config.jwks_cache_seconds),
                 jwks_min_refresh: std::time::Duration::from_secs(config.jwks_refresh_seconds),
             },
@@ -123,6 +124,7 @@ impl Verifier {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 Some(Keys::Url(super::jwks::RemoteJwks::fetch_at_start(
                     url,
+                    options.jwks_ca.as_deref(),
                     options.jwks_max_age,
                     options.jwks_min_refresh,
                 )?))
@@ -188,6 +190,8 @@ impl Verifier {
 /// Verification settings besides the keys.
 struct Options {
     leeway: u64,
+    /// Extra CA certificates (PEM file) for an `https://` JWKS URL.
+    jwks_ca: Option<String>,
     jwks_max_age: std::time::Duration,
     jwks_min_refresh: std::time::Duration,
 }
@@ -196,6 +200,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             leeway: 30,
+            jwks_ca: None,
             jwks_max_age: std::time::Duration::from_secs(3600),
             jwks_min_refresh: std::time::Duration::from_secs(30),
         }

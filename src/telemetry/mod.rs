@@ -73,6 +73,7 @@ pub fn init(filter: &str) {
 }
 
 fn otlp_provider() -> Result<SdkTracerProvider, String> {
+    crate::tls::install_provider();
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .build()
@@ -89,6 +90,16 @@ fn otlp_provider() -> Result<SdkTracerProvider, String> {
 /// Flushes and stops the OTLP exporter (at shutdown; a no-op without one).
 pub fn shutdown() {
     if let Some(provider) = PROVIDER.get() {
+        let _ = provider.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_otlp_exporter_builds() {
+        // its blocking client is built with rustls, which panics without a provider
+        let provider = super::otlp_provider().unwrap();
         let _ = provider.shutdown();
     }
 }

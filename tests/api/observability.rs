@@ -26,7 +26,7 @@ impl SpanExporter for MemoryExporter {
 }
 
 /// Log lines written into a shared buffer.
-struct Capture(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Capture(pub(crate) Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Capture {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
