@@ -124,10 +124,19 @@ fn configuration(config: &Config) -> Vec<Check> {
         ));
     }
     if let Some(jwks) = &config.jwt_jwks {
-        if !std::path::Path::new(jwks).is_file() {
+        let url = jwks.starts_with("http://") || jwks.starts_with("https://");
+        if !url && !std::path::Path::new(jwks).is_file() {
             problems.push((
                 Status::Error,
                 format!("jwt_jwks file {jwks} does not exist"),
+            ));
+        }
+    }
+    if let Some(ca) = &config.jwt_jwks_ca {
+        if !std::path::Path::new(ca).is_file() {
+            problems.push((
+                Status::Error,
+                format!("jwt_jwks_ca file {ca} does not exist"),
             ));
         }
     }
@@ -320,5 +329,31 @@ pub fn probe(url: &str) -> Result<u16, String> {
         Ok(status)
     } else {
         Err(format!("{url}: HTTP {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jwks_url_is_not_a_missing_file() {
+        let errors = |jwks: &str, ca: Option<&str>| {
+            let config = Config {
+                jwt_jwks: Some(jwks.into()),
+                jwt_jwks_ca: ca.map(Into::into),
+                ..Config::default()
+            };
+            configuration(&config)
+                .into_iter()
+                .filter(|c| c.status == Status::Error)
+                .map(|c| c.detail)
+                .collect::<Vec<_>>()
+        };
+        assert!(errors("https://idp.example/jwks.json", None).is_empty());
+        assert!(errors("http://127.0.0.1:9000/jwks", None).is_empty());
+        let missing = errors("/nonexistent/jwks.json", Some("/nonexistent/ca.pem"));
+        assert_eq!(missing.len(), 2, "{missing:?}");
+        assert!(missing[1].contains("jwt_jwks_ca"), "{missing:?}");
     }
 }
