@@ -524,6 +524,72 @@ mod tests {
     }
 
     #[test]
+    fn patients_elements_and_associated_data() {
+        let p = Principal::unrestricted();
+        let group = Level::Group {
+            id: "g".into(),
+            patients: vec!["p1".into(), "p2".into()],
+        };
+        let spec = plan(
+            group.clone(),
+            &pairs(&[("patient", "Patient/p2")]),
+            &p,
+            false,
+        )
+        .unwrap();
+        assert_eq!(spec.patients, vec!["p2"]);
+        assert!(plan(group, &pairs(&[("patient", "Patient/p3")]), &p, false).is_err());
+        assert!(plan(Level::Patient, &pairs(&[("patient", "p3")]), &p, false).is_err());
+
+        let spec = plan(
+            Level::System,
+            &pairs(&[
+                ("_elements", "Patient.name,code"),
+                ("_type", "Patient,Observation,Condition"),
+            ]),
+            &p,
+            false,
+        )
+        .unwrap();
+        assert_eq!(spec.elements_for("Patient").unwrap(), vec!["name", "code"]);
+        let observation = spec.elements_for("Observation").unwrap();
+        assert!(
+            observation.contains(&"status".to_string()),
+            "{observation:?}"
+        );
+        let spec = plan(
+            Level::System,
+            &pairs(&[("_elements", "Patient.name")]),
+            &p,
+            false,
+        )
+        .unwrap();
+        assert_eq!(spec.elements_for("Condition"), None);
+
+        let associated = |value: &str, types: &str| {
+            plan(
+                Level::System,
+                &pairs(&[("_type", types), ("includeAssociatedData", value)]),
+                &p,
+                true,
+            )
+            .unwrap()
+        };
+        let spec = associated("LatestProvenanceResources", "Condition");
+        assert_eq!(spec.types, vec!["Condition", "Provenance"]);
+        assert!(spec.associated_pass("Provenance"));
+        let spec = associated(
+            "LatestProvenanceResources,RelevantProvenanceResources",
+            "Condition",
+        );
+        assert_eq!(spec.associated, Some(Associated::RelevantProvenance));
+        let spec = associated("LatestProvenanceResources", "Condition,Provenance");
+        assert_eq!(spec.associated, None);
+        let spec = associated("_custom", "Condition");
+        assert_eq!(spec.ignored, vec!["includeAssociatedData=_custom"]);
+    }
+
+    #[test]
     fn default_types_follow_the_level() {
         let p = Principal::unrestricted();
         let system = plan(Level::System, &[], &p, false).unwrap();
