@@ -30,7 +30,7 @@ async fn kickoff(
     req: HttpRequest,
     state: web::Data<AppState>,
     target: Target,
-    body: Option<web::Payload>,
+    body: web::Payload,
 ) -> AppResult<HttpResponse> {
     let prefer = header(&req, "Prefer").unwrap_or("");
     if !prefer
@@ -42,10 +42,10 @@ async fn kickoff(
         ));
     }
     let mut pairs = query_pairs(&req);
-    let post = body.is_some();
-    if let Some(payload) = body {
+    let post = req.method() == actix_web::http::Method::POST;
+    if post {
         require_json_body(&req)?;
-        let body = read_body(payload, state.store.config.max_body_bytes).await?;
+        let body = read_body(body, state.store.config.max_body_bytes).await?;
         pairs.extend(parameters::pairs(&parse_json(&body)?)?);
     }
     let base = state.base_url(&req);
@@ -90,51 +90,24 @@ async fn kickoff(
         .body(operation_outcome(&issues).to_string()))
 }
 
-/// `GET [base]/$export`
-pub async fn system(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::System, None).await
+/// `GET` and `POST` of a kick-off without a path parameter (`$export`, `Patient/$export`).
+fn kickoff_route(target: Target) -> actix_web::Route {
+    use actix_web::guard::{Any, Get, Post};
+    web::route().guard(Any(Get()).or(Post())).to(
+        move |req: HttpRequest, body: web::Payload, state: web::Data<AppState>| {
+            kickoff(req, state, target.clone(), body)
+        },
+    )
 }
 
-/// `GET [base]/Patient/$export`
-pub async fn patients(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::AllPatients, None).await
-}
-
-/// `GET [base]/Group/{id}/$export`
+/// `GET` or `POST [base]/Group/{id}/$export`
 pub async fn group(
     req: HttpRequest,
     path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::Group(path.into_inner()), None).await
-}
-
-/// `POST [base]/$export` with a Parameters body.
-pub async fn system_post(
-    req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::System, Some(body)).await
-}
-
-/// `POST [base]/Patient/$export` with a Parameters body.
-pub async fn patients_post(
-    req: HttpRequest,
-    body: web::Payload,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::AllPatients, Some(body)).await
-}
-
-/// `POST [base]/Group/{id}/$export` with a Parameters body.
-pub async fn group_post(
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Payload,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::Group(path.into_inner()), Some(body)).await
+    kickoff(req, state, Target::Group(path.into_inner()), body).await
 }
 
 /// `GET [base]/$export-status?job=ID`: 202 with `X-Progress` while running, 200 with the
@@ -231,20 +204,12 @@ pub async fn file(req: HttpRequest, state: web::Data<AppState>) -> AppResult<Htt
 pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
     use web::{delete, get, post};
     scope
-        .service(
-            super::resource("/$export")
-                .route(get().to(system))
-                .route(post().to(system_post)),
-        )
-        .service(
-            super::resource("/Patient/$export")
-                .route(get().to(patients))
-                .route(post().to(patients_post)),
-        )
+        .service(super::resource("/$export").route(kickoff_route(Target::System)))
+        .service(super::resource("/Patient/$export").route(kickoff_route(Target::AllPatients)))
         .service(
             super::resource("/Group/{id}/$export")
                 .route(get().to(group))
-                .route(post().to(group_post)),
+                .route(post().to(group)),
         )
         .service(
             super::resource("/$export-status")
@@ -329,6 +294,26 @@ const ACCEPTED: &[ResponseDoc] = &[ResponseDoc {
 }];
 
 const READ_SCOPES: &[&str] = &["system/Patient.rs", "user/Patient.rs", "patient/Patient.rs"];
+const GROUP_SCOPES: &[&str] = &["system/Group.rs", "user/Group.rs"];
+
+/// A kick-off by POST: the parameters come in a Parameters body.
+const fn post_kickoff(
+    path: &'static str,
+    summary: &'static str,
+    scopes: &'static [&'static str],
+) -> OperationDoc {
+    OperationDoc {
+        method: "post",
+        path,
+        summary,
+        description: POST_BODY,
+        tag: "export",
+        scopes,
+        params: PREFER,
+        body: Some("Parameters"),
+        responses: ACCEPTED,
+    }
+}
 
 /// The export endpoints, for the OpenAPI document.
 pub const OPERATIONS: &[OperationDoc] = &[
@@ -360,44 +345,26 @@ pub const OPERATIONS: &[OperationDoc] = &[
         summary: "Bulk Data Group-level export kick-off",
         description: "Exports the Patient compartments of the Group's active Patient members.",
         tag: "export",
-        scopes: &["system/Group.rs", "user/Group.rs"],
+        scopes: GROUP_SCOPES,
         params: KICKOFF_PARAMS,
         body: None,
         responses: ACCEPTED,
     },
-    OperationDoc {
-        method: "post",
-        path: "/fhir/$export",
-        summary: "Bulk Data system-level export kick-off (POST)",
-        description: POST_BODY,
-        tag: "export",
-        scopes: READ_SCOPES,
-        params: PREFER,
-        body: Some("Parameters"),
-        responses: ACCEPTED,
-    },
-    OperationDoc {
-        method: "post",
-        path: "/fhir/Patient/$export",
-        summary: "Bulk Data Patient-level export kick-off (POST)",
-        description: POST_BODY,
-        tag: "export",
-        scopes: READ_SCOPES,
-        params: PREFER,
-        body: Some("Parameters"),
-        responses: ACCEPTED,
-    },
-    OperationDoc {
-        method: "post",
-        path: "/fhir/Group/{id}/$export",
-        summary: "Bulk Data Group-level export kick-off (POST)",
-        description: POST_BODY,
-        tag: "export",
-        scopes: &["system/Group.rs", "user/Group.rs"],
-        params: PREFER,
-        body: Some("Parameters"),
-        responses: ACCEPTED,
-    },
+    post_kickoff(
+        "/fhir/$export",
+        "Bulk Data system-level export kick-off (POST)",
+        READ_SCOPES,
+    ),
+    post_kickoff(
+        "/fhir/Patient/$export",
+        "Bulk Data Patient-level export kick-off (POST)",
+        READ_SCOPES,
+    ),
+    post_kickoff(
+        "/fhir/Group/{id}/$export",
+        "Bulk Data Group-level export kick-off (POST)",
+        GROUP_SCOPES,
+    ),
     OperationDoc {
         method: "get",
         path: "/fhir/$export-status",

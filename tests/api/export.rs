@@ -39,13 +39,17 @@ fn kick(app: &TestApp, path: &str, token: Option<&str>) -> String {
     if let Some(t) = token {
         request = request.bearer_auth(t);
     }
-    let response = request.send().unwrap();
+    accepted(request.send().unwrap(), path)
+}
+
+/// Asserts a kick-off's 202 and returns its Content-Location.
+fn accepted(response: reqwest::blocking::Response, what: &str) -> String {
     let location = response
         .headers()
         .get("Content-Location")
         .map(|v| v.to_str().unwrap().to_string());
     let (status, body) = parts(response);
-    assert_eq!(status, 202, "{path}: {body}");
+    assert_eq!(status, 202, "{what}: {body}");
     location.expect("Content-Location")
 }
 
@@ -755,13 +759,7 @@ fn post_kick(
 /// POST kick-off: asserts 202 and returns the status URL.
 fn kick_post(app: &TestApp, path: &str, body: &Value, token: Option<&str>) -> String {
     let response = post_kick(app, path, body, token, "respond-async");
-    let location = response
-        .headers()
-        .get("Content-Location")
-        .map(|v| v.to_str().unwrap().to_string());
-    let (status, outcome) = parts(response);
-    assert_eq!(status, 202, "POST {path}: {outcome}");
-    location.expect("Content-Location")
+    accepted(response, &format!("POST {path}"))
 }
 
 fn refused(response: reqwest::blocking::Response) -> String {
@@ -772,6 +770,11 @@ fn refused(response: reqwest::blocking::Response) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// A POST kick-off that must answer 400; returns the diagnostics.
+fn refused_post(app: &TestApp, path: &str, body: &Value, token: Option<&str>) -> String {
+    refused(post_kick(app, path, body, token, "respond-async"))
 }
 
 fn reference(id: &str) -> Value {
@@ -836,22 +839,10 @@ fn post_kickoff_and_patient_parameter(backend: Backend) {
 
     // patients not in the Group, unknown patients, bad bodies: 400
     let not_member = parameters(&[("patient", "valueReference", reference("p1"))]);
-    let text = refused(post_kick(
-        &app,
-        "Group/g/$export",
-        &not_member,
-        t,
-        "respond-async",
-    ));
+    let text = refused_post(&app, "Group/g/$export", &not_member, t);
     assert!(text.contains("not an active member"), "{text}");
     let unknown = parameters(&[("patient", "valueReference", reference("nobody"))]);
-    let text = refused(post_kick(
-        &app,
-        "Patient/$export",
-        &unknown,
-        t,
-        "respond-async",
-    ));
+    let text = refused_post(&app, "Patient/$export", &unknown, t);
     assert!(text.contains("Patient/nobody"), "{text}");
     for bad in [
         json!({"resourceType": "Bundle", "type": "collection"}),
@@ -859,11 +850,11 @@ fn post_kickoff_and_patient_parameter(backend: Backend) {
         parameters(&[("_since", "valueString", json!("yesterday"))]),
         parameters(&[("_type", "valueString", json!("Nonsense"))]),
     ] {
-        refused(post_kick(&app, "Patient/$export", &bad, t, "respond-async"));
+        refused_post(&app, "Patient/$export", &bad, t);
     }
     // `patient` does not apply at system level: refused, or ignored and reported when lenient
     let system = parameters(&[("patient", "valueReference", reference("p1"))]);
-    refused(post_kick(&app, "$export", &system, t, "respond-async"));
+    refused_post(&app, "$export", &system, t);
     let (status, outcome) = parts(post_kick(
         &app,
         "$export",
@@ -877,20 +868,13 @@ fn post_kickoff_and_patient_parameter(backend: Backend) {
     // a patient the token cannot see is answered like one that does not exist
     let mine = token("patient-p0", "patient/*.rs", Some("p0"), &[]);
     let other = parameters(&[("patient", "valueReference", reference("p1"))]);
-    let hidden = refused(post_kick(
-        &app,
-        "Patient/$export",
-        &other,
-        Some(&mine),
-        "respond-async",
-    ));
-    let missing = refused(post_kick(
+    let hidden = refused_post(&app, "Patient/$export", &other, Some(&mine));
+    let missing = refused_post(
         &app,
         "Patient/$export",
         &parameters(&[("patient", "valueReference", reference("p9"))]),
         Some(&mine),
-        "respond-async",
-    ));
+    );
     assert_eq!(hidden.replace("p1", "p9"), missing);
     // its own patient is fine, and nothing of others comes out
     let own = parameters(&[("patient", "valueReference", reference("p0"))]);

@@ -3,6 +3,7 @@
 //! it. Pure.
 
 use crate::error::{AppError, AppResult};
+use crate::fhir::parameters;
 use serde_json::Value;
 
 /// The `value[x]` types each kick-off parameter may use (others take any primitive).
@@ -18,49 +19,30 @@ fn types_of(name: &str) -> Option<&'static [&'static str]> {
 
 /// The kick-off parameters of a `Parameters` body, in order (repeats kept).
 pub fn pairs(body: &Value) -> AppResult<Vec<(String, String)>> {
-    if body.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
-        return Err(AppError::invalid(
-            "the body of a POST $export must be a Parameters resource",
-        ));
-    }
     let mut pairs = Vec::new();
-    for param in body
-        .get("parameter")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = param
-            .get("name")
-            .and_then(Value::as_str)
+    for entry in parameters::entries(body, "a POST $export")? {
+        let name = entry
+            .name
             .ok_or_else(|| AppError::invalid("a Parameters parameter has no name"))?;
-        let values: Vec<(&String, &Value)> = param
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| k.starts_with("value"))
-            .collect();
-        let [(key, value)] = values.as_slice() else {
+        let [(key, value)] = entry.values.as_slice() else {
             return Err(AppError::invalid(format!(
                 "parameter '{name}' needs exactly one value[x]"
             )));
         };
         if let Some(allowed) = types_of(name) {
-            if !allowed.contains(&key.as_str()) {
+            if !allowed.contains(key) {
                 return Err(AppError::invalid(format!(
                     "parameter '{name}' takes {}, not {key}",
                     allowed.join(" or ")
                 )));
             }
         }
-        let text = match (key.as_str(), value) {
-            ("valueReference", reference) => reference
+        let text = match *key {
+            "valueReference" => value
                 .get("reference")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            (_, Value::String(text)) => Some(text.clone()),
-            (_, Value::Number(_) | Value::Bool(_)) => Some(value.to_string()),
-            _ => None,
+            _ => parameters::primitive_text(value),
         };
         let text = text.ok_or_else(|| {
             AppError::invalid(format!("parameter '{name}': {key} has no usable value"))
