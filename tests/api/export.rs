@@ -542,6 +542,11 @@ crate::on_both_backends!(patient_token_exports_only_its_compartment);
 
 /// A `chartroom serve` process on the database of `app`.
 fn server_process(app: &TestApp, dir: &Path) -> Child {
+    server_process_with(app, dir, &[])
+}
+
+/// `server_process` with more `CHARTROOM_*` variables.
+fn server_process_with(app: &TestApp, dir: &Path, env: &[(&str, &str)]) -> Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -558,6 +563,7 @@ fn server_process(app: &TestApp, dir: &Path) -> Child {
         .env("CHARTROOM_EXPORT_THROTTLE_MS", "250")
         .env("CHARTROOM_EXPORT_LEASE_SECONDS", "2")
         .env("CHARTROOM_SQLITE_SYNCHRONOUS", "NORMAL")
+        .envs(env.iter().copied())
         .spawn()
         .unwrap()
 }
@@ -1125,3 +1131,40 @@ fn expired_jobs_are_deleted(backend: Backend) {
     let _ = std::fs::remove_dir_all(dir);
 }
 crate::on_both_backends!(expired_jobs_are_deleted);
+
+fn expired_jobs_are_deleted_at_start(backend: Backend) {
+    // the in-process server keeps jobs a day; a server started with a short retention and no
+    // worker threads deletes them while it starts
+    let (dir, app) = exporting(backend, "expiry-start", |_| {});
+    seed(&app, 2, None);
+    let status_url = kick(&app, "$export?_type=Patient", None);
+    let job = status_url.rsplit("job=").next().unwrap().to_string();
+    wait(&app, &status_url, None);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        authed(&app, reqwest::Method::GET, &status_url, None).status(),
+        200
+    );
+    let mut server = server_process_with(
+        &app,
+        &dir,
+        &[
+            ("CHARTROOM_EXPORT_RETENTION_SECONDS", "1"),
+            ("CHARTROOM_EXPORT_WORKERS", "0"),
+        ],
+    );
+    let started = Instant::now();
+    while dir.join(&job).exists() || !job_counts(&app).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the starting server left the expired job"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let (status, _) = parts(authed(&app, reqwest::Method::GET, &status_url, None));
+    assert_eq!(status, 404);
+    let _ = std::fs::remove_dir_all(dir);
+}
+crate::on_both_backends!(expired_jobs_are_deleted_at_start);
