@@ -79,6 +79,9 @@ pub struct Config {
     pub export_lease_seconds: usize,
     /// Pause after each finished export file, in milliseconds (tests; 0 in production).
     pub export_throttle_ms: usize,
+    /// Seconds a finished (completed, failed or cancelled) export job and its files are
+    /// kept; then the status and file URLs answer 404 and the worker deletes them.
+    pub export_retention_seconds: usize,
     /// Reports: counts below this are suppressed (with complementary suppression) for
     /// callers without the identified-data permission.
     pub report_min_cell: usize,
@@ -124,6 +127,7 @@ impl Default for Config {
             export_workers: 1,
             export_lease_seconds: 60,
             export_throttle_ms: 0,
+            export_retention_seconds: 24 * 3600,
             report_min_cell: 11,
             report_age_bands: "0-17,18-44,45-64,65-".into(),
             registry_secret: None,
@@ -164,6 +168,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("export_workers", "1"),
     ("export_lease_seconds", "60"),
     ("export_throttle_ms", "0"),
+    ("export_retention_seconds", "86400"),
     ("report_min_cell", "11"),
     ("report_age_bands", "0-17,18-44,45-64,65-"),
     ("registry_secret", ""),
@@ -243,6 +248,7 @@ impl Config {
             "export_workers" => self.export_workers = number(value)?,
             "export_lease_seconds" => self.export_lease_seconds = number(value)?.max(1),
             "export_throttle_ms" => self.export_throttle_ms = number(value)?,
+            "export_retention_seconds" => self.export_retention_seconds = number(value)?.max(1),
             "report_min_cell" => self.report_min_cell = number(value)?,
             "report_age_bands" => self.report_age_bands = value.into(),
             "registry_secret" => self.registry_secret = optional(value),

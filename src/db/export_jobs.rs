@@ -44,6 +44,9 @@ pub struct JobRow {
     pub exported: i64,
     #[diesel(sql_type = Nullable<Text>)]
     pub error: Option<String>,
+    /// When the job completed, failed or was cancelled.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub finished: Option<i64>,
 }
 
 /// One finished file.
@@ -73,7 +76,7 @@ pub struct NewJob<'a> {
 }
 
 const JOB_COLUMNS: &str = "id, status, owner, request_url, spec, access_grant, audit_who, \
-     transaction_time, type_index, after_rk, next_part, exported, error";
+     transaction_time, type_index, after_rk, next_part, exported, error, finished";
 
 /// Stores a new job in state `accepted`.
 pub fn insert(conn: &mut Conn, job: &NewJob<'_>) -> AppResult<()> {
@@ -273,6 +276,31 @@ pub fn cancel(conn: &mut Conn, id: &str, now: i64) -> AppResult<bool> {
     files.bind(id);
     conn.execute(&files)?;
     Ok(changed)
+}
+
+/// Jobs that ended (completed, failed, cancelled) before `before`, at most `limit`.
+pub fn ended_before(conn: &mut Conn, before: i64, limit: i64) -> AppResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    let mut sql = Sql::new("SELECT id FROM export_jobs WHERE status IN (");
+    sql.bind(COMPLETED).push(", ").bind(FAILED).push(", ");
+    sql.bind(CANCELLED).push(") AND finished < ").bind(before);
+    sql.push(" ORDER BY finished LIMIT ").bind(limit);
+    Ok(conn.load::<Id>(&sql)?.into_iter().map(|r| r.id).collect())
+}
+
+/// Deletes a job and its file rows.
+pub fn delete(conn: &mut Conn, id: &str) -> AppResult<()> {
+    let mut files = Sql::new("DELETE FROM export_files WHERE job_id = ");
+    files.bind(id);
+    conn.execute(&files)?;
+    let mut job = Sql::new("DELETE FROM export_jobs WHERE id = ");
+    job.bind(id);
+    conn.execute(&job)?;
+    Ok(())
 }
 
 /// The finished files of a job, in order.

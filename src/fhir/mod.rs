@@ -9,6 +9,7 @@ pub mod index;
 pub mod json;
 pub mod model;
 pub mod outcome;
+pub mod parameters;
 pub mod patch;
 pub mod references;
 pub mod resource;

@@ -1,14 +1,16 @@
-//! FHIR Bulk Data Access v2 export: kick-off (`GET [base]/$export`, `Patient/$export`,
-//! `Group/{id}/$export`, with `Prefer: respond-async`), the status URL (`GET` to poll,
-//! `DELETE` to cancel) and the output files (streamed, only to the requester).
+//! FHIR Bulk Data Access v2 export: kick-off (`GET` or `POST` with a Parameters body on
+//! `[base]/$export`, `Patient/$export`, `Group/{id}/$export`, with `Prefer: respond-async`),
+//! the status URL (`GET` to poll, `DELETE` to cancel) and the output files (streamed, only
+//! to the requester).
 
 use super::auth::{principal, who};
 use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
-use super::request::{blocking, header, query_pairs};
+use super::request::{blocking, header, query_pairs, read_body, require_json_body};
 use super::AppState;
 use crate::error::{AppError, AppResult};
-use crate::fhir::outcome::{operation_outcome, Issue};
-use crate::store::export::{manifest, Kickoff, Status, Target};
+use crate::fhir::outcome::{operation_outcome, Issue, Severity};
+use crate::fhir::resource::parse_json;
+use crate::store::export::{manifest, parameters, Kickoff, Status, Target};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::io::Read;
@@ -28,6 +30,7 @@ async fn kickoff(
     req: HttpRequest,
     state: web::Data<AppState>,
     target: Target,
+    body: web::Payload,
 ) -> AppResult<HttpResponse> {
     let prefer = header(&req, "Prefer").unwrap_or("");
     if !prefer
@@ -37,6 +40,13 @@ async fn kickoff(
         return Err(AppError::invalid(
             "a Bulk Data export needs the header Prefer: respond-async",
         ));
+    }
+    let mut pairs = query_pairs(&req);
+    let post = req.method() == actix_web::http::Method::POST;
+    if post {
+        require_json_body(&req)?;
+        let body = read_body(body, state.store.config.max_body_bytes).await?;
+        pairs.extend(parameters::pairs(&parse_json(&body)?)?);
     }
     let base = state.base_url(&req);
     let path = req.path().strip_prefix("/fhir").unwrap_or(req.path());
@@ -48,44 +58,56 @@ async fn kickoff(
     };
     let kick = Kickoff {
         target,
-        pairs: query_pairs(&req),
+        pairs,
+        post,
         lenient: prefer.contains("handling=lenient"),
         request_url,
     };
     let (principal, who) = (principal(&req), who(&req));
     let store = state.store.clone();
-    let id = blocking(move || store.export_kickoff(&kick, &principal, &who)).await?;
-    let outcome = operation_outcome(&[Issue::new(
-        crate::fhir::outcome::Severity::Information,
+    let accepted = blocking(move || store.export_kickoff(&kick, &principal, &who)).await?;
+    let mut issues = vec![Issue::new(
+        Severity::Information,
         "informational",
-        format!("export job {id} accepted"),
-    )]);
+        format!("export job {} accepted", accepted.id),
+    )];
+    if !accepted.ignored.is_empty() {
+        issues.push(Issue::new(
+            Severity::Warning,
+            "not-supported",
+            format!(
+                "ignored (Prefer: handling=lenient): {}",
+                accepted.ignored.join(", ")
+            ),
+        ));
+    }
     Ok(HttpResponse::Accepted()
         .insert_header((
             "Content-Location",
-            format!("{base}/$export-status?job={id}"),
+            format!("{base}/$export-status?job={}", accepted.id),
         ))
         .content_type("application/fhir+json")
-        .body(outcome.to_string()))
+        .body(operation_outcome(&issues).to_string()))
 }
 
-/// `GET [base]/$export`
-pub async fn system(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::System).await
+/// `GET` and `POST` of a kick-off without a path parameter (`$export`, `Patient/$export`).
+fn kickoff_route(target: Target) -> actix_web::Route {
+    use actix_web::guard::{Any, Get, Post};
+    web::route().guard(Any(Get()).or(Post())).to(
+        move |req: HttpRequest, body: web::Payload, state: web::Data<AppState>| {
+            kickoff(req, state, target.clone(), body)
+        },
+    )
 }
 
-/// `GET [base]/Patient/$export`
-pub async fn patients(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::AllPatients).await
-}
-
-/// `GET [base]/Group/{id}/$export`
+/// `GET` or `POST [base]/Group/{id}/$export`
 pub async fn group(
     req: HttpRequest,
     path: web::Path<String>,
+    body: web::Payload,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    kickoff(req, state, Target::Group(path.into_inner())).await
+    kickoff(req, state, Target::Group(path.into_inner()), body).await
 }
 
 /// `GET [base]/$export-status?job=ID`: 202 with `X-Progress` while running, 200 with the
@@ -105,11 +127,13 @@ pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
             transaction_time,
             request_url,
             files,
+            expires,
         } => {
             let body = manifest::build(transaction_time, &request_url, true, &files, |f| {
                 format!("{base}/$export-file?job={id}&file={}", f.name)
             });
             HttpResponse::Ok()
+                .insert_header(("Expires", http_date(expires)))
                 .content_type("application/json")
                 .body(body.to_string())
         }
@@ -117,6 +141,14 @@ pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
             .content_type("application/fhir+json")
             .body(operation_outcome(&[Issue::error("exception", message)]).to_string()),
     })
+}
+
+/// An HTTP-date (RFC 9110: `Tue, 01 Dec 2026 12:00:00 GMT`) of epoch milliseconds.
+fn http_date(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }
 
 /// `DELETE [base]/$export-status?job=ID`: cancels the job and deletes its files (202).
@@ -170,11 +202,15 @@ pub async fn file(req: HttpRequest, state: web::Data<AppState>) -> AppResult<Htt
 
 /// Registers the export routes (before the generic `{type}` patterns).
 pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
-    use web::{delete, get};
+    use web::{delete, get, post};
     scope
-        .service(super::resource("/$export").route(get().to(system)))
-        .service(super::resource("/Patient/$export").route(get().to(patients)))
-        .service(super::resource("/Group/{id}/$export").route(get().to(group)))
+        .service(super::resource("/$export").route(kickoff_route(Target::System)))
+        .service(super::resource("/Patient/$export").route(kickoff_route(Target::AllPatients)))
+        .service(
+            super::resource("/Group/{id}/$export")
+                .route(get().to(group))
+                .route(post().to(group)),
+        )
         .service(
             super::resource("/$export-status")
                 .route(get().to(status))
@@ -220,7 +256,28 @@ const KICKOFF_PARAMS: &[ParamDoc] = &[
         kind: "string",
         description: "`application/fhir+ndjson` (default), `application/ndjson` or `ndjson`",
     },
+    ParamDoc {
+        name: "_elements",
+        location: ParamIn::Query,
+        required: false,
+        kind: "string",
+        description: "top-level elements to keep, `element` or `Type.element` (plus id, meta and mandatory elements); subsetted resources carry the SUBSETTED tag",
+    },
+    ParamDoc {
+        name: "includeAssociatedData",
+        location: ParamIn::Query,
+        required: false,
+        kind: "string",
+        description: "`LatestProvenanceResources` or `RelevantProvenanceResources`: add the Provenance of the exported resources",
+    },
 ];
+
+const PREFER: &[ParamDoc] = &[KICKOFF_PARAMS[0]];
+
+const POST_BODY: &str = "A Parameters resource with the kick-off parameters: `_type`, `_typeFilter`, \
+    `_elements`, `_outputFormat` (valueString), `_since` (valueInstant), `includeAssociatedData` \
+    (valueCode), and at Patient and Group level `patient` (valueReference, repeatable: only \
+    these patients' compartments; a patient unknown, not visible or not a Group member answers 400).";
 
 const JOB_PARAM: ParamDoc = ParamDoc {
     name: "job",
@@ -237,6 +294,26 @@ const ACCEPTED: &[ResponseDoc] = &[ResponseDoc {
 }];
 
 const READ_SCOPES: &[&str] = &["system/Patient.rs", "user/Patient.rs", "patient/Patient.rs"];
+const GROUP_SCOPES: &[&str] = &["system/Group.rs", "user/Group.rs"];
+
+/// A kick-off by POST: the parameters come in a Parameters body.
+const fn post_kickoff(
+    path: &'static str,
+    summary: &'static str,
+    scopes: &'static [&'static str],
+) -> OperationDoc {
+    OperationDoc {
+        method: "post",
+        path,
+        summary,
+        description: POST_BODY,
+        tag: "export",
+        scopes,
+        params: PREFER,
+        body: Some("Parameters"),
+        responses: ACCEPTED,
+    }
+}
 
 /// The export endpoints, for the OpenAPI document.
 pub const OPERATIONS: &[OperationDoc] = &[
@@ -268,16 +345,31 @@ pub const OPERATIONS: &[OperationDoc] = &[
         summary: "Bulk Data Group-level export kick-off",
         description: "Exports the Patient compartments of the Group's active Patient members.",
         tag: "export",
-        scopes: &["system/Group.rs", "user/Group.rs"],
+        scopes: GROUP_SCOPES,
         params: KICKOFF_PARAMS,
         body: None,
         responses: ACCEPTED,
     },
+    post_kickoff(
+        "/fhir/$export",
+        "Bulk Data system-level export kick-off (POST)",
+        READ_SCOPES,
+    ),
+    post_kickoff(
+        "/fhir/Patient/$export",
+        "Bulk Data Patient-level export kick-off (POST)",
+        READ_SCOPES,
+    ),
+    post_kickoff(
+        "/fhir/Group/{id}/$export",
+        "Bulk Data Group-level export kick-off (POST)",
+        GROUP_SCOPES,
+    ),
     OperationDoc {
         method: "get",
         path: "/fhir/$export-status",
         summary: "Bulk Data export status",
-        description: "202 with X-Progress and Retry-After while running; 200 with the manifest when complete; 500 OperationOutcome when failed; 404 when unknown or cancelled.",
+        description: "202 with X-Progress and Retry-After while running; 200 with the manifest and Expires (when the job and its files are deleted) when complete; 500 OperationOutcome when failed; 404 when unknown, cancelled or expired.",
         tag: "export",
         scopes: READ_SCOPES,
         params: &[JOB_PARAM],
@@ -286,7 +378,7 @@ pub const OPERATIONS: &[OperationDoc] = &[
             ResponseDoc {
                 status: 200,
                 body: "application/json",
-                description: "the manifest (transactionTime, request, requiresAccessToken, output, error)",
+                description: "the manifest (transactionTime, request, requiresAccessToken, output, error); Expires header",
             },
             ResponseDoc {
                 status: 202,

@@ -1,7 +1,8 @@
-//! Bulk Data `$export` through HTTP on both stores: kick-off, polling, manifest, download,
-//! `_type`/`_since`/`_typeFilter`, Patient and Group level, cancel, bad requests, a
-//! patient-scoped token's leak check, a job across a server restart, and a re-import of the
-//! output into a fresh store (also from `chartroom export`).
+//! Bulk Data `$export` through HTTP on both stores: kick-off (GET and POST with a
+//! Parameters body), polling, manifest, download, `_type`/`_since`/`_typeFilter`,
+//! `_elements`, `patient`, `includeAssociatedData`, Patient and Group level, cancel, expiry
+//! and clean-up, bad requests, a patient-scoped token's leak check, a job across a server
+//! restart, and a re-import of the output into a fresh store (also from `chartroom export`).
 
 use crate::helpers::{parts, spawn_with, Backend, TestApp};
 use chartroom::config::Config;
@@ -38,13 +39,17 @@ fn kick(app: &TestApp, path: &str, token: Option<&str>) -> String {
     if let Some(t) = token {
         request = request.bearer_auth(t);
     }
-    let response = request.send().unwrap();
+    accepted(request.send().unwrap(), path)
+}
+
+/// Asserts a kick-off's 202 and returns its Content-Location.
+fn accepted(response: reqwest::blocking::Response, what: &str) -> String {
     let location = response
         .headers()
         .get("Content-Location")
         .map(|v| v.to_str().unwrap().to_string());
     let (status, body) = parts(response);
-    assert_eq!(status, 202, "{path}: {body}");
+    assert_eq!(status, 202, "{what}: {body}");
     location.expect("Content-Location")
 }
 
@@ -401,7 +406,10 @@ fn bad_requests_are_refused(backend: Backend) {
         "$export?_outputFormat=text/csv",
         "$export?_typeFilter=Condition%3Fnot-a-param%3D1",
         "$export?_type=Patient&_typeFilter=Condition%3Fcode%3DE11",
-        "$export?includeAssociatedData=LatestProvenanceResources",
+        "$export?includeAssociatedData=_custom",
+        "$export?_elements=name.family",
+        "$export?_elements=Nonsense.name",
+        "Patient/$export?patient=Patient/p1",
         "Patient/$export?_type=Practitioner",
     ] {
         let (status, outcome) = parts(
@@ -415,7 +423,7 @@ fn bad_requests_are_refused(backend: Backend) {
     }
     // lenient handling ignores what is not supported
     let response = app
-        .get("$export?_type=Patient&includeAssociatedData=LatestProvenanceResources&_outputFormat=ndjson")
+        .get("$export?_type=Patient&includeAssociatedData=_custom&_outputFormat=ndjson")
         .header("Prefer", "respond-async, handling=lenient")
         .send()
         .unwrap();
@@ -534,6 +542,11 @@ crate::on_both_backends!(patient_token_exports_only_its_compartment);
 
 /// A `chartroom serve` process on the database of `app`.
 fn server_process(app: &TestApp, dir: &Path) -> Child {
+    server_process_with(app, dir, &[])
+}
+
+/// `server_process` with more `CHARTROOM_*` variables.
+fn server_process_with(app: &TestApp, dir: &Path, env: &[(&str, &str)]) -> Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -550,6 +563,7 @@ fn server_process(app: &TestApp, dir: &Path) -> Child {
         .env("CHARTROOM_EXPORT_THROTTLE_MS", "250")
         .env("CHARTROOM_EXPORT_LEASE_SECONDS", "2")
         .env("CHARTROOM_SQLITE_SYNCHRONOUS", "NORMAL")
+        .envs(env.iter().copied())
         .spawn()
         .unwrap()
 }
@@ -724,3 +738,433 @@ fn output_reimports_to_identical_counts(backend: Backend) {
     }
 }
 crate::on_both_backends!(output_reimports_to_identical_counts);
+
+/// `Parameters` with one `value[x]` per entry: `(name, "valueString", value)`.
+fn parameters(list: &[(&str, &str, Value)]) -> Value {
+    let parameter: Vec<Value> = list
+        .iter()
+        .map(|(name, key, value)| json!({"name": name, *key: value}))
+        .collect();
+    json!({"resourceType": "Parameters", "parameter": parameter})
+}
+
+fn post_kick(
+    app: &TestApp,
+    path: &str,
+    body: &Value,
+    token: Option<&str>,
+    prefer: &str,
+) -> reqwest::blocking::Response {
+    let mut request = app.post(path, body).header("Prefer", prefer);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    request.send().unwrap()
+}
+
+/// POST kick-off: asserts 202 and returns the status URL.
+fn kick_post(app: &TestApp, path: &str, body: &Value, token: Option<&str>) -> String {
+    let response = post_kick(app, path, body, token, "respond-async");
+    accepted(response, &format!("POST {path}"))
+}
+
+fn refused(response: reqwest::blocking::Response) -> String {
+    let (status, outcome) = parts(response);
+    assert_eq!(status, 400, "{outcome}");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    outcome["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A POST kick-off that must answer 400; returns the diagnostics.
+fn refused_post(app: &TestApp, path: &str, body: &Value, token: Option<&str>) -> String {
+    refused(post_kick(app, path, body, token, "respond-async"))
+}
+
+fn reference(id: &str) -> Value {
+    json!({"reference": format!("Patient/{id}")})
+}
+
+fn post_kickoff_and_patient_parameter(backend: Backend) {
+    let (dir, app) = exporting(backend, "post", |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(crate::security::SECRET.into());
+        c.jwt_audience = Some("chartroom".into());
+    });
+    let admin = token("admin", "user/*.cruds", None, &["*"]);
+    let t = Some(admin.as_str());
+    seed(&app, 4, t);
+    put(
+        &app,
+        json!({"resourceType": "Group", "id": "g", "type": "person", "actual": true,
+            "member": [{"entity": {"reference": "Patient/p0"}}, {"entity": {"reference": "Patient/p2"}}]}),
+        t,
+    );
+
+    // system level by POST: the same parameters as GET, typed as the IG says
+    let body = parameters(&[
+        ("_type", "valueString", json!("Patient,Practitioner")),
+        ("_since", "valueInstant", json!("2000-01-01T00:00:00Z")),
+        (
+            "_outputFormat",
+            "valueString",
+            json!("application/fhir+ndjson"),
+        ),
+    ]);
+    let (manifest, _) = wait(&app, &kick_post(&app, "$export", &body, t), t);
+    assert_eq!(manifest["request"], format!("{}/$export", app.base));
+    let got = download(&app, &manifest, t);
+    assert_eq!(ids(got.get("Patient")).len(), 4);
+    assert_eq!(ids(got.get("Practitioner")), vec!["doc"]);
+    assert_eq!(got.len(), 2);
+
+    // `patient` limits a Patient-level export to those patients' compartments
+    let body = parameters(&[
+        (
+            "_type",
+            "valueString",
+            json!("Patient,Condition,Observation"),
+        ),
+        ("patient", "valueReference", reference("p1")),
+        ("patient", "valueReference", reference("p2")),
+    ]);
+    let (manifest, _) = wait(&app, &kick_post(&app, "Patient/$export", &body, t), t);
+    let got = download(&app, &manifest, t);
+    assert_eq!(ids(got.get("Patient")), vec!["p1", "p2"]);
+    assert_eq!(ids(got.get("Condition")), vec!["c1", "c2"]);
+    assert!(!got.contains_key("Observation"), "p0's Observation leaked");
+
+    // ... and a Group-level one to those of its members
+    let body = parameters(&[("patient", "valueReference", reference("p2"))]);
+    let (manifest, _) = wait(&app, &kick_post(&app, "Group/g/$export", &body, t), t);
+    let got = download(&app, &manifest, t);
+    assert_eq!(ids(got.get("Patient")), vec!["p2"]);
+    assert_eq!(ids(got.get("Condition")), vec!["c2"]);
+
+    // patients not in the Group, unknown patients, bad bodies: 400
+    let not_member = parameters(&[("patient", "valueReference", reference("p1"))]);
+    let text = refused_post(&app, "Group/g/$export", &not_member, t);
+    assert!(text.contains("not an active member"), "{text}");
+    let unknown = parameters(&[("patient", "valueReference", reference("nobody"))]);
+    let text = refused_post(&app, "Patient/$export", &unknown, t);
+    assert!(text.contains("Patient/nobody"), "{text}");
+    for bad in [
+        json!({"resourceType": "Bundle", "type": "collection"}),
+        parameters(&[("patient", "valueString", json!("Patient/p1"))]),
+        parameters(&[("_since", "valueString", json!("yesterday"))]),
+        parameters(&[("_type", "valueString", json!("Nonsense"))]),
+    ] {
+        refused_post(&app, "Patient/$export", &bad, t);
+    }
+    // `patient` does not apply at system level: refused, or ignored and reported when lenient
+    let system = parameters(&[("patient", "valueReference", reference("p1"))]);
+    refused_post(&app, "$export", &system, t);
+    let (status, outcome) = parts(post_kick(
+        &app,
+        "$export",
+        &system,
+        t,
+        "respond-async, handling=lenient",
+    ));
+    assert_eq!(status, 202, "{outcome}");
+    assert!(outcome.to_string().contains("ignored"), "{outcome}");
+
+    // a patient the token cannot see is answered like one that does not exist
+    let mine = token("patient-p0", "patient/*.rs", Some("p0"), &[]);
+    let other = parameters(&[("patient", "valueReference", reference("p1"))]);
+    let hidden = refused_post(&app, "Patient/$export", &other, Some(&mine));
+    let missing = refused_post(
+        &app,
+        "Patient/$export",
+        &parameters(&[("patient", "valueReference", reference("p9"))]),
+        Some(&mine),
+    );
+    assert_eq!(hidden.replace("p1", "p9"), missing);
+    // its own patient is fine, and nothing of others comes out
+    let own = parameters(&[("patient", "valueReference", reference("p0"))]);
+    let status_url = kick_post(&app, "Patient/$export", &own, Some(&mine));
+    let (manifest, _) = wait(&app, &status_url, Some(&mine));
+    let got = download(&app, &manifest, Some(&mine));
+    assert_eq!(ids(got.get("Patient")), vec!["p0"]);
+    assert_eq!(ids(got.get("Condition")), vec!["c0"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+crate::on_both_backends!(post_kickoff_and_patient_parameter);
+
+const SUBSETTED: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue";
+
+fn keys(resource: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = resource.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+fn subsetted(resource: &Value) -> bool {
+    resource["meta"]["tag"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|t| t["system"] == SUBSETTED && t["code"] == "SUBSETTED")
+}
+
+fn elements_subset_the_output(backend: Backend) {
+    let (dir, app) = exporting(backend, "elements", |_| {});
+    seed(&app, 2, None);
+    let types = "_type=Patient,Condition,Observation";
+    let (manifest, _) = wait(
+        &app,
+        &kick(
+            &app,
+            &format!("$export?{types}&_elements=Patient.name,Observation.code"),
+            None,
+        ),
+        None,
+    );
+    let got = download(&app, &manifest, None);
+    for patient in &got["Patient"] {
+        assert_eq!(keys(patient), vec!["id", "meta", "name", "resourceType"]);
+        assert!(subsetted(patient), "{patient}");
+        assert!(patient["meta"]["lastUpdated"].is_string());
+    }
+    // Observation keeps its mandatory status; subject is dropped
+    let observation = &got["Observation"][0];
+    assert_eq!(
+        keys(observation),
+        vec!["code", "id", "meta", "resourceType", "status"]
+    );
+    assert!(subsetted(observation));
+    // no element listed for Condition: exported whole, not tagged
+    for condition in &got["Condition"] {
+        assert!(condition["code"].is_object() && condition["subject"].is_object());
+        assert!(!subsetted(condition), "{condition}");
+    }
+
+    // an element without a type applies to every type; POST takes the same
+    let body = parameters(&[
+        ("_type", "valueString", json!("Condition,Observation")),
+        ("_elements", "valueString", json!("code")),
+    ]);
+    let (manifest, _) = wait(&app, &kick_post(&app, "$export", &body, None), None);
+    let got = download(&app, &manifest, None);
+    for condition in &got["Condition"] {
+        // Condition.subject is mandatory
+        assert_eq!(
+            keys(condition),
+            vec!["code", "id", "meta", "resourceType", "subject"]
+        );
+        assert!(subsetted(condition));
+    }
+    assert!(got["Observation"][0].get("subject").is_none());
+    let _ = std::fs::remove_dir_all(dir);
+}
+crate::on_both_backends!(elements_subset_the_output);
+
+fn provenance(id: &str, target: &str, recorded: &str) -> Value {
+    json!({"resourceType": "Provenance", "id": id, "target": [{"reference": target}],
+           "recorded": recorded, "agent": [{"who": {"reference": "Practitioner/doc"}}]})
+}
+
+fn include_associated_provenance(backend: Backend) {
+    let (dir, app) = exporting(backend, "associated", |_| {});
+    seed(&app, 3, None);
+    put(
+        &app,
+        provenance("pv-old", "Condition/c0", "2026-01-01T00:00:00Z"),
+        None,
+    );
+    put(
+        &app,
+        provenance("pv-new", "Condition/c0", "2026-02-01T00:00:00Z"),
+        None,
+    );
+    put(
+        &app,
+        provenance(
+            "pv-c1",
+            &format!("{}/Condition/c1/_history/1", app.base),
+            "2026-01-15T00:00:00Z",
+        ),
+        None,
+    );
+    put(
+        &app,
+        provenance("pv-doc", "Practitioner/doc", "2026-03-01T00:00:00Z"),
+        None,
+    );
+
+    let export = |query: &str| {
+        let (manifest, _) = wait(&app, &kick(&app, query, None), None);
+        download(&app, &manifest, None)
+    };
+    let got = export("$export?_type=Condition&includeAssociatedData=LatestProvenanceResources");
+    assert_eq!(ids(got.get("Condition")), vec!["c0", "c1", "c2"]);
+    assert_eq!(ids(got.get("Provenance")), vec!["pv-c1", "pv-new"]);
+    let got = export("$export?_type=Condition&includeAssociatedData=RelevantProvenanceResources");
+    assert_eq!(
+        ids(got.get("Provenance")),
+        vec!["pv-c1", "pv-new", "pv-old"]
+    );
+    // only the Provenance of what is exported
+    let got = export(
+        "$export?_type=Condition&_typeFilter=Condition%3F_id%3Dc1&includeAssociatedData=RelevantProvenanceResources",
+    );
+    assert_eq!(ids(got.get("Provenance")), vec!["pv-c1"]);
+    let body = parameters(&[
+        ("_type", "valueString", json!("Practitioner")),
+        (
+            "includeAssociatedData",
+            "valueCode",
+            json!("LatestProvenanceResources"),
+        ),
+    ]);
+    let (manifest, _) = wait(&app, &kick_post(&app, "$export", &body, None), None);
+    assert_eq!(
+        ids(download(&app, &manifest, None).get("Provenance")),
+        vec!["pv-doc"]
+    );
+
+    // a value we do not support: 400 when strict, ignored and reported when lenient
+    let custom = "$export?_type=Condition&includeAssociatedData=_custom";
+    let text = refused(
+        app.get(custom)
+            .header("Prefer", "respond-async")
+            .send()
+            .unwrap(),
+    );
+    assert!(text.contains("_custom"), "{text}");
+    let response = app
+        .get(custom)
+        .header("Prefer", "respond-async, handling=lenient")
+        .send()
+        .unwrap();
+    let location = response.headers()["Content-Location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (status, outcome) = parts(response);
+    assert_eq!(status, 202);
+    let warning = outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["severity"] == "warning")
+        .unwrap_or_else(|| panic!("no warning: {outcome}"));
+    assert!(warning["diagnostics"]
+        .as_str()
+        .unwrap()
+        .contains("includeAssociatedData=_custom"));
+    let (manifest, _) = wait(&app, &location, None);
+    let got = download(&app, &manifest, None);
+    assert!(!got.contains_key("Provenance"));
+    assert_eq!(ids(got.get("Condition")).len(), 3);
+    let _ = std::fs::remove_dir_all(dir);
+}
+crate::on_both_backends!(include_associated_provenance);
+
+/// Jobs per state, read from the store directly.
+fn job_counts(app: &TestApp) -> Vec<(String, i64)> {
+    let store = chartroom::open_store(Config {
+        database_url: app.database_url.clone(),
+        pool_size: 1,
+        ..Config::default()
+    })
+    .unwrap();
+    chartroom::store::export::job_counts(&store).unwrap()
+}
+
+fn expired_jobs_are_deleted(backend: Backend) {
+    let (dir, app) = exporting(backend, "expiry", |c| c.export_retention_seconds = 3);
+    seed(&app, 3, None);
+    let status_url = kick(&app, "$export?_type=Patient,Condition", None);
+    let job = status_url.rsplit("job=").next().unwrap().to_string();
+    let (manifest, _) = wait(&app, &status_url, None);
+    let response = authed(&app, reqwest::Method::GET, &status_url, None);
+    assert_eq!(response.status(), 200);
+    let expires = response.headers()["Expires"].to_str().unwrap().to_string();
+    let expires = chrono::DateTime::parse_from_rfc2822(&expires)
+        .unwrap_or_else(|e| panic!("Expires '{expires}': {e}"))
+        .with_timezone(&chrono::Utc);
+    let now = chrono::Utc::now();
+    assert!(
+        expires > now - chrono::Duration::seconds(1)
+            && expires < now + chrono::Duration::seconds(5),
+        "Expires {expires} vs now {now}"
+    );
+    let file_url = manifest["output"][0]["url"].as_str().unwrap().to_string();
+    assert_eq!(
+        authed(&app, reqwest::Method::GET, &file_url, None).status(),
+        200
+    );
+    // a cancelled job goes the same way
+    let cancelled = kick(&app, "$export?_type=Patient", None);
+    assert_eq!(
+        authed(&app, reqwest::Method::DELETE, &cancelled, None).status(),
+        202
+    );
+    assert!(dir.join(&job).exists());
+    assert!(!job_counts(&app).is_empty());
+
+    // Expires has whole seconds: the job expires within the second after it
+    let pause = (expires - chrono::Utc::now()).num_milliseconds().max(0) as u64 + 1300;
+    std::thread::sleep(Duration::from_millis(pause));
+    for url in [&status_url, &file_url] {
+        let (status, outcome) = parts(authed(&app, reqwest::Method::GET, url, None));
+        assert_eq!(
+            (status, outcome["resourceType"].as_str()),
+            (404, Some("OperationOutcome")),
+            "{url}"
+        );
+    }
+    // the worker deletes the files and the rows
+    let started = Instant::now();
+    while dir.join(&job).exists() || !job_counts(&app).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "expired jobs remain: {:?}, files there: {}",
+            job_counts(&app),
+            dir.join(&job).exists()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+crate::on_both_backends!(expired_jobs_are_deleted);
+
+fn expired_jobs_are_deleted_at_start(backend: Backend) {
+    // the in-process server keeps jobs a day; a server started with a short retention and no
+    // worker threads deletes them while it starts
+    let (dir, app) = exporting(backend, "expiry-start", |_| {});
+    seed(&app, 2, None);
+    let status_url = kick(&app, "$export?_type=Patient", None);
+    let job = status_url.rsplit("job=").next().unwrap().to_string();
+    wait(&app, &status_url, None);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        authed(&app, reqwest::Method::GET, &status_url, None).status(),
+        200
+    );
+    let mut server = server_process_with(
+        &app,
+        &dir,
+        &[
+            ("CHARTROOM_EXPORT_RETENTION_SECONDS", "1"),
+            ("CHARTROOM_EXPORT_WORKERS", "0"),
+        ],
+    );
+    let started = Instant::now();
+    while dir.join(&job).exists() || !job_counts(&app).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the starting server left the expired job"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let (status, _) = parts(authed(&app, reqwest::Method::GET, &status_url, None));
+    assert_eq!(status, 404);
+    let _ = std::fs::remove_dir_all(dir);
+}
+crate::on_both_backends!(expired_jobs_are_deleted_at_start);

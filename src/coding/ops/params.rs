@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
+use crate::fhir::parameters;
 
 /// Flattened operation parameters, in the order given.
 #[derive(Debug, Clone, Default)]
@@ -21,37 +22,24 @@ impl OpParams {
 
     /// From a `Parameters` resource (400 for anything else).
     pub fn from_parameters(body: &Value) -> AppResult<OpParams> {
-        if body.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
-            return Err(AppError::invalid(
-                "the body of this operation must be a Parameters resource",
-            ));
-        }
         let mut pairs = Vec::new();
-        for param in body
-            .get("parameter")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(name) = param.get("name").and_then(Value::as_str) else {
+        for entry in parameters::entries(body, "this operation")? {
+            let Some(name) = entry.name else {
                 continue;
             };
-            let Some(obj) = param.as_object() else {
-                continue;
-            };
-            for (key, value) in obj.iter().filter(|(k, _)| k.starts_with("value")) {
-                match (key.as_str(), value) {
-                    ("valueCoding", coding) => push_coding(&mut pairs, name, coding),
-                    ("valueCodeableConcept", concept) => {
-                        if let Some(coding) = concept.pointer("/coding/0") {
+            for (key, value) in entry.values {
+                match key {
+                    "valueCoding" => push_coding(&mut pairs, name, value),
+                    "valueCodeableConcept" => {
+                        if let Some(coding) = value.pointer("/coding/0") {
                             push_coding(&mut pairs, name, coding);
                         }
                     }
-                    (_, Value::String(text)) => pairs.push((name.to_string(), text.clone())),
-                    (_, Value::Number(_) | Value::Bool(_)) => {
-                        pairs.push((name.to_string(), value.to_string()))
+                    _ => {
+                        if let Some(text) = parameters::primitive_text(value) {
+                            pairs.push((name.to_string(), text));
+                        }
                     }
-                    _ => {}
                 }
             }
         }

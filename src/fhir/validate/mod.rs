@@ -17,7 +17,7 @@ mod primitive;
 mod shape;
 mod walker;
 
-pub use shape::repeats_at;
+pub use shape::{repeats_at, required_elements};
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
 //! Shape questions about one element of a resource, answered from the element model
-//! (used by FHIRPath Patch to know whether a new element is a list).
+//! (FHIRPath Patch: whether a new element is a list; export `_elements`: mandatory elements).
 
 use super::model::{model, Kind, NodeId};
 use serde_json::Value;
@@ -44,4 +44,21 @@ fn next_node(node: NodeId, name: &str, value: &Value) -> Option<NodeId> {
         }
         _ => None,
     }
+}
+
+/// The top-level elements of `res_type` with a minimum cardinality of one or more (choice
+/// elements by their base name, `value` for `value[x]`); empty for an unknown type.
+pub fn required_elements(res_type: &str) -> Vec<String> {
+    let Ok(model) = model() else {
+        return Vec::new();
+    };
+    let Some(root) = model.resource_root(res_type) else {
+        return Vec::new();
+    };
+    model.nodes[root]
+        .children
+        .iter()
+        .filter(|c| c.min > 0)
+        .map(|c| c.name.to_string())
+        .collect()
 }

@@ -1,10 +1,14 @@
 //! FHIR Bulk Data Access v2 export (`$export`) as a service: kick-off stores a job with the
 //! requester's access, a worker (`worker`) writes NDJSON files bounded by bytes into the
 //! export directory, status requests read the job, and files are served only to the
-//! requester. The same exporter (`writer`) serves `chartroom export`. Nothing here knows HTTP.
+//! requester until the job expires (`retention`). The same exporter (`writer`) serves
+//! `chartroom export`. Nothing here knows HTTP.
 
+pub mod associated;
 pub mod grant;
 pub mod manifest;
+pub mod parameters;
+pub mod retention;
 pub mod spec;
 pub mod worker;
 pub mod writer;
@@ -31,11 +35,21 @@ pub enum Target {
 /// A kick-off request.
 pub struct Kickoff {
     pub target: Target,
+    /// The query parameters, or those of a POST's Parameters body.
     pub pairs: Vec<(String, String)>,
+    /// Kicked off by POST (the only form that may carry `patient`).
+    pub post: bool,
     /// `Prefer: handling=lenient`: ignore unsupported parameters.
     pub lenient: bool,
     /// The full kick-off URL (for the manifest's `request`).
     pub request_url: String,
+}
+
+/// An accepted kick-off.
+pub struct Accepted {
+    pub id: String,
+    /// Parameters ignored under `Prefer: handling=lenient`.
+    pub ignored: Vec<String>,
 }
 
 /// What a status request finds.
@@ -47,6 +61,8 @@ pub enum Status {
         transaction_time: i64,
         request_url: String,
         files: Vec<FileRow>,
+        /// When the job and its files will be deleted (epoch ms).
+        expires: i64,
     },
     /// Ended with an error the client may read.
     Failed(String),
@@ -112,14 +128,47 @@ fn group_members(store: &Store, id: &str, principal: &Principal) -> AppResult<Ve
     Ok(patients)
 }
 
+/// Refuses `patient` ids that are unknown or hidden from `principal`, with one message for
+/// both so the answer reveals nothing about patients the caller cannot see.
+fn check_patients(store: &Store, ids: &[String], principal: &Principal) -> AppResult<()> {
+    let access = crate::auth::Access::for_request(principal, "Patient", Action::Read);
+    let mut missing = Vec::new();
+    for id in ids {
+        let visible = match store.read("Patient", id) {
+            Ok(row) => match store.check_visible(&access, &row) {
+                Ok(()) => true,
+                Err(AppError::NotFound(_) | AppError::Forbidden(_) | AppError::Gone(_)) => false,
+                Err(other) => return Err(other),
+            },
+            Err(AppError::NotFound(_) | AppError::Gone(_)) => false,
+            Err(other) => return Err(other),
+        };
+        if !visible {
+            missing.push(format!("Patient/{id}"));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::invalid(format!(
+        "patient: {} not known, or not visible with this token",
+        missing.join(", ")
+    )))
+}
+
 impl Store {
-    /// Validates a kick-off request and stores its job; returns the job id.
+    /// Validates a kick-off request and stores its job.
     pub fn export_kickoff(
         &self,
         kickoff: &Kickoff,
         principal: &Principal,
         who: &Who,
-    ) -> AppResult<String> {
+    ) -> AppResult<Accepted> {
+        if !kickoff.post && kickoff.pairs.iter().any(|(k, _)| k == "patient") {
+            return Err(AppError::invalid(
+                "the patient parameter is taken only in a POST kick-off's Parameters body",
+            ));
+        }
         let level = match &kickoff.target {
             Target::System => Level::System,
             Target::AllPatients => Level::Patient,
@@ -129,6 +178,7 @@ impl Store {
             },
         };
         let spec = spec::plan(level, &kickoff.pairs, principal, kickoff.lenient)?;
+        check_patients(self, &spec.patients, principal)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let job = NewJob {
             id: &id,
@@ -142,14 +192,18 @@ impl Store {
         };
         self.db
             .transaction(|conn| export_jobs::insert(conn, &job))?;
-        Ok(id)
+        Ok(Accepted {
+            id,
+            ignored: spec.ignored,
+        })
     }
 
-    /// The job `id` if `principal` started it (or is unrestricted).
+    /// The job `id` if `principal` started it (or is unrestricted) and it has not expired.
     fn own_job(&self, id: &str, principal: &Principal) -> AppResult<JobRow> {
         let mut conn = self.db.read()?;
         let job = export_jobs::get(&mut conn, id)?.ok_or_else(not_found)?;
         if job.status == export_jobs::CANCELLED
+            || retention::expired(self, &job, now_ms())
             || !(principal.unrestricted || principal.subject == job.owner)
         {
             return Err(not_found());
@@ -164,6 +218,7 @@ impl Store {
             export_jobs::COMPLETED => {
                 let mut conn = self.db.read()?;
                 Ok(Status::Complete {
+                    expires: retention::expires(self, &job).unwrap_or_default(),
                     transaction_time: job.transaction_time,
                     request_url: job.request_url,
                     files: export_jobs::files(&mut conn, id)?,

@@ -1,5 +1,6 @@
-//! Bulk Data kick-off parameters (`_type`, `_since`, `_typeFilter`, `_outputFormat`) →
-//! the stored `ExportSpec`, and the search each exported type runs. Pure: no I/O.
+//! Bulk Data kick-off parameters (`_type`, `_since`, `_typeFilter`, `_outputFormat`,
+//! `_elements`, `patient`, `includeAssociatedData`) → the stored `ExportSpec`, and the
+//! search each exported type runs. Pure: no I/O.
 
 use crate::auth::{Access, Action, Principal};
 use crate::error::{AppError, AppResult};
@@ -30,15 +31,35 @@ pub struct TypeFilter {
     pub query: String,
 }
 
+/// `includeAssociatedData`: which Provenance resources go with the exported resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Associated {
+    /// `LatestProvenanceResources`: per exported resource, its most recent Provenance.
+    LatestProvenance,
+    /// `RelevantProvenanceResources`: every Provenance targeting an exported resource.
+    RelevantProvenance,
+}
+
 /// What a job exports, as stored with it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExportSpec {
     pub level: Level,
-    /// Types in export order.
+    /// Types in export order (with `associated`, a last `Provenance` for that pass).
     pub types: Vec<String>,
     /// `_since` as given (a FHIR instant).
     pub since: Option<String>,
     pub type_filters: Vec<TypeFilter>,
+    /// `patient`: only these patients' compartments (ids, checked at kick-off).
+    #[serde(default)]
+    pub patients: Vec<String>,
+    /// `_elements` as given (`Patient.name`, `status`).
+    #[serde(default)]
+    pub elements: Vec<String>,
+    #[serde(default)]
+    pub associated: Option<Associated>,
+    /// Parameters ignored under `Prefer: handling=lenient` (for the kick-off response).
+    #[serde(default)]
+    pub ignored: Vec<String>,
 }
 
 /// True for types in the Patient compartment (and Patient itself).
@@ -46,9 +67,14 @@ pub fn in_patient_compartment(res_type: &str) -> bool {
     res_type == "Patient" || !registry().patient_compartment_params(res_type).is_empty()
 }
 
-fn unsupported(name: &str) -> AppError {
+fn refused(name: &str, why: &str) -> AppError {
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(": {why}")
+    };
     AppError::invalid(format!(
-        "the export parameter '{name}' is not supported (send Prefer: handling=lenient to ignore it)"
+        "the export parameter '{name}' is not supported{why} (send Prefer: handling=lenient to ignore it)"
     ))
 }
 
@@ -141,6 +167,18 @@ pub fn plan(
     let mut types: Option<Vec<String>> = None;
     let mut since = None;
     let mut type_filters = Vec::new();
+    let mut patients: Vec<String> = Vec::new();
+    let mut elements: Vec<String> = Vec::new();
+    let mut associated = None;
+    let mut ignored = Vec::new();
+    let mut unsupported = |name: &str, why: &str| {
+        if lenient {
+            ignored.push(name.to_string());
+            Ok(())
+        } else {
+            Err(refused(name, why))
+        }
+    };
     for (key, value) in pairs {
         match key.as_str() {
             "_type" => {
@@ -191,9 +229,50 @@ pub fn plan(
                     type_filters.push(filter);
                 }
             }
+            "_elements" => {
+                for element in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                    check_element(element)?;
+                    elements.push(element.to_string());
+                }
+            }
+            "patient" if level == Level::System => {
+                unsupported("patient", "it does not apply to a system-level export")?
+            }
+            "patient" => {
+                let id = patient_id(value)?;
+                if let Level::Group {
+                    id: group,
+                    patients: members,
+                } = &level
+                {
+                    if !members.contains(&id) {
+                        return Err(AppError::invalid(format!(
+                            "patient: Patient/{id} is not an active member of Group/{group}"
+                        )));
+                    }
+                }
+                if !patients.contains(&id) {
+                    patients.push(id);
+                }
+            }
+            "includeAssociatedData" => {
+                for code in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                    match code {
+                        "LatestProvenanceResources" => {
+                            associated.get_or_insert(Associated::LatestProvenance);
+                        }
+                        "RelevantProvenanceResources" => {
+                            associated = Some(Associated::RelevantProvenance)
+                        }
+                        other => unsupported(
+                            &format!("includeAssociatedData={other}"),
+                            "the values supported are LatestProvenanceResources and RelevantProvenanceResources",
+                        )?,
+                    }
+                }
+            }
             "_format" | "_pretty" => {}
-            other if lenient => tracing::debug!(parameter = other, "export parameter ignored"),
-            other => return Err(unsupported(other)),
+            other => unsupported(other, "")?,
         }
     }
     let compartment_only = level != Level::System;
@@ -231,12 +310,70 @@ pub fn plan(
             "the token's scopes allow exporting no resource type".into(),
         ));
     }
+    let mut types = types;
+    // Provenance among the types already brings every Provenance the requester may see
+    let associated = associated.filter(|_| !types.iter().any(|t| t == "Provenance"));
+    if associated.is_some() {
+        if !principal.may("Provenance", Action::Search) {
+            return Err(AppError::Forbidden(
+                "includeAssociatedData: the token's scopes do not allow exporting Provenance"
+                    .into(),
+            ));
+        }
+        types.push("Provenance".into());
+    }
     Ok(ExportSpec {
         level,
         types,
         since,
         type_filters,
+        patients,
+        elements,
+        associated,
+        ignored,
     })
+}
+
+/// `_elements` items are `element` or `Type.element`, top-level elements only.
+fn check_element(element: &str) -> AppResult<()> {
+    let (res_type, name) = match element.split_once('.') {
+        Some((t, n)) => (Some(t), n),
+        None => (None, element),
+    };
+    let plain = |n: &str| {
+        n.starts_with(|c: char| c.is_ascii_lowercase())
+            && n.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    if !plain(name) {
+        return Err(AppError::invalid(format!(
+            "_elements: '{element}' is not a top-level element (use element or Type.element)"
+        )));
+    }
+    if let Some(t) = res_type.filter(|t| !crate::fhir::search_params::is_resource_type(t)) {
+        return Err(AppError::invalid(format!(
+            "_elements: '{t}' is not a FHIR R4 resource type"
+        )));
+    }
+    Ok(())
+}
+
+/// The id of a `patient` reference (`Patient/123`, or an absolute URL ending so).
+fn patient_id(reference: &str) -> AppResult<String> {
+    let bad = || {
+        AppError::invalid(format!(
+            "patient: '{reference}' is not a Patient reference (Patient/id)"
+        ))
+    };
+    let (_, id) = reference.rsplit_once("Patient/").ok_or_else(bad)?;
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if !valid || !(reference == format!("Patient/{id}") || reference.contains("://")) {
+        return Err(bad());
+    }
+    Ok(id.to_string())
 }
 
 impl ExportSpec {
@@ -258,19 +395,30 @@ impl ExportSpec {
             res_type: res_type.to_string(),
             kind,
         };
+        if self.associated_pass(res_type) {
+            // which Provenance go along is decided per resource (`associated`)
+            crate::store::access::restrict_search(&mut search, access)?;
+            return Ok(search);
+        }
         if let Some(since) = &self.since {
             search
                 .clauses
                 .push(clause(ClauseKind::LastUpdated(vec![format!("gt{since}")])));
         }
-        match &self.level {
-            Level::System => {}
-            Level::Patient => search
+        let compartments = match &self.level {
+            Level::System => None,
+            Level::Patient if self.patients.is_empty() => Some(None),
+            Level::Patient => Some(Some(self.patients.clone())),
+            Level::Group { patients, .. } if self.patients.is_empty() => {
+                Some(Some(patients.clone()))
+            }
+            // requested patients are checked to be members at kick-off
+            Level::Group { .. } => Some(Some(self.patients.clone())),
+        };
+        if let Some(patients) = compartments {
+            search
                 .clauses
-                .push(clause(ClauseKind::InCompartments(None))),
-            Level::Group { patients, .. } => search
-                .clauses
-                .push(clause(ClauseKind::InCompartments(Some(patients.clone())))),
+                .push(clause(ClauseKind::InCompartments(patients)));
         }
         let filters: Vec<Vec<Clause>> = self
             .type_filters
@@ -289,6 +437,41 @@ impl ExportSpec {
         }
         Ok(search)
     }
+}
+
+impl ExportSpec {
+    /// True when `res_type` is the extra Provenance pass of `includeAssociatedData`.
+    pub fn associated_pass(&self, res_type: &str) -> bool {
+        self.associated.is_some() && res_type == "Provenance"
+    }
+
+    /// The top-level elements `res_type`'s resources keep under `_elements` (with the
+    /// type's mandatory ones); None when none is listed for the type (exported whole).
+    pub fn elements_for(&self, res_type: &str) -> Option<Vec<String>> {
+        let mut names: Vec<String> = self
+            .elements
+            .iter()
+            .filter_map(|e| match e.split_once('.') {
+                Some((t, name)) => (t == res_type).then(|| name.to_string()),
+                None => Some(e.clone()),
+            })
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        names.extend(crate::fhir::validate::required_elements(res_type));
+        Some(names)
+    }
+}
+
+/// The clauses of a plain search `pairs` on `res_type` (an export's own criteria).
+pub fn clauses(res_type: &str, pairs: &[(String, String)]) -> AppResult<Vec<Clause>> {
+    Ok(parse(
+        std::slice::from_ref(&res_type.to_string()),
+        pairs,
+        &filter_limits(),
+    )?
+    .clauses)
 }
 
 #[cfg(test)]
@@ -338,6 +521,72 @@ mod tests {
             false
         )
         .is_err());
+    }
+
+    #[test]
+    fn patients_elements_and_associated_data() {
+        let p = Principal::unrestricted();
+        let group = Level::Group {
+            id: "g".into(),
+            patients: vec!["p1".into(), "p2".into()],
+        };
+        let spec = plan(
+            group.clone(),
+            &pairs(&[("patient", "Patient/p2")]),
+            &p,
+            false,
+        )
+        .unwrap();
+        assert_eq!(spec.patients, vec!["p2"]);
+        assert!(plan(group, &pairs(&[("patient", "Patient/p3")]), &p, false).is_err());
+        assert!(plan(Level::Patient, &pairs(&[("patient", "p3")]), &p, false).is_err());
+
+        let spec = plan(
+            Level::System,
+            &pairs(&[
+                ("_elements", "Patient.name,code"),
+                ("_type", "Patient,Observation,Condition"),
+            ]),
+            &p,
+            false,
+        )
+        .unwrap();
+        assert_eq!(spec.elements_for("Patient").unwrap(), vec!["name", "code"]);
+        let observation = spec.elements_for("Observation").unwrap();
+        assert!(
+            observation.contains(&"status".to_string()),
+            "{observation:?}"
+        );
+        let spec = plan(
+            Level::System,
+            &pairs(&[("_elements", "Patient.name")]),
+            &p,
+            false,
+        )
+        .unwrap();
+        assert_eq!(spec.elements_for("Condition"), None);
+
+        let associated = |value: &str, types: &str| {
+            plan(
+                Level::System,
+                &pairs(&[("_type", types), ("includeAssociatedData", value)]),
+                &p,
+                true,
+            )
+            .unwrap()
+        };
+        let spec = associated("LatestProvenanceResources", "Condition");
+        assert_eq!(spec.types, vec!["Condition", "Provenance"]);
+        assert!(spec.associated_pass("Provenance"));
+        let spec = associated(
+            "LatestProvenanceResources,RelevantProvenanceResources",
+            "Condition",
+        );
+        assert_eq!(spec.associated, Some(Associated::RelevantProvenance));
+        let spec = associated("LatestProvenanceResources", "Condition,Provenance");
+        assert_eq!(spec.associated, None);
+        let spec = associated("_custom", "Condition");
+        assert_eq!(spec.ignored, vec!["includeAssociatedData=_custom"]);
     }
 
     #[test]

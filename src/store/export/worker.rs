@@ -2,6 +2,7 @@
 //! lease expired because their server died), runs them with `writer`, renews its lease as
 //! it goes, and records each finished export in the audit trail in the same transaction
 //! that marks the job completed. Several replicas on one PostgreSQL database share jobs.
+//! Between jobs it deletes expired ones (`retention`), as does every server start.
 
 use super::grant::Grant;
 use super::spec::ExportSpec;
@@ -17,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_millis(300);
+/// How often an idle worker looks for expired jobs.
+const SWEEP: Duration = Duration::from_secs(1);
 
 /// Stops the worker threads when dropped.
 pub struct WorkerHandle {
@@ -29,8 +32,12 @@ impl Drop for WorkerHandle {
     }
 }
 
-/// Starts `store.config.export_workers` worker threads (none when 0).
+/// Deletes the jobs that expired while no server ran, then starts
+/// `store.config.export_workers` worker threads (none when 0).
 pub fn start(store: &Store) -> WorkerHandle {
+    if let Err(error) = super::retention::sweep(store, now_ms()) {
+        tracing::warn!(%error, "could not delete expired export jobs");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for n in 0..store.config.export_workers {
         let store = store.clone();
@@ -51,7 +58,15 @@ fn lease_ms(store: &Store) -> i64 {
 }
 
 fn work(store: &Store, worker: &str, stop: &AtomicBool) {
+    let mut swept = Instant::now();
     while !stop.load(Ordering::SeqCst) {
+        if swept.elapsed() >= SWEEP {
+            if let Err(error) = super::retention::sweep(store, now_ms()) {
+                // as for polling: the database may be away for a moment
+                tracing::debug!(%error, "could not delete expired export jobs");
+            }
+            swept = Instant::now();
+        }
         let now = now_ms();
         // poll on a reader; only a job waiting for a worker takes the (SQLite: single) writer
         let waiting = store

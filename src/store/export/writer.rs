@@ -1,15 +1,20 @@
 //! The streaming exporter: for each type, the matching rows in row-key order (keyset pages
 //! of keys with their stored sizes, then their content in batches of at most a few MB), one
-//! NDJSON line each, into files closed before they would pass the byte limit. Memory holds
-//! one page of keys and one batch of resources (or one resource larger than a batch),
-//! whatever the store's size.
+//! NDJSON line each (cut to `_elements`; in the `includeAssociatedData` pass only the
+//! Provenance `associated` picks), into files closed before they would pass the byte limit.
+//! Memory holds one page of keys and one batch of resources (or one resource larger than a
+//! batch), whatever the store's size.
 
+use super::associated::ProvenanceFilter;
 use super::grant::Grant;
 use super::spec::ExportSpec;
+use crate::auth::Access;
 use crate::db::export_jobs::{FileRow, Position};
 use crate::db::resources::{content_sizes, read_many};
 use crate::db::search_page;
 use crate::error::{AppError, AppResult};
+use crate::search::elements::subset;
+use crate::search::parse::{SearchRequest, Summary};
 use crate::store::Store;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -67,14 +72,11 @@ pub fn run(
     while (position.type_index as usize) < spec.types.len() {
         let res_type = spec.types[position.type_index as usize].clone();
         let access = grant.access(&res_type);
-        let mut search = spec.search(&res_type, &access, &[])?;
-        // patient-privacy Consents, as for any search by this requester
-        store.restrict_by_consent(&mut search, &access)?;
-        // `_typeFilter` may use `:in`/`:not-in`: resolve the value sets once, as a search does
-        let mut search = {
-            let mut conn = store.db.read()?;
-            crate::search::value_set::resolve(&mut conn, &search)?.into_owned()
-        };
+        let mut search = prepare(store, spec.search(&res_type, &access, &[])?, &access)?;
+        let elements = spec.elements_for(&res_type);
+        let provenance =
+            spec.associated_pass(&res_type)
+                .then_some(ProvenanceFilter { store, spec, grant });
         let mut after = position.after_rk;
         let mut file: Option<OpenFile> = None;
         loop {
@@ -98,7 +100,23 @@ pub fn run(
                 rows.sort_by_key(|(rk, _)| *rk);
                 for (rk, row) in rows {
                     let Some(content) = row.content else { continue };
-                    let line = one_line(content)?;
+                    let line = match (&elements, &provenance) {
+                        (None, None) => one_line(content)?,
+                        _ => {
+                            let resource: serde_json::Value =
+                                serde_json::from_str(&content).map_err(AppError::internal)?;
+                            if let Some(filter) = &provenance {
+                                if !filter.keep(&resource, rk)? {
+                                    continue;
+                                }
+                            }
+                            let resource = match &elements {
+                                Some(names) => subset(resource, Summary::False, names),
+                                None => resource,
+                            };
+                            serde_json::to_string(&resource).map_err(AppError::internal)?
+                        }
+                    };
                     if let Some(open) = &file {
                         if open.resources > 0 && open.bytes + line.len() as u64 + 1 > file_bytes {
                             let done = file.take().expect("open file");
@@ -135,6 +153,18 @@ pub fn run(
         }
     }
     Ok(Ended::Done)
+}
+
+/// `search` with the requester's patient-privacy Consents applied and the value sets of
+/// `:in`/`:not-in` resolved, as for any search by this requester.
+pub(super) fn prepare(
+    store: &Store,
+    mut search: SearchRequest,
+    access: &Access,
+) -> AppResult<SearchRequest> {
+    store.restrict_by_consent(&mut search, access)?;
+    let mut conn = store.db.read()?;
+    Ok(crate::search::value_set::resolve(&mut conn, &search)?.into_owned())
 }
 
 /// Row keys grouped so each group's stored content stays within [`BATCH_BYTES`] (a larger
