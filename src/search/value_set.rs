@@ -3,7 +3,8 @@
 //! ICD-10-CM/PCS ones (`[system]?fhir_vs`, `?fhir_vs=isa/[code]`, `?fhir_vs=range/[codes]`)
 //! and stored `ValueSet` resources found by `url` (compose include/exclude with concept
 //! lists, whole systems, ICD `is-a`/`descendent-of` filters and nested `valueSet`s, or a
-//! stored expansion).
+//! stored expansion). The reports evaluate a ValueSet URL in `code` with the same
+//! `membership` (`reporting::codes`).
 
 use super::parse::{Clause, ClauseKind, SearchRequest};
 use crate::coding::ops::value_set::{ImplicitValueSet, Selection};
@@ -98,7 +99,9 @@ fn resolve_clause(conn: &mut Conn, clause: &mut Clause) -> AppResult<()> {
 pub fn membership(conn: &mut Conn, url: &str, depth: usize) -> AppResult<Membership> {
     let canonical = url.split('|').next().unwrap_or("").trim();
     if canonical.is_empty() {
-        return Err(AppError::invalid(":in / :not-in need a ValueSet URL"));
+        return Err(AppError::invalid(
+            "a ValueSet URL is needed (:in, :not-in, report code)",
+        ));
     }
     if let Some(implicit) = implicit(canonical)? {
         return Ok(implicit);
@@ -206,7 +209,7 @@ fn part_filters(
     let nested: Vec<&str> = array(part, "valueSet").filter_map(Value::as_str).collect();
     let unsupported = |what: &str| {
         AppError::invalid(format!(
-            "ValueSet '{url}': {what} is not supported for :in / :not-in"
+            "ValueSet '{url}' cannot be evaluated: {what} is not supported"
         ))
     };
     if !nested.is_empty() {
