@@ -95,9 +95,13 @@ fn resolve_clause(conn: &mut Conn, clause: &mut Clause) -> AppResult<()> {
     }
 }
 
-/// The membership of the value set `url` (`url|version` accepted, version ignored).
+/// The membership of the value set `url` (`url|version`: the stored ValueSet of that
+/// version, or the one stored without a version).
 pub fn membership(conn: &mut Conn, url: &str, depth: usize) -> AppResult<Membership> {
-    let canonical = url.split('|').next().unwrap_or("").trim();
+    let (canonical, version) = match url.split_once('|') {
+        Some((c, v)) => (c.trim(), Some(v.trim()).filter(|v| !v.is_empty())),
+        None => (url.trim(), None),
+    };
     if canonical.is_empty() {
         return Err(AppError::invalid(
             "a ValueSet URL is needed (:in, :not-in, report code)",
@@ -111,7 +115,7 @@ pub fn membership(conn: &mut Conn, url: &str, depth: usize) -> AppResult<Members
             "ValueSet '{canonical}' nests value sets more than {MAX_NESTING} deep"
         )));
     }
-    let value_set = stored(conn, canonical)?;
+    let value_set = stored(conn, canonical, version)?;
     from_definition(conn, &value_set, depth)
 }
 
@@ -144,25 +148,42 @@ fn implicit(url: &str) -> AppResult<Option<Membership>> {
     }))
 }
 
-fn stored(conn: &mut Conn, url: &str) -> AppResult<Value> {
+fn stored(conn: &mut Conn, url: &str, version: Option<&str>) -> AppResult<Value> {
     let criteria = format!(
         "url={}",
         percent_encoding::utf8_percent_encode(url, percent_encoding::NON_ALPHANUMERIC)
     );
-    let ids = conditional::matches(conn, "ValueSet", &criteria)?;
-    let [id] = ids.as_slice() else {
-        return Err(AppError::invalid(if ids.is_empty() {
-            format!("ValueSet '{url}' is not known (no stored ValueSet has this url)")
+    let mut candidates = Vec::new();
+    for id in conditional::matches(conn, "ValueSet", &criteria)? {
+        let row = resources::read_current(conn, "ValueSet", &id)?
+            .ok_or_else(|| AppError::internal("ValueSet vanished during search"))?;
+        let content = row
+            .content
+            .ok_or_else(|| AppError::internal("ValueSet has no content"))?;
+        candidates.push(serde_json::from_str::<Value>(&content).map_err(AppError::internal)?);
+    }
+    if let Some(version) = version {
+        let exact = |vs: &Value| vs["version"].as_str() == Some(version);
+        if candidates.iter().any(exact) {
+            candidates.retain(exact);
         } else {
-            format!("ValueSet '{url}' is ambiguous: several stored ValueSets have this url")
-        }));
+            candidates.retain(|vs| vs.get("version").is_none());
+        }
+    }
+    let named = match version {
+        Some(v) => format!("{url}|{v}"),
+        None => url.to_string(),
     };
-    let row = resources::read_current(conn, "ValueSet", id)?
-        .ok_or_else(|| AppError::internal("ValueSet vanished during search"))?;
-    let content = row
-        .content
-        .ok_or_else(|| AppError::internal("ValueSet has no content"))?;
-    serde_json::from_str(&content).map_err(AppError::internal)
+    match candidates.len() {
+        1 => Ok(candidates.remove(0)),
+        0 => Err(AppError::invalid(format!(
+            "ValueSet '{named}' is not known (no stored ValueSet has this url{})",
+            if version.is_some() { " and version" } else { "" }
+        ))),
+        _ => Err(AppError::invalid(format!(
+            "ValueSet '{named}' is ambiguous: several stored ValueSets have this url (name a version)"
+        ))),
+    }
 }
 
 /// Membership from a ValueSet's `compose`, else from its stored `expansion`.

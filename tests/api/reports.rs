@@ -1338,6 +1338,39 @@ fn value_sets_in_code(backend: Backend) {
             "{code}"
         );
     }
+    // a second version of the same url: |version picks it; without a version it is ambiguous
+    let older = json!({"resourceType": "ValueSet", "id": "diabetes-htn-1", "status": "retired",
+        "url": vs, "version": "1",
+        "compose": {"include": [{"system": ICD, "concept": [{"code": "I10"}]}]}});
+    let (status, body) = parts(app.put("ValueSet/diabetes-htn-1", &older).send().unwrap());
+    assert_eq!(status, 201, "{body}");
+    let i10 = total(&truth(
+        &people,
+        &[],
+        |p| has(p, "I10", "2024-01-01", "2024-12-31", true),
+        seen,
+    ));
+    assert_ne!(i10.0, n);
+    assert_eq!(
+        prevalence_total(&app, &format!("{vs}|1")),
+        (json!(i10.0 as f64), json!(i10.1 as f64))
+    );
+    assert_eq!(
+        prevalence_total(&app, &format!("{vs}|2")),
+        (json!(n as f64), json!(d as f64))
+    );
+    for (code, says) in [
+        (vs.to_string(), "ambiguous"),
+        (format!("{vs}|3"), "not known"),
+    ] {
+        let (status, outcome) = get_json(
+            &app,
+            &format!("$prevalence?code={}&{PERIOD}", enc(&code)),
+            None,
+        );
+        assert_eq!(status, 400, "{code}: {outcome}");
+        assert!(outcome.to_string().contains(says), "{code}: {outcome}");
+    }
     // a value set as comorbidity: the same as its range
     let predisposition = |b: &str| {
         let body = report(
