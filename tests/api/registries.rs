@@ -3,7 +3,7 @@
 //! de-identification checked by grepping the whole output for planted identifiers,
 //! pseudonym stability, the disclosures in `$disclosures`, sealed records and scopes.
 
-use crate::helpers::{parts, spawn_with, Backend, TestApp};
+use crate::helpers::{parts, put_all, spawn_with, Backend, TestApp};
 use crate::on_both_backends;
 use crate::security::{token, SECRET};
 use serde_json::{json, Value};
@@ -820,15 +820,7 @@ fn naaccr_race_ethnicity_and_county(backend: Backend) {
         &[("ombCategory", "2135-2")],
         "25025",
     ));
-    for resource in resources {
-        let path = format!(
-            "{}/{}",
-            resource["resourceType"].as_str().unwrap(),
-            resource["id"].as_str().unwrap()
-        );
-        let (status, body) = parts(app.put(&path, &resource).send().unwrap());
-        assert_eq!(status, 201, "{path}: {body}");
-    }
+    put_all(&app, resources);
     let naaccr = |mode: &str| {
         let (status, text) = extract(
             &app,
