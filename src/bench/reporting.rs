@@ -14,8 +14,8 @@ use crate::db::Conn;
 use crate::fhir::json::security_codes;
 use crate::reporting::caller::Caller;
 use crate::reporting::model::Report;
-use crate::reporting::params::{ReportKind, ReportParams};
-use crate::reporting::run::{defaults, run};
+use crate::reporting::params::ReportKind;
+use crate::reporting::run::{parse, run};
 use crate::synth::{write_population, SynthConfig};
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
@@ -190,12 +190,7 @@ fn run_store(opts: &ReportingOptions, kind: StoreKind, dir: &Path) -> Result<Sto
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    let params = ReportParams::parse(
-        ReportKind::Prevalence,
-        &pairs,
-        &defaults(&store.config).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+    let params = parse(&store, ReportKind::Prevalence, &pairs).map_err(|e| e.to_string())?;
     let hand = hand_sql();
     let (hand_ms, rows) = time(opts.repeats, || {
         let mut conn = store.db.read().map_err(|e| e.to_string())?;

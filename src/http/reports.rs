@@ -10,8 +10,8 @@ use super::AppState;
 use crate::auth::Action;
 use crate::error::{AppError, AppResult};
 use crate::reporting::caller::Caller;
-use crate::reporting::params::{ReportKind, ReportParams};
-use crate::reporting::run::{defaults, run};
+use crate::reporting::params::ReportKind;
+use crate::reporting::run::{parse, run};
 use crate::reporting::{render_csv, render_fhir, render_json, render_svg};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -82,10 +82,11 @@ async fn report(
         ));
     }
     let store = state.store.clone();
-    let params = ReportParams::parse(kind, &query_pairs(&req), &defaults(&store.config)?)?;
+    let pairs = query_pairs(&req);
     let who = principal(&req);
     let counted = resource_type(kind);
     let report = blocking(move || {
+        let params = parse(&store, kind, &pairs)?;
         let denied = store.denied_patients(&limits, &[counted, "Patient"])?;
         run(&store, &params, &Caller::of(&who, &limits, denied))
     })
@@ -158,12 +159,12 @@ const END: ParamDoc = required("period-end", "date", "Last day of the period (YY
 const CODE: ParamDoc = required(
     "code",
     "code-range",
-    "ICD-10-CM code with its hierarchy (E11 includes E11.9), range (C00-C96) or comma list.",
+    "ICD-10-CM code with its hierarchy (E11 includes E11.9), range (C00-C96), comma list, or one ValueSet canonical URL taken whole (a value with ':'; url or url|version; percent-encoded): an implicit ICD-10-CM value set (http://hl7.org/fhir/sid/icd-10-cm?fhir_vs=isa/E11) or a stored ValueSet by url. A value set that cannot be evaluated is a 400.",
 );
 const CODE_OPTIONAL: ParamDoc = q(
     "code",
     "code-range",
-    "Code, range or comma list; each comma item is its own group.",
+    "Code, range or comma list (each comma item is its own group), or one ValueSet canonical URL (one group); ICD-10-PCS for procedure volumes, ICD-10-CM otherwise.",
 );
 const STRATIFY: ParamDoc = q(
     "stratify",
@@ -254,7 +255,7 @@ pub const OPERATIONS: &[OperationDoc] = &[
         "Prevalence of a comorbidity with and without a condition, ratio and 95 % CI",
         "Groups with-condition and without-condition (per 1,000) and prevalence-ratio with its 95 % confidence interval (Katz log method).",
         SCOPES_CONDITION,
-        &[CODE, required("comorbidity", "code-range", "The comorbidity (B) whose prevalence is compared."), START, END, STRATIFY, AGE_BANDS, REGION, FORMAT],
+        &[CODE, required("comorbidity", "code-range", "The comorbidity (B) whose prevalence is compared: ICD-10-CM code, range, comma list or ValueSet URL, as code."), START, END, STRATIFY, AGE_BANDS, REGION, FORMAT],
     ),
     op(
         "/fhir/$prescriptions",

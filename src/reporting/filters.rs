@@ -21,9 +21,38 @@ pub fn code_in(sql: &mut Sql, column: &str, spec: &CodeSet) {
     code_test(sql, column, spec);
 }
 
-/// `(<column> in spec)` without a leading AND.
+/// `(<column> in spec)` without a leading AND: in a range, an exact key or a nested set,
+/// and in no excluded set.
 pub fn code_test(sql: &mut Sql, column: &str, spec: &CodeSet) {
-    sql.key_in_ranges(column, &spec.ranges);
+    sql.push("((");
+    let mut first = true;
+    let mut or = |sql: &mut Sql| {
+        if !std::mem::take(&mut first) {
+            sql.push(" OR ");
+        }
+    };
+    if !spec.ranges.is_empty() {
+        or(sql);
+        sql.key_in_ranges(column, &spec.ranges);
+    }
+    if !spec.exact.is_empty() {
+        or(sql);
+        sql.push(&format!("UPPER(REPLACE({column}, '.', '')) IN "))
+            .bind_list(spec.exact.iter().map(String::as_str));
+    }
+    for nested in &spec.nested {
+        or(sql);
+        code_test(sql, column, nested);
+    }
+    if first {
+        sql.push("1 = 0");
+    }
+    sql.push(")");
+    for excluded in &spec.exclude {
+        sql.push(" AND NOT ");
+        code_test(sql, column, excluded);
+    }
+    sql.push(")");
 }
 
 /// Appends ` AND <alias>.rk NOT IN (<rows with a hidden label>)`.

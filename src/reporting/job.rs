@@ -2,8 +2,8 @@
 //! computation as the HTTP operations, rendered to text.
 
 use super::caller::Caller;
-use super::params::{ReportKind, ReportParams};
-use super::run::{defaults, run};
+use super::params::ReportKind;
+use super::run::{parse, run};
 use super::{render_csv, render_fhir, render_json, render_svg};
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
@@ -49,7 +49,7 @@ pub fn run_job(
     format: JobFormat,
     identified: bool,
 ) -> AppResult<String> {
-    let params = ReportParams::parse(kind, &pairs(args)?, &defaults(&store.config)?)?;
+    let params = parse(store, kind, &pairs(args)?)?;
     let report = run(store, &params, &Caller::job(identified))?;
     Ok(match format {
         JobFormat::Csv => render_csv::csv(&report),

@@ -6,6 +6,7 @@
 
 pub mod caller;
 pub mod clinical;
+pub mod codes;
 pub mod deid;
 pub mod filters;
 pub mod job;

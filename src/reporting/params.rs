@@ -2,7 +2,9 @@
 //! `stratify`, `age-bands`, `region`, plus what each report needs. Parsed strictly: an
 //! unknown, repeated or malformed parameter is a 400, never silently ignored.
 
-use crate::coding::CodeSpec;
+use super::codes::is_value_set;
+pub use super::codes::CodeSet;
+use crate::coding::ops::CodeSystem;
 use crate::error::{AppError, AppResult};
 use chrono::NaiveDate;
 
@@ -211,47 +213,6 @@ impl Target {
     }
 }
 
-/// A set of codes as inclusive ranges of undotted upper-case keys, each end compared on
-/// its own length (`E11` is `E11`–`E11`: the code and everything below it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeSet {
-    pub ranges: Vec<(String, String)>,
-}
-
-impl CodeSet {
-    /// ICD-10-CM codes, ranges and comma lists, through the coding module's grammar.
-    pub fn icd10cm(text: &str) -> Option<CodeSet> {
-        let spec = CodeSpec::parse(text)?;
-        Some(CodeSet {
-            ranges: spec
-                .key_ranges()
-                .into_iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        })
-    }
-
-    /// ICD-10-PCS code prefixes (`0DT`, `0DTJ4ZZ`), ranges of them (`0SR9-0SRB`) and
-    /// comma lists: the PCS hierarchy is its axes, so a prefix is a subtree.
-    pub fn pcs(text: &str) -> Option<CodeSet> {
-        let key = |k: &str| {
-            let k = k.trim().to_ascii_uppercase();
-            ((1..=7).contains(&k.len()) && k.chars().all(|c| c.is_ascii_alphanumeric()))
-                .then_some(k)
-        };
-        let ranges = text
-            .split(',')
-            .map(str::trim)
-            .filter(|i| !i.is_empty())
-            .map(|item| match item.split_once('-') {
-                Some((a, b)) => Some((key(a)?, key(b)?)),
-                None => key(item).map(|k| (k.clone(), k)),
-            })
-            .collect::<Option<Vec<_>>>()?;
-        (!ranges.is_empty()).then_some(CodeSet { ranges })
-    }
-}
-
 /// How `region` strata are formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegionLevel {
@@ -266,9 +227,10 @@ pub enum RegionLevel {
 pub struct ReportParams {
     pub kind: ReportKind,
     /// The `code` parameter as given, and parsed (ICD-10-CM; ICD-10-PCS prefixes for
-    /// procedure volumes).
+    /// procedure volumes): all of it, and each comma item (one item for a value set).
     pub code_text: Option<String>,
     pub code: Option<CodeSet>,
+    pub code_items: Vec<(String, CodeSet)>,
     pub start: NaiveDate,
     pub end: NaiveDate,
     /// Point prevalence date (default: `period-end`).
@@ -307,12 +269,47 @@ fn date(name: &str, value: &str) -> AppResult<NaiveDate> {
         .map_err(|_| bad(format!("{name}={value} is not a date like 2024-01-31")))
 }
 
-fn code_spec(name: &str, value: &str) -> AppResult<CodeSet> {
-    CodeSet::icd10cm(value).ok_or_else(|| {
-        bad(format!(
-            "{name}={value} is not a code, range or comma list like E11, C00-C96 or E10,E11"
-        ))
-    })
+/// Evaluates a ValueSet canonical into the codes of one system (in the service:
+/// `codes::value_set` on a read connection).
+pub type ValueSets<'a> = dyn FnMut(&str, CodeSystem) -> AppResult<CodeSet> + 'a;
+
+/// A parsed `code` / `comorbidity`: the whole set and its comma items.
+type Codes = (CodeSet, Vec<(String, CodeSet)>);
+
+/// One ValueSet canonical (the whole value, commas included), else a comma list of codes
+/// and ranges of `system`.
+fn code_param(
+    name: &str,
+    value: &str,
+    system: CodeSystem,
+    value_sets: &mut ValueSets,
+) -> AppResult<Codes> {
+    if is_value_set(value) {
+        // `\,` is how a search escapes a comma; here the whole value is the URL anyway
+        let url = value.replace("\\,", ",");
+        let set = value_sets(&url, system)?;
+        return Ok((set.clone(), vec![(value.to_string(), set)]));
+    }
+    let parse = |text: &str| match system {
+        CodeSystem::Cm => CodeSet::icd10cm(text),
+        CodeSystem::Pcs => CodeSet::pcs(text),
+    };
+    let whole = parse(value).ok_or_else(|| {
+        bad(match system {
+            CodeSystem::Cm => format!(
+                "{name}={value} is not a code, range, comma list or ValueSet URL like E11, C00-C96, E10,E11 or http://hl7.org/fhir/sid/icd-10-cm?fhir_vs=isa/E11"
+            ),
+            CodeSystem::Pcs => format!(
+                "{name}={value} is not an ICD-10-PCS code, prefix, range, comma list or ValueSet URL like 0DT,0SR9-0SRB"
+            ),
+        })
+    })?;
+    let items = value
+        .split(',')
+        .map(str::trim)
+        .filter_map(|item| parse(item).map(|set| (item.to_string(), set)))
+        .collect();
+    Ok((whole, items))
 }
 
 /// Strips a `system|` prefix from a token.
@@ -334,10 +331,12 @@ fn plain_token(name: &str, value: &str) -> AppResult<String> {
 
 impl ReportParams {
     /// Validates the query parameters of `kind` (`_format` and `_pretty` are the caller's).
+    /// ValueSet URLs in `code` / `comorbidity` are evaluated through `value_sets`.
     pub fn parse(
         kind: ReportKind,
         pairs: &[(String, String)],
         defaults: &Defaults,
+        value_sets: &mut ValueSets,
     ) -> AppResult<ReportParams> {
         const COMMON: &[&str] = &[
             "code",
@@ -391,13 +390,16 @@ impl ReportParams {
             )));
         }
         let code_text = get("code").map(str::to_string);
-        let code = match (kind, code_text.as_deref()) {
-            (ReportKind::ProcedureVolume, Some(c)) => Some(CodeSet::pcs(c).ok_or_else(|| {
-                bad(format!(
-                    "code={c} is not an ICD-10-PCS code, prefix, range or comma list like 0DT,0SR9-0SRB"
-                ))
-            })?),
-            (_, c) => c.map(|c| code_spec("code", c)).transpose()?,
+        let system = match kind {
+            ReportKind::ProcedureVolume => CodeSystem::Pcs,
+            _ => CodeSystem::Cm,
+        };
+        let (code, code_items) = match code_text.as_deref() {
+            Some(c) => {
+                let (whole, items) = code_param("code", c, system, value_sets)?;
+                (Some(whole), items)
+            }
+            None => (None, Vec::new()),
         };
         if kind.needs_code() && code.is_none() {
             return Err(bad(format!(
@@ -440,7 +442,7 @@ impl ReportParams {
         let comorbidity_text = get("comorbidity").map(str::to_string);
         let comorbidity = comorbidity_text
             .as_deref()
-            .map(|c| code_spec("comorbidity", c))
+            .map(|c| code_param("comorbidity", c, CodeSystem::Cm, value_sets).map(|(set, _)| set))
             .transpose()?;
         if kind == ReportKind::Predisposition && comorbidity.is_none() {
             return Err(bad(
@@ -503,6 +505,7 @@ impl ReportParams {
             kind,
             code_text,
             code,
+            code_items,
             start,
             end,
             point,
@@ -537,7 +540,9 @@ mod tests {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();
-        ReportParams::parse(kind, &pairs, &defaults())
+        ReportParams::parse(kind, &pairs, &defaults(), &mut |url, _| {
+            Err(AppError::invalid(format!("no value sets here: {url}")))
+        })
     }
 
     #[test]

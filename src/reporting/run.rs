@@ -3,6 +3,7 @@
 
 use super::caller::Caller;
 use super::clinical::{self, per_thousand, POPULATION_SEEN, PRESENT};
+use super::codes;
 use super::model::{rate, Column, Group, Report};
 use super::operational;
 use super::params::{AgeBands, Defaults, ReportKind, ReportParams};
@@ -19,6 +20,21 @@ pub fn defaults(config: &Config) -> AppResult<Defaults> {
             .map_err(|e| AppError::internal(format!("setting report_age_bands: {e}")))?,
         today: chrono::Utc::now().date_naive(),
     })
+}
+
+/// Validates the parameters of `kind`, evaluating ValueSet URLs against the store.
+pub fn parse(
+    store: &Store,
+    kind: ReportKind,
+    pairs: &[(String, String)],
+) -> AppResult<ReportParams> {
+    let mut conn = store.db.read()?;
+    ReportParams::parse(
+        kind,
+        pairs,
+        &defaults(&store.config)?,
+        &mut |url, system| codes::value_set(&mut conn, url, system),
+    )
 }
 
 fn title(kind: ReportKind) -> &'static str {

@@ -9,7 +9,7 @@ use super::filters::{
     VOID_STATUSES,
 };
 use super::model::{groupings, pick, rollup_groups, Column, Group};
-use super::params::{CodeSet, Key, ReportKind, ReportParams};
+use super::params::{Key, ReportParams};
 use super::rows::{big, load_counts, StatRow};
 use super::treatment::assemble;
 use crate::db::sql::Sql;
@@ -25,24 +25,9 @@ pub const LOS_DEFINITION: &str = "length of stay: discharge date − admission d
 /// Definition stated in the procedure-volume report.
 pub const VOLUME_DEFINITION: &str = "procedures performed in the period (not not-done or entered-in-error), by code item, month performed and first performer";
 
-/// The comma items of the code parameter, each with its own spec.
-fn items(p: &ReportParams) -> Vec<(String, CodeSet)> {
-    let parse = |item: &str| match p.kind {
-        ReportKind::ProcedureVolume => CodeSet::pcs(item),
-        _ => CodeSet::icd10cm(item),
-    };
-    p.code_text
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter_map(|item| parse(item).map(|s| (item.to_string(), s)))
-        .collect()
-}
-
 /// `CASE WHEN <column> in item1 THEN 'item1' ... END`, or `'all'` without a code.
 fn group_case(sql: &mut Sql, column: &str, p: &ReportParams) {
-    let items = items(p);
+    let items = &p.code_items;
     if items.is_empty() {
         sql.push("'all'");
         return;
@@ -50,8 +35,8 @@ fn group_case(sql: &mut Sql, column: &str, p: &ReportParams) {
     sql.push("CASE");
     for (label, spec) in items {
         sql.push(" WHEN ");
-        code_test(sql, column, &spec);
-        sql.push(" THEN ").bind(label);
+        code_test(sql, column, spec);
+        sql.push(" THEN ").bind(label.as_str());
     }
     sql.push(" END");
 }

@@ -3,7 +3,8 @@
 //! ICD-10-CM/PCS ones (`[system]?fhir_vs`, `?fhir_vs=isa/[code]`, `?fhir_vs=range/[codes]`)
 //! and stored `ValueSet` resources found by `url` (compose include/exclude with concept
 //! lists, whole systems, ICD `is-a`/`descendent-of` filters and nested `valueSet`s, or a
-//! stored expansion).
+//! stored expansion). The reports evaluate a ValueSet URL in `code` with the same
+//! `membership` (`reporting::codes`).
 
 use super::parse::{Clause, ClauseKind, SearchRequest};
 use crate::coding::ops::value_set::{ImplicitValueSet, Selection};
@@ -94,11 +95,17 @@ fn resolve_clause(conn: &mut Conn, clause: &mut Clause) -> AppResult<()> {
     }
 }
 
-/// The membership of the value set `url` (`url|version` accepted, version ignored).
+/// The membership of the value set `url` (`url|version`: the stored ValueSet of that
+/// version, or the one stored without a version).
 pub fn membership(conn: &mut Conn, url: &str, depth: usize) -> AppResult<Membership> {
-    let canonical = url.split('|').next().unwrap_or("").trim();
+    let (canonical, version) = match url.split_once('|') {
+        Some((c, v)) => (c.trim(), Some(v.trim()).filter(|v| !v.is_empty())),
+        None => (url.trim(), None),
+    };
     if canonical.is_empty() {
-        return Err(AppError::invalid(":in / :not-in need a ValueSet URL"));
+        return Err(AppError::invalid(
+            "a ValueSet URL is needed (:in, :not-in, report code)",
+        ));
     }
     if let Some(implicit) = implicit(canonical)? {
         return Ok(implicit);
@@ -108,7 +115,7 @@ pub fn membership(conn: &mut Conn, url: &str, depth: usize) -> AppResult<Members
             "ValueSet '{canonical}' nests value sets more than {MAX_NESTING} deep"
         )));
     }
-    let value_set = stored(conn, canonical)?;
+    let value_set = stored(conn, canonical, version)?;
     from_definition(conn, &value_set, depth)
 }
 
@@ -141,25 +148,42 @@ fn implicit(url: &str) -> AppResult<Option<Membership>> {
     }))
 }
 
-fn stored(conn: &mut Conn, url: &str) -> AppResult<Value> {
+fn stored(conn: &mut Conn, url: &str, version: Option<&str>) -> AppResult<Value> {
     let criteria = format!(
         "url={}",
         percent_encoding::utf8_percent_encode(url, percent_encoding::NON_ALPHANUMERIC)
     );
-    let ids = conditional::matches(conn, "ValueSet", &criteria)?;
-    let [id] = ids.as_slice() else {
-        return Err(AppError::invalid(if ids.is_empty() {
-            format!("ValueSet '{url}' is not known (no stored ValueSet has this url)")
+    let mut candidates = Vec::new();
+    for id in conditional::matches(conn, "ValueSet", &criteria)? {
+        let row = resources::read_current(conn, "ValueSet", &id)?
+            .ok_or_else(|| AppError::internal("ValueSet vanished during search"))?;
+        let content = row
+            .content
+            .ok_or_else(|| AppError::internal("ValueSet has no content"))?;
+        candidates.push(serde_json::from_str::<Value>(&content).map_err(AppError::internal)?);
+    }
+    if let Some(version) = version {
+        let exact = |vs: &Value| vs["version"].as_str() == Some(version);
+        if candidates.iter().any(exact) {
+            candidates.retain(exact);
         } else {
-            format!("ValueSet '{url}' is ambiguous: several stored ValueSets have this url")
-        }));
+            candidates.retain(|vs| vs.get("version").is_none());
+        }
+    }
+    let named = match version {
+        Some(v) => format!("{url}|{v}"),
+        None => url.to_string(),
     };
-    let row = resources::read_current(conn, "ValueSet", id)?
-        .ok_or_else(|| AppError::internal("ValueSet vanished during search"))?;
-    let content = row
-        .content
-        .ok_or_else(|| AppError::internal("ValueSet has no content"))?;
-    serde_json::from_str(&content).map_err(AppError::internal)
+    match candidates.len() {
+        1 => Ok(candidates.remove(0)),
+        0 => Err(AppError::invalid(format!(
+            "ValueSet '{named}' is not known (no stored ValueSet has this url{})",
+            if version.is_some() { " and version" } else { "" }
+        ))),
+        _ => Err(AppError::invalid(format!(
+            "ValueSet '{named}' is ambiguous: several stored ValueSets have this url (name a version)"
+        ))),
+    }
 }
 
 /// Membership from a ValueSet's `compose`, else from its stored `expansion`.
@@ -206,7 +230,7 @@ fn part_filters(
     let nested: Vec<&str> = array(part, "valueSet").filter_map(Value::as_str).collect();
     let unsupported = |what: &str| {
         AppError::invalid(format!(
-            "ValueSet '{url}': {what} is not supported for :in / :not-in"
+            "ValueSet '{url}' cannot be evaluated: {what} is not supported"
         ))
     };
     if !nested.is_empty() {

@@ -3,7 +3,7 @@
 //! de-identification checked by grepping the whole output for planted identifiers,
 //! pseudonym stability, the disclosures in `$disclosures`, sealed records and scopes.
 
-use crate::helpers::{parts, spawn_with, Backend, TestApp};
+use crate::helpers::{parts, put_all, spawn_with, Backend, TestApp};
 use crate::on_both_backends;
 use crate::security::{token, SECRET};
 use serde_json::{json, Value};
@@ -755,3 +755,151 @@ fn cli_report_registry(backend: Backend) {
     assert_eq!(accounting(&app, "dm1", None).len(), 2);
 }
 on_both_backends!(cli_report_registry);
+
+const CDC: &str = "urn:oid:2.16.840.1.113883.6.238";
+
+/// A cancer patient with US Core race/ethnicity (Synthea's shape: ombCategory, detailed,
+/// text) and an address district.
+fn cancer_patient(
+    id: &str,
+    birth: &str,
+    race: &[(&str, &str)],
+    ethnicity: &[(&str, &str)],
+    district: &str,
+) -> Vec<Value> {
+    let extension = |url: &str, parts: &[(&str, &str)]| {
+        let mut items: Vec<Value> = parts
+            .iter()
+            .map(|(part, code)| json!({"url": part, "valueCoding": {"system": CDC, "code": code, "display": "x"}}))
+            .collect();
+        items.push(json!({"url": "text", "valueString": "as stated"}));
+        json!({"url": url, "extension": items})
+    };
+    let mut p = patient(id, "female", birth);
+    p["address"][0]["district"] = json!(district);
+    p["extension"] = json!([
+        extension(
+            "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+            race
+        ),
+        extension(
+            "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity",
+            ethnicity
+        )
+    ]);
+    vec![
+        p,
+        condition(&format!("{id}-a"), id, "C50.911", "2024-03-10"),
+    ]
+}
+
+fn naaccr_race_ethnicity_and_county(backend: Backend) {
+    let app = app(backend, false);
+    let mut resources = Vec::new();
+    // white and black, Puerto Rican, FIPS county 017
+    resources.extend(cancer_patient(
+        "r-mixed",
+        "1951-01-01",
+        &[("ombCategory", "2106-3"), ("ombCategory", "2054-5")],
+        &[("ombCategory", "2135-2"), ("detailed", "2180-8")],
+        "017",
+    ));
+    // Asian, detailed Vietnamese; not Hispanic; a county name, not a code
+    resources.extend(cancer_patient(
+        "r-asian",
+        "1952-01-01",
+        &[("ombCategory", "2028-9"), ("detailed", "2047-9")],
+        &[("ombCategory", "2186-5")],
+        "Suffolk",
+    ));
+    // Hispanic without detail, no race; a 5-digit state+county code
+    resources.extend(cancer_patient(
+        "r-unknown",
+        "1953-01-01",
+        &[],
+        &[("ombCategory", "2135-2")],
+        "25025",
+    ));
+    put_all(&app, resources);
+    let naaccr = |mode: &str| {
+        let (status, text) = extract(
+            &app,
+            &format!("registry=cancer&_format=naaccr-xml&deidentify={mode}"),
+            None,
+        );
+        assert_eq!(status, 200, "{text}");
+        text
+    };
+    // per patient (found by birth year): naaccrId → value
+    let items = |text: &str| -> Vec<(String, Vec<(String, String)>)> {
+        let doc = roxmltree::Document::parse(text).unwrap();
+        doc.root_element()
+            .children()
+            .filter(|n| n.has_tag_name("Patient"))
+            .map(|p| {
+                let items: Vec<(String, String)> = p
+                    .descendants()
+                    .filter(|n| n.has_tag_name("Item"))
+                    .map(|n| {
+                        (
+                            format!(
+                                "{}#{}",
+                                n.attribute("naaccrId").unwrap(),
+                                n.attribute("naaccrNum").unwrap()
+                            ),
+                            n.text().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect();
+                let birth = items
+                    .iter()
+                    .find(|(k, _)| k == "dateOfBirth#240")
+                    .map(|(_, v)| v[..4].to_string())
+                    .unwrap_or_default();
+                (birth, items)
+            })
+            .collect()
+    };
+    let get = |all: &[(String, Vec<(String, String)>)], year: &str, item: &str| {
+        all.iter()
+            .find(|(b, _)| b == year)
+            .unwrap_or_else(|| panic!("no patient born {year}"))
+            .1
+            .iter()
+            .find(|(k, _)| k == item)
+            .map(|(_, v)| v.clone())
+    };
+    let expected = [
+        ("1951", ["02", "01", "88", "88", "88"], "2", "017"),
+        ("1952", ["10", "88", "88", "88", "88"], "0", "999"),
+        ("1953", ["99", "99", "99", "99", "99"], "6", "025"),
+    ];
+    for mode in ["none", "limited", "safe-harbor"] {
+        let all = items(&naaccr(mode));
+        assert_eq!(all.len(), 3, "{mode}");
+        for (year, races, origin, county) in &expected {
+            for (i, race) in races.iter().enumerate() {
+                let item = format!("race{}#{}", i + 1, 160 + i);
+                assert_eq!(
+                    get(&all, year, &item).as_deref(),
+                    Some(*race),
+                    "{mode} {year} {item}"
+                );
+            }
+            assert_eq!(
+                get(&all, year, "spanishHispanicOrigin#190").as_deref(),
+                Some(*origin),
+                "{mode} {year}"
+            );
+            // county is a geographic subdivision smaller than a state: never under Safe Harbor
+            let want = (mode != "safe-harbor").then(|| county.to_string());
+            assert_eq!(
+                get(&all, year, "countyAtDxReported#90"),
+                want,
+                "{mode} {year}"
+            );
+        }
+    }
+    assert!(!naaccr("safe-harbor").contains("naaccrNum=\"90\""));
+}
+on_both_backends!(naaccr_race_ethnicity_and_county);

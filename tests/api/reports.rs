@@ -1261,3 +1261,183 @@ fn report_cli_prints_csv_and_json(backend: Backend) {
     assert!(err.contains("period-end is required"), "{err}");
 }
 crate::on_both_backends!(report_cli_prints_csv_and_json);
+
+fn enc(url: &str) -> String {
+    url::form_urlencoded::byte_serialize(url.as_bytes()).collect()
+}
+
+/// Period-prevalence total (numerator, denominator) of a `code` value.
+fn prevalence_total(app: &TestApp, code: &str) -> (Value, Value) {
+    let body = report(
+        app,
+        &format!("$prevalence?code={}&{PERIOD}&_format=json", enc(code)),
+    );
+    let total = &group(&body, "period-prevalence")["total"];
+    (total["numerator"].clone(), total["denominator"].clone())
+}
+
+fn value_sets_in_code(backend: Backend) {
+    let app = open_app(backend);
+    let people = population(60);
+    seed(&app, &people, None);
+    let seen = |p: &Person| p.seen;
+    // implicit ICD-10-CM value sets count exactly like the equivalent code or range
+    for (url, spec) in [
+        (format!("{ICD}?fhir_vs=isa/E11"), "E11"),
+        (format!("{ICD}?fhir_vs=range/C00-D49"), "C00-D49"),
+        (format!("{ICD}?fhir_vs=range/E10,I10"), "E10,I10"),
+    ] {
+        let (n, d) = total(&truth(
+            &people,
+            &[],
+            |p| has(p, spec, "2024-01-01", "2024-12-31", true),
+            seen,
+        ));
+        assert!(n > 0, "{spec} has cases");
+        assert_eq!(prevalence_total(&app, &url), prevalence_total(&app, spec));
+        assert_eq!(
+            prevalence_total(&app, &url),
+            (json!(n as f64), json!(d as f64)),
+            "{url}"
+        );
+    }
+    // a stored ValueSet: E11 and below plus I10, without E11.65; SNOMED codes are not counted
+    let vs = "http://example.org/fhir/ValueSet/diabetes-htn";
+    let value_set = json!({"resourceType": "ValueSet", "id": "diabetes-htn", "status": "active",
+        "url": vs, "version": "2",
+        "compose": {
+            "include": [
+                {"system": ICD, "filter": [{"property": "concept", "op": "is-a", "value": "E11"}]},
+                {"system": ICD, "concept": [{"code": "I10"}]},
+                {"system": "http://snomed.info/sct", "concept": [{"code": "44054006"}]}],
+            "exclude": [{"system": ICD, "concept": [{"code": "E11.65"}]}]}});
+    let (status, body) = parts(app.put("ValueSet/diabetes-htn", &value_set).send().unwrap());
+    assert_eq!(status, 201, "{body}");
+    let in_set = |c: &Cond| (in_spec(c.code, "E11") && c.code != "E11.65") || c.code == "I10";
+    let (n, d) = total(&truth(
+        &people,
+        &[],
+        |p| {
+            p.conditions
+                .iter()
+                .any(|c| in_set(c) && present(c, "2024-01-01", "2024-12-31", true))
+        },
+        seen,
+    ));
+    let (with_excluded, _) = total(&truth(
+        &people,
+        &[],
+        |p| has(p, "E11,I10", "2024-01-01", "2024-12-31", true),
+        seen,
+    ));
+    assert!(n < with_excluded, "the exclude takes patients out");
+    for code in [vs.to_string(), format!("{vs}|2")] {
+        assert_eq!(
+            prevalence_total(&app, &code),
+            (json!(n as f64), json!(d as f64)),
+            "{code}"
+        );
+    }
+    // a second version of the same url: |version picks it; without a version it is ambiguous
+    let older = json!({"resourceType": "ValueSet", "id": "diabetes-htn-1", "status": "retired",
+        "url": vs, "version": "1",
+        "compose": {"include": [{"system": ICD, "concept": [{"code": "I10"}]}]}});
+    let (status, body) = parts(app.put("ValueSet/diabetes-htn-1", &older).send().unwrap());
+    assert_eq!(status, 201, "{body}");
+    let i10 = total(&truth(
+        &people,
+        &[],
+        |p| has(p, "I10", "2024-01-01", "2024-12-31", true),
+        seen,
+    ));
+    assert_ne!(i10.0, n);
+    assert_eq!(
+        prevalence_total(&app, &format!("{vs}|1")),
+        (json!(i10.0 as f64), json!(i10.1 as f64))
+    );
+    assert_eq!(
+        prevalence_total(&app, &format!("{vs}|2")),
+        (json!(n as f64), json!(d as f64))
+    );
+    for (code, says) in [
+        (vs.to_string(), "ambiguous"),
+        (format!("{vs}|3"), "not known"),
+    ] {
+        let (status, outcome) = get_json(
+            &app,
+            &format!("$prevalence?code={}&{PERIOD}", enc(&code)),
+            None,
+        );
+        assert_eq!(status, 400, "{code}: {outcome}");
+        assert!(outcome.to_string().contains(says), "{code}: {outcome}");
+    }
+    // a value set as comorbidity: the same as its range
+    let predisposition = |b: &str| {
+        let body = report(
+            &app,
+            &format!(
+                "$predisposition?code=I10&comorbidity={}&{PERIOD}&_format=json",
+                enc(b)
+            ),
+        );
+        group(&body, "with-condition")["total"].clone()
+    };
+    assert_eq!(
+        predisposition(&format!("{ICD}?fhir_vs=isa/E11")),
+        predisposition("E11")
+    );
+    // ICD-10-PCS value sets group procedure volumes like a prefix does
+    let pcs = format!("{PCS}?fhir_vs=isa/0DT");
+    let body = report(
+        &app,
+        &format!("$procedure-volume?code={}&{PERIOD}&_format=json", enc(&pcs)),
+    );
+    let expected = people
+        .iter()
+        .flat_map(|p| p.procedures.iter())
+        .filter(|(c, _)| c.starts_with("0DT"))
+        .count();
+    assert!(expected > 0);
+    assert_eq!(
+        group(&body, &pcs)["total"]["procedures"],
+        json!(expected as f64)
+    );
+
+    // value sets that cannot be evaluated are a 400 naming them
+    app.put(
+        "ValueSet/sct-isa",
+        &json!({"resourceType": "ValueSet", "id": "sct-isa", "status": "active",
+                "url": "http://example.org/fhir/ValueSet/sct-isa",
+                "compose": {"include": [{"system": "http://snomed.info/sct",
+                    "filter": [{"property": "concept", "op": "is-a", "value": "73211009"}]}]}}),
+    )
+    .send()
+    .unwrap();
+    for (query, url) in [
+        ("$prevalence?code=", "http://example.org/fhir/ValueSet/none"),
+        (
+            "$prevalence?code=",
+            "http://example.org/fhir/ValueSet/sct-isa",
+        ),
+        ("$prevalence?code=", &pcs),
+        (
+            "$prevalence?code=",
+            "http://hl7.org/fhir/sid/icd-10-cm?fhir_vs=nonsense/E11",
+        ),
+        (
+            "$predisposition?code=E11&comorbidity=",
+            "http://example.org/fhir/ValueSet/none",
+        ),
+    ] {
+        let (status, outcome) = get_json(&app, &format!("{query}{}&{PERIOD}", enc(url)), None);
+        assert_eq!(status, 400, "{url}: {outcome}");
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+        assert!(
+            outcome["issue"][0]["diagnostics"]
+                .as_str()
+                .is_some_and(|d| d.contains(url)),
+            "{url}: {outcome}"
+        );
+    }
+}
+crate::on_both_backends!(value_sets_in_code);

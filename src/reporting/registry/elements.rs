@@ -32,6 +32,8 @@ pub struct PatientFacts {
     pub deceased_date: Option<String>,
     pub deceased: bool,
     pub city: Option<String>,
+    /// County (`address.district`).
+    pub district: Option<String>,
     pub state: Option<String>,
     pub postal_code: Option<String>,
     pub country: Option<String>,
@@ -78,6 +80,7 @@ pub fn patient_facts(record: &Record) -> PatientFacts {
         deceased: p.get("deceasedDateTime").is_some()
             || p.get("deceasedBoolean").and_then(Value::as_bool) == Some(true),
         city: at(address, "city"),
+        district: at(address, "district"),
         state: at(address, "state"),
         postal_code: at(address, "postalCode"),
         country: at(address, "country"),

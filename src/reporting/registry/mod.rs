@@ -108,12 +108,7 @@ pub fn extract(
         access.label_allows(&security_codes(r))
             && !patient_of(r).is_some_and(|p| denied.contains(&p))
     };
-    let mut writer = output::Writer::new(
-        params.format,
-        definition,
-        params.base_url.clone(),
-        mode == Mode::None,
-    );
+    let mut writer = output::Writer::new(params.format, definition, params.base_url.clone(), mode);
     let mut disclosures = spool::DisclosureSpool::new()?;
     let mut summary = ExtractSummary {
         recipient: recipient.clone(),

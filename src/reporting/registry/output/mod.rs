@@ -4,10 +4,12 @@
 mod csv;
 mod fhir;
 mod naaccr;
+mod naaccr_codes;
 
 use super::definition::Definition;
 use super::record::Record;
 use crate::error::{AppError, AppResult};
+use crate::reporting::deid::Mode;
 use std::io::Write;
 
 /// A destination format.
@@ -77,8 +79,8 @@ pub struct Writer<'a> {
     definition: &'a Definition,
     /// FHIR base URL for `fullUrl` (None: entries have no fullUrl).
     base_url: Option<String>,
-    /// True when the data are identified (NAACCR record type C, else I).
-    identified: bool,
+    /// The de-identification applied (identified: NAACCR record type C, else I).
+    mode: Mode,
     written: u64,
 }
 
@@ -91,13 +93,13 @@ impl<'a> Writer<'a> {
         format: Format,
         definition: &'a Definition,
         base_url: Option<String>,
-        identified: bool,
+        mode: Mode,
     ) -> Writer<'a> {
         Writer {
             format,
             definition,
             base_url,
-            identified,
+            mode,
             written: 0,
         }
     }
@@ -107,7 +109,7 @@ impl<'a> Writer<'a> {
             Format::Bundle => fhir::bundle_begin(out),
             Format::Ndjson => Ok(()),
             Format::Csv => csv::header(out, self.definition),
-            Format::NaaccrXml => naaccr::begin(out, self.identified),
+            Format::NaaccrXml => naaccr::begin(out, self.mode == Mode::None),
         }
         .map_err(io)
     }
@@ -126,9 +128,7 @@ impl<'a> Writer<'a> {
             Format::Bundle => fhir::bundle_entries(out, record, self.base_url.as_deref(), first),
             Format::Ndjson => fhir::ndjson(out, record),
             Format::Csv => csv::rows(out, self.definition, record),
-            Format::NaaccrXml => {
-                naaccr::patient(out, record, original, self.identified, self.written)
-            }
+            Format::NaaccrXml => naaccr::patient(out, record, original, self.mode, self.written),
         }
         .map_err(io)
     }

@@ -5,6 +5,8 @@
 
 use super::super::elements::{patient_facts, tumors};
 use super::super::record::Record;
+use super::naaccr_codes::{county, races, spanish_hispanic_origin};
+use crate::reporting::deid::Mode;
 use std::io::{Result, Write};
 
 /// A data item: NAACCR XML id, item number, maximum length.
@@ -16,6 +18,14 @@ const PATIENT_ID: ItemDef = ItemDef("patientIdNumber", 20, 8);
 const NAME_LAST: ItemDef = ItemDef("nameLast", 2230, 40);
 const NAME_FIRST: ItemDef = ItemDef("nameFirst", 2240, 40);
 const SSN: ItemDef = ItemDef("socialSecurityNumber", 2320, 9);
+const RACES: [ItemDef; 5] = [
+    ItemDef("race1", 160, 2),
+    ItemDef("race2", 161, 2),
+    ItemDef("race3", 162, 2),
+    ItemDef("race4", 163, 2),
+    ItemDef("race5", 164, 2),
+];
+const SPANISH_HISPANIC: ItemDef = ItemDef("spanishHispanicOrigin", 190, 1);
 const SEX: ItemDef = ItemDef("sex", 220, 1);
 const BIRTH: ItemDef = ItemDef("dateOfBirth", 240, 8);
 const LAST_CONTACT: ItemDef = ItemDef("dateOfLastContact", 1750, 8);
@@ -23,6 +33,7 @@ const VITAL_STATUS: ItemDef = ItemDef("vitalStatus", 1760, 1);
 const TUMOR_NUMBER: ItemDef = ItemDef("tumorRecordNumber", 60, 2);
 const CITY: ItemDef = ItemDef("addrAtDxCity", 70, 50);
 const STATE: ItemDef = ItemDef("addrAtDxState", 80, 2);
+const COUNTY: ItemDef = ItemDef("countyAtDxReported", 90, 3);
 const POSTAL: ItemDef = ItemDef("addrAtDxPostalCode", 100, 9);
 const COUNTRY: ItemDef = ItemDef("addrAtDxCountry", 102, 3);
 const AGE_AT_DX: ItemDef = ItemDef("ageAtDiagnosis", 230, 3);
@@ -120,15 +131,19 @@ fn ages_at_diagnosis(original: &Record, identified: bool) -> Vec<Option<String>>
 
 /// One Patient element from the record as sent (`sequence` numbers patients within the
 /// file: chartroom ids do not fit the 8-digit patientIdNumber); ages come from `original`.
+/// Under Safe Harbor the county, a geographic subdivision smaller than a state, is left
+/// out (45 CFR 164.514(b)(2)(i)(B)); the limited data set keeps it.
 pub fn patient(
     out: &mut dyn Write,
     record: &Record,
     original: &Record,
-    identified: bool,
+    mode: Mode,
     sequence: u64,
 ) -> Result<()> {
+    let identified = mode == Mode::None;
     let p = patient_facts(record);
     let ages = ages_at_diagnosis(original, identified);
+    let county = (mode != Mode::SafeHarbor).then(|| county(p.district.as_deref()));
     writeln!(out, "  <Patient>")?;
     item(out, "    ", &PATIENT_ID, Some(&format!("{sequence:08}")))?;
     item(out, "    ", &NAME_LAST, p.family.as_deref())?;
@@ -138,6 +153,15 @@ pub fn patient(
         .as_ref()
         .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>());
     item(out, "    ", &SSN, ssn.as_deref().filter(|s| s.len() == 9))?;
+    for (def, code) in RACES.iter().zip(races(&record.patient)) {
+        item(out, "    ", def, Some(&code))?;
+    }
+    item(
+        out,
+        "    ",
+        &SPANISH_HISPANIC,
+        Some(spanish_hispanic_origin(&record.patient)),
+    )?;
     item(out, "    ", &SEX, sex_code(p.sex.as_deref()))?;
     item(
         out,
@@ -168,6 +192,7 @@ pub fn patient(
         item(out, ind, &TUMOR_NUMBER, Some(&format!("{:02}", i + 1)))?;
         item(out, ind, &CITY, p.city.as_deref())?;
         item(out, ind, &STATE, p.state.as_deref())?;
+        item(out, ind, &COUNTY, county.as_deref())?;
         let postal: Option<String> = p
             .postal_code
             .as_ref()
