@@ -96,7 +96,7 @@ struct PgSession;
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSession {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute("SET jit = off; SET random_page_cost = 1.1")
+        conn.batch_execute("SET jit = off")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 }
