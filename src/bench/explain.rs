@@ -165,7 +165,7 @@ fn resource_node<'a>(line: &'a str, aliases: &[String]) -> Option<&'a str> {
 
 /// The detail lines of the plan node on `line` (`Index Cond:`, `Filter:`, ...): the lines
 /// after it up to the next node.
-fn node_details<'a>(rest: &'a [String]) -> impl Iterator<Item = &'a str> {
+fn node_details(rest: &[String]) -> impl Iterator<Item = &str> {
     rest.iter().map(|l| l.trim()).take_while(|l| {
         !l.starts_with("->") && !l.starts_with("SubPlan") && !l.starts_with("InitPlan")
     })

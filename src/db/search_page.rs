@@ -46,15 +46,16 @@ impl SearchRow {
     }
 }
 
-/// `r.deleted = 0 AND type AND clauses`.
-fn where_clause(req: &SearchRequest, backend: Backend) -> AppResult<Sql> {
+/// `r.deleted = 0 AND type AND clauses`; with `drive`, one clause is the plan's driver
+/// (a page's LIMIT is what tempts the planner into walking `resources`; a COUNT it plans well).
+fn where_clause(req: &SearchRequest, backend: Backend, drive: bool) -> AppResult<Sql> {
     let mut sql = Sql::new(" WHERE r.deleted = 0");
     if !req.types.is_empty() {
         sql.push(" AND r.res_type IN ")
             .bind_list(req.types.iter().map(String::as_str));
     }
     let mut conditions = Conditions::new(backend);
-    let driver = driver(&req.clauses);
+    let driver = driver(&req.clauses).filter(|_| drive);
     for (i, clause) in req.clauses.iter().enumerate() {
         let condition = if Some(i) == driver {
             conditions.driving_clause(clause, "r")?
@@ -143,7 +144,7 @@ fn statement_sql(
         Statement::Rows => {
             sql = select(&keys.iter().map(Some).collect::<Vec<_>>());
             sql.push(" FROM resources r")
-                .append(where_clause(req, backend)?);
+                .append(where_clause(req, backend, true)?);
             if let Some(c) = cursor {
                 sql.push(" AND ")
                     .append(after_cursor(&keys, &c.values, c.rk));
@@ -155,7 +156,7 @@ fn statement_sql(
             keys[0] = lead.key();
             sql = select(&keys.iter().map(Some).collect::<Vec<_>>());
             sql.push(" FROM resources r").push(&lead.join());
-            sql.append(where_clause(req, backend)?)
+            sql.append(where_clause(req, backend, true)?)
                 .append(lead.conditions(&req.types));
             if let Some(c) = cursor {
                 if let Some(v) = &c.values[0] {
@@ -173,7 +174,7 @@ fn statement_sql(
             columns[0] = None;
             sql = select(&columns);
             sql.push(" FROM resources r")
-                .append(where_clause(req, backend)?)
+                .append(where_clause(req, backend, true)?)
                 .append(lead.without_value());
             // after a cursor on a valued row every unvalued row follows
             if let Some(c) = cursor.filter(|c| c.values[0].is_none()) {
@@ -255,7 +256,7 @@ pub fn count(conn: &mut Conn, req: &SearchRequest) -> AppResult<i64> {
 /// The statement [`count`] runs.
 pub fn count_sql(req: &SearchRequest, backend: Backend) -> AppResult<Sql> {
     let mut sql = Sql::new("SELECT COUNT(*) AS n FROM resources r");
-    sql.append(where_clause(req, backend)?);
+    sql.append(where_clause(req, backend, false)?);
     Ok(sql)
 }
 
