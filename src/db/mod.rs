@@ -13,6 +13,7 @@ pub mod resources;
 pub mod rows;
 pub mod search;
 pub mod search_page;
+pub mod search_sort;
 pub mod sql;
 
 use crate::error::{AppError, AppResult};
@@ -87,6 +88,19 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// Session settings of every PostgreSQL connection. JIT off: its compile cost (tens of
+/// milliseconds) is charged whenever a plan's estimated cost passes `jit_above_cost`, which
+/// LIMITed index walks do although they read a page of rows.
+#[derive(Debug)]
+struct PgSession;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSession {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("SET jit = off")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
 /// Settings the pools need.
 pub struct DbOptions {
     pub pool_size: u32,
@@ -100,6 +114,7 @@ impl Db {
             let pool = Pool::builder()
                 .max_size(options.pool_size.max(1))
                 .connection_timeout(Duration::from_secs(10))
+                .connection_customizer(Box::new(PgSession))
                 .build(ConnectionManager::<PgConnection>::new(url))
                 .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
             return Ok(Db::Pg { pool, hook: None });

@@ -15,6 +15,38 @@ use crate::search::value_set::{CodeFilter, Membership};
 pub struct Conditions {
     pub backend: Backend,
     next_alias: usize,
+    /// The clause being built drives the plan (see [`Conditions::rk_in`]).
+    drives: bool,
+}
+
+/// How well a top-level clause can drive a page from its index rows: lower is likely fewer
+/// matches (an id or a patient before a code, a code before a chain or a range); None when
+/// it cannot (negations, `_lastUpdated`, unions).
+fn drive_rank(clause: &Clause) -> Option<u8> {
+    match &clause.kind {
+        ClauseKind::Param { modifier, .. } if modifier.as_deref() == Some("not") => None,
+        ClauseKind::Param { def, .. } => Some(match def.kind {
+            ParamKind::Reference => 1,
+            ParamKind::Token | ParamKind::String | ParamKind::Uri => 2,
+            ParamKind::Composite => 3,
+            _ => 4,
+        }),
+        ClauseKind::PatientCompartment { .. } | ClauseKind::InCompartments(Some(_)) => Some(1),
+        ClauseKind::InValueSet { negate: false, .. } => Some(2),
+        ClauseKind::Chain { .. } => Some(3),
+        ClauseKind::Missing { missing: false, .. } => Some(5),
+        _ => None,
+    }
+}
+
+/// The clause of `clauses` whose index rows a page query starts from.
+pub fn driver(clauses: &[Clause]) -> Option<usize> {
+    clauses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| drive_rank(c).map(|rank| (rank, i)))
+        .min()
+        .map(|(_, i)| i)
 }
 
 fn bad(message: String) -> AppError {
@@ -48,7 +80,16 @@ impl Conditions {
         Conditions {
             backend,
             next_alias: 0,
+            drives: false,
         }
+    }
+
+    /// [`Conditions::clause`] for the top-level clause that drives the plan.
+    pub fn driving_clause(&mut self, clause: &Clause, row: &str) -> AppResult<Sql> {
+        self.drives = true;
+        let sql = self.clause(clause, row);
+        self.drives = false;
+        sql
     }
 
     fn alias(&mut self, stem: &str) -> String {
@@ -86,29 +127,24 @@ impl Conditions {
                 let negate = modifier.as_deref() == Some("not");
                 let inner =
                     self.param_subquery(&clause.res_type, row, def, modifier.as_deref(), values)?;
-                sql.push(&format!(
-                    "{row}.rk {}IN (",
-                    if negate { "NOT " } else { "" }
-                ));
-                sql.append(inner).push(")");
+                sql.append(self.rk_in(row, &clause.res_type, negate, inner));
             }
             ClauseKind::InValueSet { def, negate, sets } => {
                 let x = self.alias("v");
-                sql.push(&format!(
-                    "{row}.rk {}IN (SELECT {x}.rk FROM idx_token {x} WHERE ",
-                    if *negate { "NOT " } else { "" }
-                ));
-                self.type_filter(&mut sql, &x, &clause.res_type, row);
-                sql.push(&format!("{x}.param = "))
+                let mut inner = Sql::new(&format!("SELECT {x}.rk FROM idx_token {x} WHERE "));
+                self.type_filter(&mut inner, &x, &clause.res_type, row);
+                inner
+                    .push(&format!("{x}.param = "))
                     .bind(def.code.as_str())
                     .push(" AND (");
                 for (i, set) in sets.iter().enumerate() {
                     if i > 0 {
-                        sql.push(" OR ");
+                        inner.push(" OR ");
                     }
-                    sql.append(membership_condition(&x, set));
+                    inner.append(membership_condition(&x, set));
                 }
-                sql.push("))");
+                inner.push(")");
+                sql.append(self.rk_in(row, &clause.res_type, *negate, inner));
             }
             ClauseKind::Missing { def, missing } => {
                 let x = self.alias("m");
@@ -118,14 +154,10 @@ impl Conditions {
                         .map(|_| "idx_token")
                         .ok_or_else(|| bad("cannot test :missing".into()))
                 })?;
-                sql.push(&format!(
-                    "{row}.rk {}IN (SELECT {x}.rk FROM {table} {x} WHERE ",
-                    if *missing { "NOT " } else { "" }
-                ));
-                self.type_filter(&mut sql, &x, &clause.res_type, row);
-                sql.push(&format!("{x}.param = "))
-                    .bind(def.code.as_str())
-                    .push(")");
+                let mut inner = Sql::new(&format!("SELECT {x}.rk FROM {table} {x} WHERE "));
+                self.type_filter(&mut inner, &x, &clause.res_type, row);
+                inner.push(&format!("{x}.param = ")).bind(def.code.as_str());
+                sql.append(self.rk_in(row, &clause.res_type, *missing, inner));
             }
             ClauseKind::Chain {
                 def,
@@ -134,14 +166,14 @@ impl Conditions {
             } => {
                 let (f, c) = (self.alias("f"), self.alias("c"));
                 let inner_sql = self.clause(inner, &c)?;
-                sql.push(&format!("{row}.rk IN (SELECT {f}.rk FROM idx_reference {f} JOIN resources {c} ON {c}.res_type = {f}.target_type AND {c}.res_id = {f}.target_id WHERE "));
-                self.type_filter(&mut sql, &f, &clause.res_type, row);
-                sql.push(&format!("{f}.param = ")).bind(def.code.as_str());
-                sql.push(&format!(" AND {f}.target_type IN "))
+                let mut sub = Sql::new(&format!("SELECT {f}.rk FROM idx_reference {f} JOIN resources {c} ON {c}.res_type = {f}.target_type AND {c}.res_id = {f}.target_id WHERE "));
+                self.type_filter(&mut sub, &f, &clause.res_type, row);
+                sub.push(&format!("{f}.param = ")).bind(def.code.as_str());
+                sub.push(&format!(" AND {f}.target_type IN "))
                     .bind_list(target_types.iter().map(String::as_str));
-                sql.push(&format!(" AND {c}.deleted = 0 AND "))
-                    .append(inner_sql)
-                    .push(")");
+                sub.push(&format!(" AND {c}.deleted = 0 AND "))
+                    .append(inner_sql);
+                sql.append(self.rk_in(row, &clause.res_type, false, sub));
             }
             ClauseKind::Has {
                 source_type,
@@ -209,15 +241,16 @@ impl Conditions {
                     sql.push("1 = 0");
                 } else {
                     let f = self.alias("f");
-                    sql.push(&format!(
-                        "{row}.rk IN (SELECT {f}.rk FROM idx_reference {f} WHERE "
-                    ));
-                    self.type_filter(&mut sql, &f, &clause.res_type, row);
-                    sql.push(&format!("{f}.target_type = 'Patient' AND {f}.target_id = "))
+                    let mut inner =
+                        Sql::new(&format!("SELECT {f}.rk FROM idx_reference {f} WHERE "));
+                    self.type_filter(&mut inner, &f, &clause.res_type, row);
+                    inner
+                        .push(&format!("{f}.target_type = 'Patient' AND {f}.target_id = "))
                         .bind(patient_id.as_str());
-                    sql.push(&format!(" AND {f}.param IN "))
-                        .bind_list(params.iter().map(String::as_str))
-                        .push(")");
+                    inner
+                        .push(&format!(" AND {f}.param IN "))
+                        .bind_list(params.iter().map(String::as_str));
+                    sql.append(self.rk_in(row, &clause.res_type, false, inner));
                 }
             }
         }
@@ -250,18 +283,40 @@ impl Conditions {
             return;
         }
         let f = self.alias("f");
-        sql.push(&format!(
-            "{row}.rk IN (SELECT {f}.rk FROM idx_reference {f} WHERE "
-        ));
-        self.type_filter(sql, &f, res_type, row);
-        sql.push(&format!("{f}.target_type = 'Patient'"));
+        let mut inner = Sql::new(&format!("SELECT {f}.rk FROM idx_reference {f} WHERE "));
+        self.type_filter(&mut inner, &f, res_type, row);
+        inner.push(&format!("{f}.target_type = 'Patient'"));
         if let Some(ids) = patients {
-            sql.push(&format!(" AND {f}.target_id IN "))
+            inner
+                .push(&format!(" AND {f}.target_id IN "))
                 .bind_list(ids.iter().map(String::as_str));
         }
-        sql.push(&format!(" AND {f}.param IN "))
-            .bind_list(params.iter().map(String::as_str))
-            .push(")");
+        inner
+            .push(&format!(" AND {f}.param IN "))
+            .bind_list(params.iter().map(String::as_str));
+        sql.append(self.rk_in(row, res_type, false, inner));
+    }
+
+    /// `row.rk IN (inner)` (`NOT IN` when `negate`). On PostgreSQL the driving clause is
+    /// `row.rk = ANY(ARRAY(inner))` (when `inner` does not depend on the row): the subquery
+    /// runs once and its keys become an index condition on `resources`, so the matches are
+    /// looked up in row-key order, stopping at the page's LIMIT. With `IN` the planner walks
+    /// `resources_pkey` probing each row, or hashes a sequential scan against the index rows,
+    /// whenever it overestimates the matches. The other clauses stay `IN`: semi-joins that
+    /// probe the few rows the driver yields.
+    fn rk_in(&self, row: &str, res_type: &str, negate: bool, inner: Sql) -> Sql {
+        let mut sql = Sql::default();
+        if negate {
+            sql.push(&format!("{row}.rk NOT IN ("));
+        } else if self.drives && self.backend == Backend::Postgres && res_type != "Resource" {
+            sql.push(&format!("{row}.rk = ANY(ARRAY("));
+            sql.append(inner).push("))");
+            return sql;
+        } else {
+            sql.push(&format!("{row}.rk IN ("));
+        }
+        sql.append(inner).push(")");
+        sql
     }
 
     /// `x.res_type = ? AND ` (or the row's own type for system-wide searches).

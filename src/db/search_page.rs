@@ -1,12 +1,12 @@
 //! Running a search: the page of matching row keys in sort order with a keyset cursor,
 //! the total count, `_include`/`_revinclude` targets, and a patient's compartment.
 
-use super::search::Conditions;
-use super::sql::{Sql, SqlValue};
+use super::search::{driver, Conditions};
+use super::search_sort::{after_cursor, row_key, Cursor, KeyExpr, KeyType, Lead};
+use super::sql::Sql;
 use super::{Backend, Conn};
-use crate::error::{AppError, AppResult};
-use crate::fhir::search_params::ParamKind;
-use crate::search::parse::{Include, SearchRequest, SortKey, SortParam};
+use crate::error::AppResult;
+use crate::search::parse::{Include, SearchRequest};
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel::QueryableByName;
 use serde_json::{json, Value};
@@ -46,159 +46,41 @@ impl SearchRow {
     }
 }
 
-/// The sort expression of a key and whether it is numeric.
-fn sort_expression(key: &SortKey, sql: &mut Sql) -> bool {
-    match &key.param {
-        SortParam::Id => {
-            sql.push("r.res_id");
-            false
-        }
-        SortParam::LastUpdated => {
-            sql.push("r.last_updated");
-            true
-        }
-        SortParam::Indexed(def) => {
-            let (table, column, numeric) = match def.kind {
-                ParamKind::String => ("idx_string", "normalized", false),
-                ParamKind::Token => ("idx_token", "code", false),
-                ParamKind::Reference => ("idx_reference", "target_id", false),
-                ParamKind::Uri => ("idx_uri", "value", false),
-                ParamKind::Date => (
-                    "idx_date",
-                    if key.descending { "high" } else { "low" },
-                    true,
-                ),
-                _ => ("idx_number", "value", true),
-            };
-            let table = if def.kind == ParamKind::Quantity {
-                "idx_quantity"
-            } else {
-                table
-            };
-            let agg = if key.descending { "MAX" } else { "MIN" };
-            sql.push(&format!(
-                "(SELECT {agg}(o.{column}) FROM {table} o WHERE o.rk = r.rk AND o.param = "
-            ));
-            sql.bind(def.code.as_str()).push(")");
-            numeric
-        }
-    }
-}
-
-fn expression_sql(key: &SortKey) -> (Sql, bool) {
-    let mut sql = Sql::default();
-    let numeric = sort_expression(key, &mut sql);
-    (sql, numeric)
-}
-
-/// `r.deleted = 0 AND type AND clauses`.
-fn where_clause(req: &SearchRequest, backend: Backend) -> AppResult<Sql> {
+/// `r.deleted = 0 AND type AND clauses`; with `drive`, one clause is the plan's driver
+/// (a page's LIMIT is what tempts the planner into walking `resources`; a COUNT it plans well).
+fn where_clause(req: &SearchRequest, backend: Backend, drive: bool) -> AppResult<Sql> {
     let mut sql = Sql::new(" WHERE r.deleted = 0");
     if !req.types.is_empty() {
         sql.push(" AND r.res_type IN ")
             .bind_list(req.types.iter().map(String::as_str));
     }
     let mut conditions = Conditions::new(backend);
-    for clause in &req.clauses {
-        sql.push(" AND ").append(conditions.clause(clause, "r")?);
-    }
-    Ok(sql)
-}
-
-fn bad_cursor() -> AppError {
-    AppError::invalid(
-        "_cursor is not valid for this search (it comes from a next link of the same query)",
-    )
-}
-
-/// Keyset condition: rows strictly after the cursor in the sort order (nulls last).
-fn after_cursor(req: &SearchRequest, cursor: &str) -> AppResult<Sql> {
-    let parsed: Value = serde_json::from_str(cursor).map_err(|_| bad_cursor())?;
-    let values = parsed
-        .get(0)
-        .and_then(Value::as_array)
-        .ok_or_else(bad_cursor)?;
-    let last_rk = parsed
-        .get(1)
-        .and_then(Value::as_i64)
-        .ok_or_else(bad_cursor)?;
-    if values.len() != req.sort.len() {
-        return Err(bad_cursor());
-    }
-    let keys: Vec<(Sql, bool, bool, SqlValueOpt)> = req
-        .sort
-        .iter()
-        .zip(values)
-        .map(|(key, v)| {
-            let (expr, numeric) = expression_sql(key);
-            let value = if numeric {
-                v.get(1).and_then(Value::as_f64).map(SqlValue::from)
-            } else {
-                v.get(0).and_then(Value::as_str).map(SqlValue::from)
-            };
-            (expr, numeric, key.descending, value)
-        })
-        .collect();
-    let mut sql = Sql::new("(");
-    for i in 0..=keys.len() {
-        if i > 0 {
-            sql.push(" OR ");
-        }
-        sql.push("(1 = 1");
-        for (expr, _, _, value) in &keys[..i] {
-            sql.push(" AND ");
-            match value {
-                Some(v) => sql.append(expr.clone()).push(" = ").bind(v.clone()),
-                None => sql.append(expr.clone()).push(" IS NULL"),
-            };
-        }
-        if i < keys.len() {
-            let (expr, _, descending, value) = &keys[i];
-            match value {
-                Some(v) => {
-                    sql.push(" AND (")
-                        .append(expr.clone())
-                        .push(if *descending { " < " } else { " > " })
-                        .bind(v.clone());
-                    sql.push(" OR ").append(expr.clone()).push(" IS NULL)");
-                }
-                None => {
-                    sql.push(" AND 1 = 0");
-                }
-            }
+    let driver = driver(&req.clauses).filter(|_| drive);
+    for (i, clause) in req.clauses.iter().enumerate() {
+        let condition = if Some(i) == driver {
+            conditions.driving_clause(clause, "r")?
         } else {
-            sql.push(" AND r.rk > ").bind(last_rk);
-        }
-        sql.push(")");
+            conditions.clause(clause, "r")?
+        };
+        sql.push(" AND ").append(condition);
     }
-    sql.push(")");
     Ok(sql)
 }
 
-type SqlValueOpt = Option<SqlValue>;
-
-/// One page of matches (at most `limit` rows) after `req.cursor`.
-pub fn page(conn: &mut Conn, req: &SearchRequest, limit: usize) -> AppResult<Vec<SearchRow>> {
-    let sql = page_sql(req, conn.backend(), limit)?;
-    conn.load(&sql)
-}
-
-/// The statement [`page`] runs (text and binds), e.g. for `EXPLAIN`.
-pub fn page_sql(req: &SearchRequest, backend: Backend, limit: usize) -> AppResult<Sql> {
+/// `SELECT r.rk, s0t, s0n, ...` with the sort values of `keys` (None: no value).
+fn select(keys: &[Option<&KeyExpr>]) -> Sql {
     let mut sql = Sql::new("SELECT r.rk AS rk");
     for i in 0..3 {
-        match req.sort.get(i) {
+        match keys.get(i).copied().flatten() {
+            Some(key) if key.kind == KeyType::Text => {
+                sql.push(", CAST(").append(key.sql.clone()).push(&format!(
+                    " AS TEXT) AS s{i}t, CAST(NULL AS DOUBLE PRECISION) AS s{i}n"
+                ));
+            }
             Some(key) => {
-                let (expr, numeric) = expression_sql(key);
-                if numeric {
-                    sql.push(&format!(", CAST(NULL AS TEXT) AS s{i}t, CAST("))
-                        .append(expr)
-                        .push(&format!(" AS DOUBLE PRECISION) AS s{i}n"));
-                } else {
-                    sql.push(", CAST(").append(expr).push(&format!(
-                        " AS TEXT) AS s{i}t, CAST(NULL AS DOUBLE PRECISION) AS s{i}n"
-                    ));
-                }
+                sql.push(&format!(", CAST(NULL AS TEXT) AS s{i}t, CAST("))
+                    .append(key.sql.clone())
+                    .push(&format!(" AS DOUBLE PRECISION) AS s{i}n"));
             }
             None => {
                 sql.push(&format!(
@@ -207,22 +89,159 @@ pub fn page_sql(req: &SearchRequest, backend: Backend, limit: usize) -> AppResul
             }
         }
     }
-    sql.push(" FROM resources r")
-        .append(where_clause(req, backend)?);
-    if let Some(cursor) = &req.cursor {
-        sql.push(" AND ").append(after_cursor(req, cursor)?);
-    }
-    sql.push(" ORDER BY ");
-    for key in &req.sort {
-        let (expr, _) = expression_sql(key);
-        sql.push("(")
-            .append(expr.clone())
-            .push(" IS NULL), ")
-            .append(expr);
+    sql
+}
+
+/// ` ORDER BY` the keys (each nulls last unless `valued`), then `r.rk`, and the limit.
+fn order_by(keys: &[(&KeyExpr, bool)], limit: usize) -> Sql {
+    let mut sql = Sql::new(" ORDER BY ");
+    for (key, valued) in keys {
+        if !valued {
+            sql.push("(").append(key.sql.clone()).push(" IS NULL), ");
+        }
+        sql.append(key.sql.clone());
         sql.push(if key.descending { " DESC, " } else { " ASC, " });
     }
     sql.push("r.rk ASC LIMIT ").bind(limit as i64);
+    sql
+}
+
+/// The statements of one page: which one a cursor continues in.
+#[derive(Clone, Copy)]
+enum Statement<'a> {
+    /// Resources in the order of per-row sort expressions (no sort, or no indexed first key).
+    Rows,
+    /// The walk of the first key's index table, resources that have a value.
+    Valued(&'a Lead),
+    /// Resources without a value for the first key, after all that have one.
+    Unvalued(&'a Lead),
+}
+
+fn keys_of(req: &SearchRequest, backend: Backend) -> Vec<KeyExpr> {
+    req.sort.iter().map(|k| row_key(k, backend)).collect()
+}
+
+fn cursor_of(
+    req: &SearchRequest,
+    text: Option<&str>,
+    backend: Backend,
+) -> AppResult<Option<Cursor>> {
+    text.map(|t| Cursor::parse(t, &keys_of(req, backend)))
+        .transpose()
+}
+
+/// The SQL of `statement` for `limit` rows after `cursor`.
+fn statement_sql(
+    req: &SearchRequest,
+    backend: Backend,
+    statement: Statement<'_>,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> AppResult<Sql> {
+    let mut keys = keys_of(req, backend);
+    let mut sql;
+    match statement {
+        Statement::Rows => {
+            sql = select(&keys.iter().map(Some).collect::<Vec<_>>());
+            sql.push(" FROM resources r")
+                .append(where_clause(req, backend, true)?);
+            if let Some(c) = cursor {
+                sql.push(" AND ")
+                    .append(after_cursor(&keys, &c.values, c.rk));
+            }
+            let order: Vec<(&KeyExpr, bool)> = keys.iter().map(|k| (k, false)).collect();
+            sql.append(order_by(&order, limit));
+        }
+        Statement::Valued(lead) => {
+            keys[0] = lead.key();
+            sql = select(&keys.iter().map(Some).collect::<Vec<_>>());
+            sql.push(" FROM resources r").push(&lead.join());
+            sql.append(where_clause(req, backend, true)?)
+                .append(lead.conditions(&req.types));
+            if let Some(c) = cursor {
+                if let Some(v) = &c.values[0] {
+                    sql.append(lead.bound(v));
+                }
+                sql.push(" AND ")
+                    .append(after_cursor(&keys, &c.values, c.rk));
+            }
+            let order: Vec<(&KeyExpr, bool)> =
+                keys.iter().enumerate().map(|(i, k)| (k, i == 0)).collect();
+            sql.append(order_by(&order, limit));
+        }
+        Statement::Unvalued(lead) => {
+            let mut columns: Vec<Option<&KeyExpr>> = keys.iter().map(Some).collect();
+            columns[0] = None;
+            sql = select(&columns);
+            sql.push(" FROM resources r")
+                .append(where_clause(req, backend, true)?)
+                .append(lead.without_value());
+            // after a cursor on a valued row every unvalued row follows
+            if let Some(c) = cursor.filter(|c| c.values[0].is_none()) {
+                sql.push(" AND ")
+                    .append(after_cursor(&keys[1..], &c.values[1..], c.rk));
+            }
+            let order: Vec<(&KeyExpr, bool)> = keys[1..].iter().map(|k| (k, false)).collect();
+            sql.append(order_by(&order, limit));
+        }
+    }
     Ok(sql)
+}
+
+/// The statement a page starts with: after a cursor on an unvalued row, the unvalued ones.
+fn first_statement<'a>(lead: Option<&'a Lead>, cursor: Option<&Cursor>) -> Statement<'a> {
+    match lead {
+        None => Statement::Rows,
+        Some(lead) if cursor.is_some_and(|c| c.values[0].is_none()) => Statement::Unvalued(lead),
+        Some(lead) => Statement::Valued(lead),
+    }
+}
+
+/// One page of matches (at most `limit` rows) after `req.cursor`.
+pub fn page(conn: &mut Conn, req: &SearchRequest, limit: usize) -> AppResult<Vec<SearchRow>> {
+    let backend = conn.backend();
+    let cursor = cursor_of(req, req.cursor.as_deref(), backend)?;
+    let lead = Lead::of(req, backend);
+    let statement = first_statement(lead.as_ref(), cursor.as_ref());
+    let Statement::Valued(lead) = statement else {
+        let sql = statement_sql(req, backend, statement, cursor.as_ref(), limit)?;
+        return conn.load(&sql);
+    };
+    let mut rows: Vec<SearchRow> = Vec::new();
+    let mut after = cursor.clone();
+    loop {
+        let want = limit - rows.len();
+        let sql = statement_sql(req, backend, statement, after.as_ref(), want)?;
+        let batch: Vec<SearchRow> = conn.load(&sql)?;
+        let full = batch.len() == want;
+        let last = batch.last().map(|r| r.cursor(req.sort.len()));
+        for row in batch {
+            // a resource with its sort value on two index rows is met twice, side by side
+            if rows.last().map(|r| r.rk) != Some(row.rk) {
+                rows.push(row);
+            }
+        }
+        match last {
+            Some(text) if full && rows.len() < limit => {
+                after = cursor_of(req, Some(&text), backend)?;
+            }
+            _ => break,
+        }
+    }
+    if rows.len() < limit {
+        let unvalued = Statement::Unvalued(lead);
+        let sql = statement_sql(req, backend, unvalued, cursor.as_ref(), limit - rows.len())?;
+        rows.extend(conn.load::<SearchRow>(&sql)?);
+    }
+    Ok(rows)
+}
+
+/// The statement [`page`] runs first (text and binds), e.g. for `EXPLAIN`.
+pub fn page_sql(req: &SearchRequest, backend: Backend, limit: usize) -> AppResult<Sql> {
+    let cursor = cursor_of(req, req.cursor.as_deref(), backend)?;
+    let lead = Lead::of(req, backend);
+    let statement = first_statement(lead.as_ref(), cursor.as_ref());
+    statement_sql(req, backend, statement, cursor.as_ref(), limit)
 }
 
 /// The number of matches.
@@ -237,7 +256,7 @@ pub fn count(conn: &mut Conn, req: &SearchRequest) -> AppResult<i64> {
 /// The statement [`count`] runs.
 pub fn count_sql(req: &SearchRequest, backend: Backend) -> AppResult<Sql> {
     let mut sql = Sql::new("SELECT COUNT(*) AS n FROM resources r");
-    sql.append(where_clause(req, backend)?);
+    sql.append(where_clause(req, backend, false)?);
     Ok(sql)
 }
 

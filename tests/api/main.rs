@@ -36,6 +36,7 @@ mod reports;
 mod scope_queries;
 mod search;
 mod search_examples;
+mod search_plans;
 mod search_value_sets;
 mod security;
 mod validation;
