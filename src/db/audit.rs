@@ -1,6 +1,7 @@
 //! The audit table: append with a SHA-256 hash chain, verify the chain, query by patient and date.
 //! Content is kept as TEXT on both stores so the hashed bytes are exactly the stored ones.
 
+use super::inserts::Inserts;
 use super::rows::KeyRow;
 use super::sql::Sql;
 use super::{Backend, Conn};
@@ -57,14 +58,15 @@ pub fn append(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<(
         "SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1",
     ))?;
     let mut prev = last.map(|r| r.hash).unwrap_or_else(|| GENESIS.to_string());
+    let mut rows = Inserts::default();
     for record in records {
         let id = uuid::Uuid::new_v4().to_string();
         let content = record.to_resource(&id, now).to_string();
         let hash = link_hash(&prev, &content);
-        let mut sql = Sql::new(
-            "INSERT INTO audit_event (recorded, patient_id, agent, action, kind, outcome, purpose, content, prev_hash, hash, event_id) VALUES ",
-        );
-        sql.bind_list([
+        rows.add(
+            "audit_event",
+            "recorded, patient_id, agent, action, kind, outcome, purpose, content, prev_hash, hash, event_id",
+            vec![
             now.into(),
             record.patient.clone().into(),
             record.agent.as_str().into(),
@@ -86,11 +88,11 @@ pub fn append(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<(
             prev.as_str().into(),
             hash.as_str().into(),
             id.as_str().into(),
-        ] as [super::sql::SqlValue; 11]);
-        conn.execute(&sql)?;
+            ],
+        );
         prev = hash;
     }
-    Ok(())
+    rows.write(conn)
 }
 
 /// Result of walking the chain.

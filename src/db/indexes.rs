@@ -1,6 +1,7 @@
 //! Search index rows: one table per value kind, rewritten with the resource in the same
 //! transaction and cleared when it is deleted.
 
+use super::inserts::Inserts;
 use super::sql::{Sql, SqlValue};
 use super::Conn;
 use crate::error::AppResult;
@@ -16,9 +17,6 @@ pub const TABLES: &[&str] = &[
     "idx_reference",
     "idx_uri",
 ];
-
-/// Rows per INSERT statement (keeps bind counts far below both backends' limits).
-const CHUNK: usize = 200;
 
 /// Removes every index row of `rk`.
 pub fn clear(conn: &mut Conn, rk: i64) -> AppResult<()> {
@@ -42,37 +40,24 @@ pub fn replace(
     if !fresh {
         clear(conn, rk)?;
     }
-    for table in TABLES {
-        let rows: Vec<Vec<SqlValue>> = entries
-            .iter()
-            .filter(|e| table_of(&e.value) == *table)
-            .map(|e| {
-                let mut row: Vec<SqlValue> = vec![
-                    rk.into(),
-                    res_type.into(),
-                    e.param.as_str().into(),
-                    e.component.map(i64::from).into(),
-                    e.group.map(i64::from).into(),
-                ];
-                row.extend(value_columns(&e.value));
-                row
-            })
-            .collect();
-        for chunk in rows.chunks(CHUNK) {
-            let mut sql = Sql::new(&format!(
-                "INSERT INTO {table} (rk, res_type, param, component, grp, {}) VALUES ",
-                columns_of(table)
-            ));
-            for (i, row) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind_list(row.iter().cloned());
-            }
-            conn.execute(&sql)?;
-        }
+    let mut rows = Inserts::default();
+    for e in entries {
+        let table = table_of(&e.value);
+        let mut row: Vec<SqlValue> = vec![
+            rk.into(),
+            res_type.into(),
+            e.param.as_str().into(),
+            e.component.map(i64::from).into(),
+            e.group.map(i64::from).into(),
+        ];
+        row.extend(value_columns(&e.value));
+        rows.add(
+            table,
+            &format!("rk, res_type, param, component, grp, {}", columns_of(table)),
+            row,
+        );
     }
-    Ok(())
+    rows.write(conn)
 }
 
 fn table_of(value: &IndexValue) -> &'static str {

@@ -7,6 +7,7 @@ pub mod consistency;
 pub mod export_jobs;
 pub mod import_progress;
 pub mod indexes;
+pub mod inserts;
 pub mod migrate;
 pub mod projections;
 pub mod resources;

@@ -10,9 +10,9 @@ use super::bundle::plan::{Action as Planned, Step};
 use super::consent::PatientConsent;
 use crate::auth::audit::{AuditKind, AuditOutcome, AuditRecord, Who};
 use crate::auth::{Access, Action, Principal};
-use crate::db::{audit, resources, Conn};
+use crate::db::{resources, Conn};
 use crate::error::{AppError, AppResult};
-use crate::fhir::json::{now_ms, patient_of};
+use crate::fhir::json::patient_of;
 use crate::fhir::transaction::{EntryRequest, EntryResponse, Method};
 use std::sync::Arc;
 
@@ -144,18 +144,19 @@ impl EntryGuard {
     }
 
     /// After a step ran (inside the transaction): a written resource stays in the caller's
-    /// compartment and matches its scope queries; the entry is audited.
+    /// compartment and matches its scope queries. Returns the entry's audit record, which
+    /// the caller appends with the others' before the transaction commits.
     pub fn after(
         &self,
         conn: &mut Conn,
         checked: Checked,
         response: &EntryResponse,
-    ) -> AppResult<()> {
+    ) -> AppResult<Option<AuditRecord>> {
         let (Some(caller), Some(access)) = (&self.caller, &checked.access) else {
-            return Ok(());
+            return Ok(None);
         };
         let Some((_, id)) = response.target.as_deref().and_then(|t| t.split_once('/')) else {
-            return Ok(());
+            return Ok(None);
         };
         let t = checked.res_type.as_str();
         let wrote = matches!(checked.kind, AuditKind::Create | AuditKind::Update);
@@ -178,7 +179,7 @@ impl EntryGuard {
             }
         }
         if checked.kind == AuditKind::Delete && response.version.is_none() {
-            return Ok(());
+            return Ok(None);
         }
         let patient = match &response.resource {
             Some(resource) => patient_of(resource),
@@ -191,10 +192,12 @@ impl EntryGuard {
             Some(v) => format!("{t}/{id}/_history/{v}"),
             None => format!("{t}/{id}"),
         };
-        let record = caller
-            .who
-            .record(checked.kind, AuditOutcome::Success, vec![entity], patient);
-        audit::append(conn, &[record], now_ms())
+        Ok(Some(caller.who.record(
+            checked.kind,
+            AuditOutcome::Success,
+            vec![entity],
+            patient,
+        )))
     }
 
     /// The audit record of a failed batch entry (written by the caller outside the entry's

@@ -2,7 +2,8 @@
 
 use super::plan::{Action, Step};
 use crate::coding::on_write::CodingValidation;
-use crate::db::resources;
+use crate::db::{audit, resources};
+use crate::fhir::json::now_ms;
 use crate::db::rows::VersionRow;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
@@ -14,7 +15,9 @@ use crate::store::Saved;
 use serde_json::Value;
 
 /// Runs every step; the first failure (located at its entry) aborts the lot.
-/// `guard` checks each step before and after it runs and audits it.
+/// `guard` checks each step before and after it runs; the entries' audit records are
+/// appended together at the end (on PostgreSQL the audit chain's lock is then held only
+/// from there to the commit, not across the whole Bundle).
 pub fn execute(
     conn: &mut Conn,
     steps: Vec<Step>,
@@ -23,18 +26,20 @@ pub fn execute(
     guard: &EntryGuard,
 ) -> AppResult<Vec<(usize, EntryResponse)>> {
     let mut out = Vec::with_capacity(steps.len());
+    let mut records = Vec::new();
     for step in steps {
         let index = step.index;
         let response = guard
             .before(conn, &step)
             .and_then(|checked| {
                 let response = run(conn, step, minimal, coding)?;
-                guard.after(conn, checked, &response)?;
+                records.extend(guard.after(conn, checked, &response)?);
                 Ok(response)
             })
             .map_err(|e| at_entry(e, index))?;
         out.push((index, response));
     }
+    audit::append(conn, &records, now_ms())?;
     Ok(out)
 }
 

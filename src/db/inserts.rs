@@ -1,0 +1,78 @@
+//! Rows gathered per table and written as many-row INSERTs: a transaction Bundle's
+//! versions, index rows and projections reach the database a statement per table and
+//! chunk, not a statement per row (each statement is parsed and planned anew).
+
+use super::sql::{Sql, SqlValue};
+use super::Conn;
+use crate::error::AppResult;
+
+/// Placeholders per statement: far below SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_BINDS: usize = 4000;
+
+/// Rows waiting to be inserted, grouped by table and column list in first-seen order.
+#[derive(Default)]
+pub struct Inserts {
+    batches: Vec<Batch>,
+}
+
+struct Batch {
+    table: String,
+    columns: String,
+    width: usize,
+    rows: Vec<Vec<SqlValue>>,
+}
+
+impl Inserts {
+    /// Queues one row of `table`; `columns` is the comma-separated column list.
+    pub fn add(&mut self, table: &str, columns: &str, values: Vec<SqlValue>) {
+        let position = self
+            .batches
+            .iter()
+            .position(|b| b.table == table && b.columns == columns);
+        let batch = match position {
+            Some(i) => &mut self.batches[i],
+            None => {
+                self.batches.push(Batch {
+                    table: table.to_string(),
+                    columns: columns.to_string(),
+                    width: values.len(),
+                    rows: Vec::new(),
+                });
+                self.batches.last_mut().expect("just pushed")
+            }
+        };
+        batch.rows.push(values);
+    }
+
+    /// Queues one row given as (column, value) pairs.
+    pub fn add_named(&mut self, table: &str, row: Vec<(&str, SqlValue)>) {
+        let columns: Vec<&str> = row.iter().map(|(c, _)| *c).collect();
+        let values = row.into_iter().map(|(_, v)| v).collect();
+        self.add(table, &columns.join(", "), values);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batches.iter().all(|b| b.rows.is_empty())
+    }
+
+    /// Writes every queued row, table by table in first-seen order.
+    pub fn write(self, conn: &mut Conn) -> AppResult<()> {
+        for batch in self.batches {
+            let per_statement = (MAX_BINDS / batch.width.max(1)).max(1);
+            for chunk in batch.rows.chunks(per_statement) {
+                let mut sql = Sql::new(&format!(
+                    "INSERT INTO {} ({}) VALUES ",
+                    batch.table, batch.columns
+                ));
+                for (i, row) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind_list(row.iter().cloned());
+                }
+                conn.execute(&sql)?;
+            }
+        }
+        Ok(())
+    }
+}
