@@ -50,6 +50,8 @@ pub struct BulkResult {
     pub bundle_bytes: usize,
     pub ingest_seconds: f64,
     pub resources_per_s: f64,
+    /// The same ingest with `deficiency_rules = off` (no worklist Tasks written).
+    pub resources_per_s_rules_off: f64,
     pub mb_per_s: f64,
     pub errors: usize,
     pub first_error: Option<String>,
@@ -230,43 +232,62 @@ fn add_attachments(store: &crate::store::Store, patient: &str, round: usize) -> 
     Ok(())
 }
 
-fn run_store(
+/// Posts every Bundle to a fresh server on `url` (the first alone: providers before
+/// patients); returns (seconds, errors, first error).
+fn ingest(
     opts: &Options,
-    kind: StoreKind,
-    population: &Population,
-    dir: &Path,
-) -> Result<BulkResult, String> {
-    let scratch = scratch_database(opts, kind, dir, "bulk")?;
+    url: &str,
+    files: &[BundleFile],
+    deficiency_rules: &str,
+) -> Result<(crate::store::Store, f64, usize, Option<String>), String> {
     let config = crate::config::Config {
-        database_url: scratch.url.clone(),
+        database_url: url.to_string(),
         auth: "off".into(),
         log: "error".into(),
         sqlite_synchronous: opts.sqlite_synchronous.clone(),
+        deficiency_rules: deficiency_rules.into(),
         ..crate::config::Config::default()
     };
-    let pool_size = config.pool_size;
     let store = crate::open_store(config)?;
     let server = background::spawn(store.clone()).map_err(|e| format!("start server: {e}"))?;
-    let files = bundles(&dir.join("population").join("bundles"))?;
-    let resources: usize = files.iter().map(|b| b.entries).sum();
-    let bundle_bytes: usize = files.iter().map(|b| b.body.len()).sum();
-    eprintln!(
-        "ingest: {} bundles, {resources} resources ({} connections)",
-        files.len(),
-        opts.ingest_connections
-    );
     let started = Instant::now();
     let (first, rest) = files.split_at(1.min(files.len()));
     let (mut errors, mut first_error) = post_all(server.addr, 1, first);
     let (more, more_error) = post_all(server.addr, opts.ingest_connections, rest);
     errors += more;
     first_error = first_error.or(more_error);
-    let ingest_seconds = started.elapsed().as_secs_f64().max(1e-9);
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    drop(server);
+    Ok((store, seconds, errors, first_error))
+}
+
+fn run_store(
+    opts: &Options,
+    kind: StoreKind,
+    population: &Population,
+    dir: &Path,
+) -> Result<BulkResult, String> {
+    let files = bundles(&dir.join("population").join("bundles"))?;
+    let resources: usize = files.iter().map(|b| b.entries).sum();
+    let bundle_bytes: usize = files.iter().map(|b| b.body.len()).sum();
+    eprintln!(
+        "ingest: {} bundles, {resources} resources ({} connections), deficiency rules off",
+        files.len(),
+        opts.ingest_connections
+    );
+    let quiet = scratch_database(opts, kind, dir, "bulkquiet")?;
+    let (quiet_store, quiet_seconds, ..) = ingest(opts, &quiet.url, &files, "off")?;
+    drop(quiet_store);
+    drop(quiet);
+    eprintln!("  {:.0} resources/s", resources as f64 / quiet_seconds);
+    eprintln!("ingest again, deficiency rules on (the server default)");
+    let scratch = scratch_database(opts, kind, dir, "bulk")?;
+    let (store, ingest_seconds, errors, first_error) = ingest(opts, &scratch.url, &files, "on")?;
+    let pool_size = store.config.pool_size;
     eprintln!(
         "  {:.0} resources/s, {errors} errors",
         resources as f64 / ingest_seconds
     );
-    drop(server);
 
     eprintln!("raw insert baseline");
     let raw_scratch = scratch_database(opts, kind, dir, "bulkraw")?;
@@ -305,6 +326,7 @@ fn run_store(
         bundle_bytes,
         ingest_seconds,
         resources_per_s: resources as f64 / ingest_seconds,
+        resources_per_s_rules_off: resources as f64 / quiet_seconds,
         mb_per_s: bundle_bytes as f64 / 1e6 / ingest_seconds,
         errors,
         first_error,
@@ -378,10 +400,10 @@ fn markdown(results: &[BulkResult]) -> String {
         ));
     }
     md.push_str("## Ingest: transaction Bundles over HTTP vs raw bulk insert\n\n");
-    md.push_str("| store | connections | resources/s | MB/s | errors | raw insert rows/s | raw MB/s | ratio (resources/s ÷ raw rows/s) |\n|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| store | connections | resources/s | MB/s | errors | raw insert rows/s | raw MB/s | ratio (resources/s ÷ raw rows/s) | resources/s, deficiency rules off | ratio, rules off |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for r in results {
         md.push_str(&format!(
-            "| {}{} | {} | {:.0} | {:.2} | {} | {:.0} | {:.1} | {:.3} |\n",
+            "| {}{} | {} | {:.0} | {:.2} | {} | {:.0} | {:.1} | {:.3} | {:.0} | {:.3} |\n",
             r.store.name(),
             r.sqlite_synchronous
                 .as_ref()
@@ -393,7 +415,9 @@ fn markdown(results: &[BulkResult]) -> String {
             r.errors,
             r.raw_rows_per_s,
             r.raw_mb_per_s,
-            r.resources_per_s / r.raw_rows_per_s.max(1e-9)
+            r.resources_per_s / r.raw_rows_per_s.max(1e-9),
+            r.resources_per_s_rules_off,
+            r.resources_per_s_rules_off / r.raw_rows_per_s.max(1e-9)
         ));
     }
     md.push_str(

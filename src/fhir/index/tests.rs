@@ -158,6 +158,13 @@ fn datatype_table() {
             token(None, None, Some("weight"))
         ]
     );
+    // a text that repeats a coding's display adds no display-only token
+    let repeated = json!({"coding": [{"system": loinc, "code": "29463-7", "display": "Body Weight"}],
+        "text": "Body weight"});
+    assert_eq!(
+        values(ParamKind::Token, &[node(&repeated)]),
+        [token(Some(loinc), Some("29463-7"), Some("body weight"))]
+    );
 
     let identifier = json!({"system": "urn:oid:1", "value": "12345",
         "type": {"coding": [

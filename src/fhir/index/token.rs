@@ -39,22 +39,32 @@ fn coding_token(coding: &Map<String, Value>) -> Option<IndexValue> {
     })
 }
 
+/// The codings' tokens, and the concept's text as a display-only token unless a coding's
+/// display already says the same (`:text` matches the display of any of the tokens, so the
+/// extra row would only cost an insert; Synthea-style data repeats the display as text).
 fn codeable_concept(map: &Map<String, Value>, out: &mut Vec<IndexValue>) {
     let codings = map
         .get("coding")
         .and_then(Value::as_array)
         .into_iter()
         .flatten();
+    let start = out.len();
     out.extend(
         codings
             .filter_map(Value::as_object)
             .filter_map(coding_token),
     );
-    if let Some(text) = text(map, "text") {
+    let Some(text) = text(map, "text").map(|t| normalize_string(&t)) else {
+        return;
+    };
+    let said = out[start..]
+        .iter()
+        .any(|t| matches!(t, IndexValue::Token { display: Some(d), .. } if *d == text));
+    if !said {
         out.push(IndexValue::Token {
             system: None,
             code: None,
-            display: Some(normalize_string(&text)),
+            display: Some(text),
             type_system: None,
             type_code: None,
         });
