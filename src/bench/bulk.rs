@@ -52,6 +52,9 @@ pub struct BulkResult {
     pub resources_per_s: f64,
     /// The same ingest with `deficiency_rules = off` (no worklist Tasks written).
     pub resources_per_s_rules_off: f64,
+    /// Rows that ingest (rules off) stored per resource: current row, version, index rows,
+    /// projection rows (the raw baseline stores one).
+    pub rows_per_resource: f64,
     pub mb_per_s: f64,
     pub errors: usize,
     pub first_error: Option<String>,
@@ -261,6 +264,23 @@ fn ingest(
     Ok((store, seconds, errors, first_error))
 }
 
+/// Rows of the resource, version, index and projection tables.
+fn stored_rows(db: &crate::db::Db) -> crate::error::AppResult<i64> {
+    let mut conn = db.read()?;
+    let mut total = 0;
+    let tables = ["resources", "resource_versions"]
+        .into_iter()
+        .chain(crate::db::indexes::TABLES.iter().copied())
+        .chain(crate::db::projections::tables());
+    for table in tables {
+        let sql = crate::db::sql::Sql::new(&format!("SELECT COUNT(*) AS n FROM {table}"));
+        total += conn
+            .first::<crate::db::rows::CountRow>(&sql)?
+            .map_or(0, |r| r.n);
+    }
+    Ok(total)
+}
+
 fn run_store(
     opts: &Options,
     kind: StoreKind,
@@ -277,6 +297,7 @@ fn run_store(
     );
     let quiet = scratch_database(opts, kind, dir, "bulkquiet")?;
     let (quiet_store, quiet_seconds, ..) = ingest(opts, &quiet.url, &files, "off")?;
+    let rows_written = stored_rows(&quiet_store.db).map_err(|e| e.to_string())?;
     drop(quiet_store);
     drop(quiet);
     eprintln!("  {:.0} resources/s", resources as f64 / quiet_seconds);
@@ -327,6 +348,7 @@ fn run_store(
         ingest_seconds,
         resources_per_s: resources as f64 / ingest_seconds,
         resources_per_s_rules_off: resources as f64 / quiet_seconds,
+        rows_per_resource: rows_written as f64 / resources.max(1) as f64,
         mb_per_s: bundle_bytes as f64 / 1e6 / ingest_seconds,
         errors,
         first_error,
@@ -400,10 +422,10 @@ fn markdown(results: &[BulkResult]) -> String {
         ));
     }
     md.push_str("## Ingest: transaction Bundles over HTTP vs raw bulk insert\n\n");
-    md.push_str("| store | connections | resources/s | MB/s | errors | raw insert rows/s | raw MB/s | ratio (resources/s ÷ raw rows/s) | resources/s, deficiency rules off | ratio, rules off |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| store | connections | resources/s | MB/s | errors | raw insert rows/s | raw MB/s | ratio (resources/s ÷ raw rows/s) | resources/s, deficiency rules off | ratio, rules off | rows stored per resource |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in results {
         md.push_str(&format!(
-            "| {}{} | {} | {:.0} | {:.2} | {} | {:.0} | {:.1} | {:.3} | {:.0} | {:.3} |\n",
+            "| {}{} | {} | {:.0} | {:.2} | {} | {:.0} | {:.1} | {:.3} | {:.0} | {:.3} | {:.1} |\n",
             r.store.name(),
             r.sqlite_synchronous
                 .as_ref()
@@ -417,7 +439,8 @@ fn markdown(results: &[BulkResult]) -> String {
             r.raw_mb_per_s,
             r.resources_per_s / r.raw_rows_per_s.max(1e-9),
             r.resources_per_s_rules_off,
-            r.resources_per_s_rules_off / r.raw_rows_per_s.max(1e-9)
+            r.resources_per_s_rules_off / r.raw_rows_per_s.max(1e-9),
+            r.rows_per_resource
         ));
     }
     md.push_str(

@@ -254,9 +254,11 @@ pub fn count(conn: &mut Conn, req: &SearchRequest) -> AppResult<i64> {
 }
 
 /// The statement [`count`] runs.
+/// The count is driven like the page (PostgreSQL: the driving clause's keys looked up in
+/// `resources`), so a selective count does not hash a scan of the resource table.
 pub fn count_sql(req: &SearchRequest, backend: Backend) -> AppResult<Sql> {
     let mut sql = Sql::new("SELECT COUNT(*) AS n FROM resources r");
-    sql.append(where_clause(req, backend, false)?);
+    sql.append(where_clause(req, backend, true)?);
     Ok(sql)
 }
 

@@ -24,19 +24,29 @@ pub enum Op {
     ValueSetValidateCode,
 }
 
+fn answer(op: Op, params: &OpParams) -> AppResult<serde_json::Value> {
+    let terms = terminology()?;
+    match op {
+        Op::Lookup => ops::lookup(&terms, params),
+        Op::ValidateCode => ops::validate_code(&terms, params),
+        Op::Subsumes => ops::subsumes(&terms, params),
+        Op::Expand => ops::expand(&terms, params),
+        Op::ValueSetValidateCode => ops::vs_validate_code(&terms, params),
+    }
+}
+
+/// `$lookup`, `$validate-code` and `$subsumes` on a code system are a few map look-ups in
+/// tables loaded at start: they answer on the request's own thread, because the hand-off
+/// to the blocking pool and back (two thread wake-ups) cost more than the work and set
+/// the latency tail. Expansions and value-set checks can be large and go to the pool.
 async fn run(req: &HttpRequest, op: Op, params: OpParams) -> AppResult<HttpResponse> {
     let format = format_of(req)?;
-    let body = blocking(move || {
-        let terms = terminology()?;
-        match op {
-            Op::Lookup => ops::lookup(&terms, &params),
-            Op::ValidateCode => ops::validate_code(&terms, &params),
-            Op::Subsumes => ops::subsumes(&terms, &params),
-            Op::Expand => ops::expand(&terms, &params),
-            Op::ValueSetValidateCode => ops::vs_validate_code(&terms, &params),
+    let body = match op {
+        Op::Lookup | Op::ValidateCode | Op::Subsumes => answer(op, &params)?,
+        Op::Expand | Op::ValueSetValidateCode => {
+            blocking(move || answer(op, &params)).await?
         }
-    })
-    .await?;
+    };
     Ok(fhir(StatusCode::OK, &body, format))
 }
 

@@ -73,7 +73,7 @@ fn execution_ms(lines: &[String]) -> f64 {
         .unwrap_or(0.0)
 }
 
-const SEARCHES: [&str; 9] = [
+const SEARCHES: [&str; 12] = [
     "Observation?_sort=-date&_count=100",
     "Observation?code=http://loinc.org%7C4548-4",
     "Observation?date=ge2023-01-01&date=lt2023-07-01",
@@ -83,6 +83,10 @@ const SEARCHES: [&str; 9] = [
     "Observation?date=2020-03-05",
     "Patient?name=smi&_sort=birthdate",
     "Observation?subject=Patient/r59941&_sort=-date",
+    // the count query of selective searches is driven by the index rows too
+    "Observation?code=http://loinc.org%7C4548-4&_summary=count",
+    "Observation?date=ge2023-01-01&date=lt2023-07-01&_summary=count",
+    "Condition?subject:Patient.birthdate=ge1980-01-01&_summary=count",
 ];
 
 both!(page_queries_start_from_the_index_tables, |app| {
@@ -113,8 +117,9 @@ both!(page_queries_start_from_the_index_tables, |app| {
         if !plan.full_scans.is_empty() {
             faults.push(format!("{query}: full scan of resources:\n{text}"));
         }
+        // a page stops early; a count reads every match, so only its scan shape is checked
         match plan.resource_rows_read {
-            Some(read) if read > 1_000 => {
+            Some(read) if read > 1_000 && !query.contains("_summary=count") => {
                 faults.push(format!("{query}: read {read} resource rows:\n{text}"))
             }
             _ => {}
