@@ -51,10 +51,6 @@ impl Inserts {
         self.add(table, &columns.join(", "), values);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.batches.iter().all(|b| b.rows.is_empty())
-    }
-
     /// Writes every queued row, table by table in first-seen order.
     pub fn write(self, conn: &mut Conn) -> AppResult<()> {
         for batch in self.batches {

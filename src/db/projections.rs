@@ -2,7 +2,8 @@
 //! MedicationRequest: narrow tables the coding audit, billing and reporting query with
 //! plain SQL. Rewritten from the resource in the same transaction as every write.
 
-use super::sql::Sql;
+use super::inserts::Inserts;
+use super::sql::{Sql, SqlValue};
 use super::Conn;
 use crate::error::AppResult;
 use crate::fhir::json::{
@@ -63,23 +64,21 @@ pub fn write(conn: &mut Conn, res_type: &str, rk: i64, resource: &Value) -> AppR
     }
     clear(conn, res_type, rk)?;
     let id = str_at(resource, &["id"]).unwrap_or_default();
-    for mut sql in rows(res_type, rk, &id, resource) {
-        conn.execute(&std::mem::take(&mut sql))?;
+    let mut inserts = Inserts::default();
+    for (table, columns) in rows(res_type, rk, &id, resource) {
+        inserts.add_named(table, columns);
     }
-    Ok(())
+    inserts.write(conn)
 }
 
-fn insert(table: &str, columns: &[(&str, super::sql::SqlValue)]) -> Sql {
-    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-    let mut sql = Sql::new(&format!(
-        "INSERT INTO {table} ({}) VALUES ",
-        names.join(", ")
-    ));
-    sql.bind_list(columns.iter().map(|(_, v)| v.clone()));
-    sql
+/// One projection row: its table and (column, value) pairs.
+pub type Row = (&'static str, Vec<(&'static str, SqlValue)>);
+
+fn insert(table: &'static str, columns: &[(&'static str, SqlValue)]) -> Row {
+    (table, columns.to_vec())
 }
 
-fn rows(res_type: &str, rk: i64, id: &str, r: &Value) -> Vec<Sql> {
+fn rows(res_type: &str, rk: i64, id: &str, r: &Value) -> Vec<Row> {
     let security = Some(security_codes(r).join(",")).filter(|s| !s.is_empty());
     match res_type {
         "Patient" => std::iter::once(patient(rk, id, r, security))
@@ -94,7 +93,7 @@ fn rows(res_type: &str, rk: i64, id: &str, r: &Value) -> Vec<Sql> {
     }
 }
 
-fn patient(rk: i64, id: &str, r: &Value, security: Option<String>) -> Sql {
+fn patient(rk: i64, id: &str, r: &Value, security: Option<String>) -> Row {
     let name = official_name(r);
     let address = r.get("address").and_then(|a| a.get(0));
     let given = name
@@ -189,7 +188,7 @@ fn official_name(r: &Value) -> Option<&Value> {
         .or_else(|| names.first())
 }
 
-fn encounter(rk: i64, id: &str, r: &Value, security: Option<String>) -> Vec<Sql> {
+fn encounter(rk: i64, id: &str, r: &Value, security: Option<String>) -> Vec<Row> {
     let start = str_at(r, &["period", "start"]);
     let end = str_at(r, &["period", "end"]);
     let attending = r
@@ -269,7 +268,7 @@ fn encounter(rk: i64, id: &str, r: &Value, security: Option<String>) -> Vec<Sql>
     out
 }
 
-fn condition(rk: i64, id: &str, r: &Value, security: Option<String>) -> Sql {
+fn condition(rk: i64, id: &str, r: &Value, security: Option<String>) -> Row {
     let code = r.get("code").and_then(|c| codeable_first(c, Some(ICD10CM)));
     let onset = str_at(r, &["onsetDateTime"]).or_else(|| str_at(r, &["onsetPeriod", "start"]));
     let abatement =
@@ -326,7 +325,7 @@ fn condition(rk: i64, id: &str, r: &Value, security: Option<String>) -> Sql {
     )
 }
 
-fn procedure(rk: i64, id: &str, r: &Value, security: Option<String>) -> Sql {
+fn procedure(rk: i64, id: &str, r: &Value, security: Option<String>) -> Row {
     let code = r
         .get("code")
         .and_then(|c| codeable_first(c, Some(ICD10PCS)));
@@ -364,7 +363,7 @@ fn procedure(rk: i64, id: &str, r: &Value, security: Option<String>) -> Sql {
 }
 
 /// One row for the observation's own value and one per component with a quantity value.
-fn observation(rk: i64, id: &str, r: &Value) -> Vec<Sql> {
+fn observation(rk: i64, id: &str, r: &Value) -> Vec<Row> {
     let effective = str_at(r, &["effectiveDateTime"])
         .or_else(|| str_at(r, &["effectivePeriod", "start"]))
         .or_else(|| str_at(r, &["issued"]));
@@ -418,7 +417,7 @@ fn observation(rk: i64, id: &str, r: &Value) -> Vec<Sql> {
         .collect()
 }
 
-fn medication_request(rk: i64, id: &str, r: &Value) -> Sql {
+fn medication_request(rk: i64, id: &str, r: &Value) -> Row {
     let med = r
         .get("medicationCodeableConcept")
         .and_then(|c| codeable_first(c, None));

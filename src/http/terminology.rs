@@ -43,9 +43,7 @@ async fn run(req: &HttpRequest, op: Op, params: OpParams) -> AppResult<HttpRespo
     let format = format_of(req)?;
     let body = match op {
         Op::Lookup | Op::ValidateCode | Op::Subsumes => answer(op, &params)?,
-        Op::Expand | Op::ValueSetValidateCode => {
-            blocking(move || answer(op, &params)).await?
-        }
+        Op::Expand | Op::ValueSetValidateCode => blocking(move || answer(op, &params)).await?,
     };
     Ok(fhir(StatusCode::OK, &body, format))
 }

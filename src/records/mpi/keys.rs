@@ -14,7 +14,7 @@
 use super::demographics::Demographics;
 use super::nicknames::formal_forms;
 use super::phonetic::soundex;
-use crate::db::sql::Sql;
+use crate::db::projections::Row;
 use serde_json::Value;
 
 /// The blocking keys of a patient's demographics, deduplicated, in a stable order.
@@ -64,7 +64,7 @@ pub fn is_merged_away(patient: &Value) -> bool {
 }
 
 /// The `mpi_key` rows of one Patient version (called by the patient projection writer).
-pub fn key_rows(rk: i64, id: &str, patient: &Value) -> Vec<Sql> {
+pub fn key_rows(rk: i64, id: &str, patient: &Value) -> Vec<Row> {
     if is_merged_away(patient) {
         return Vec::new();
     }
@@ -72,20 +72,18 @@ pub fn key_rows(rk: i64, id: &str, patient: &Value) -> Vec<Sql> {
     if keys.is_empty() {
         return Vec::new();
     }
-    let mut sql = Sql::new("INSERT INTO mpi_key (rk, res_id, match_key) VALUES ");
-    for (i, key) in keys.into_iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(")
-            .bind(rk)
-            .push(", ")
-            .bind(id)
-            .push(", ")
-            .bind(key)
-            .push(")");
-    }
-    vec![sql]
+    keys.into_iter()
+        .map(|key| {
+            (
+                "mpi_key",
+                vec![
+                    ("rk", rk.into()),
+                    ("res_id", id.into()),
+                    ("match_key", key.into()),
+                ],
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 
 use super::plan::{Action, Step};
 use crate::coding::on_write::CodingValidation;
-use crate::db::{audit, resources};
-use crate::fhir::json::now_ms;
 use crate::db::rows::VersionRow;
 use crate::db::Conn;
+use crate::db::{audit, resources};
 use crate::error::{AppError, AppResult};
+use crate::fhir::json::now_ms;
 use crate::fhir::transaction::{at_entry, EntryResponse};
 use crate::store::entry_access::EntryGuard;
 use crate::store::patch::patch_in;
