@@ -377,7 +377,7 @@ impl Conn {
 
 fn bind_all<'f, DB>(
     mut query: diesel::query_builder::BoxedSqlQuery<'f, DB, diesel::query_builder::SqlQuery>,
-    binds: &[SqlValue],
+    binds: &'f [SqlValue],
 ) -> diesel::query_builder::BoxedSqlQuery<'f, DB, diesel::query_builder::SqlQuery>
 where
     DB: diesel::backend::Backend
@@ -385,17 +385,18 @@ where
         + diesel::sql_types::HasSqlType<BigInt>
         + diesel::sql_types::HasSqlType<Double>,
     diesel::query_builder::SqlQuery: QueryFragment<DB>,
-    Option<String>: diesel::serialize::ToSql<Nullable<Text>, DB>,
-    String: diesel::serialize::ToSql<Text, DB>,
+    for<'v> Option<&'v str>: diesel::serialize::ToSql<Nullable<Text>, DB>,
+    for<'v> &'v str: diesel::serialize::ToSql<Text, DB>,
     Option<i64>: diesel::serialize::ToSql<Nullable<BigInt>, DB>,
     Option<f64>: diesel::serialize::ToSql<Nullable<Double>, DB>,
 {
     for value in binds {
-        query = match value.clone() {
-            SqlValue::Text(v) => query.bind::<Nullable<Text>, _>(v),
-            SqlValue::Int(v) => query.bind::<Nullable<BigInt>, _>(v),
-            SqlValue::Float(v) => query.bind::<Nullable<Double>, _>(v),
-            SqlValue::Json(v) => query.bind::<Text, _>(v),
+        // bound by reference: index rows and audit batches carry whole documents
+        query = match value {
+            SqlValue::Text(v) => query.bind::<Nullable<Text>, _>(v.as_deref()),
+            SqlValue::Int(v) => query.bind::<Nullable<BigInt>, _>(*v),
+            SqlValue::Float(v) => query.bind::<Nullable<Double>, _>(*v),
+            SqlValue::Json(v) => query.bind::<Text, _>(v.as_str()),
         };
     }
     query

@@ -6,6 +6,7 @@ use super::op_doc::{OperationDoc, ParamDoc, ParamIn, ResponseDoc};
 use super::request::{blocking, query_pairs};
 use super::response::{fhir, format_of};
 use super::AppState;
+use crate::auth::audit::render_stored;
 use crate::db::audit;
 use crate::error::{AppError, AppResult};
 use crate::fhir::bundle::BundleBuilder;
@@ -104,7 +105,8 @@ pub async fn read(
         Some((event, patient)) if confined.is_none() || confined == patient => event,
         _ => return Err(crate::store::access::hidden()),
     };
-    let resource: Value = serde_json::from_str(&event.content).map_err(AppError::internal)?;
+    let resource = render_stored(&event.content)
+        .ok_or_else(|| AppError::internal(format!("audit event {} is unreadable", event.seq)))?;
     Ok(fhir(StatusCode::OK, &resource, format))
 }
 
@@ -113,7 +115,7 @@ pub fn events_bundle(base: &str, events: Vec<audit::StoredEvent>) -> Value {
     let mut bundle = BundleBuilder::new("searchset");
     bundle.total(events.len() as i64);
     for event in events {
-        if let Ok(resource) = serde_json::from_str::<Value>(&event.content) {
+        if let Some(resource) = render_stored(&event.content) {
             let id = resource["id"].as_str().unwrap_or_default().to_string();
             bundle.entry(json!({"fullUrl": format!("{base}/AuditEvent/{id}"), "resource": resource, "search": {"mode": "match"}}));
         }
