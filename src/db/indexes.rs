@@ -23,7 +23,7 @@ pub fn clear(conn: &mut Conn, rk: i64) -> AppResult<()> {
     for table in TABLES {
         let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE rk = "));
         sql.bind(rk);
-        conn.execute(&sql)?;
+        conn.execute(sql.keep_prepared())?;
     }
     Ok(())
 }

@@ -51,11 +51,15 @@ impl Inserts {
         self.add(table, &columns.join(", "), values);
     }
 
-    /// Writes every queued row, table by table in first-seen order.
+    /// Writes every queued row, table by table in first-seen order. Statements carry a
+    /// power-of-two number of rows so that few distinct texts exist and each stays prepared.
     pub fn write(self, conn: &mut Conn) -> AppResult<()> {
         for batch in self.batches {
-            let per_statement = (MAX_BINDS / batch.width.max(1)).max(1);
-            for chunk in batch.rows.chunks(per_statement) {
+            let most = prev_power_of_two((MAX_BINDS / batch.width.max(1)).max(1));
+            let mut rows = batch.rows.as_slice();
+            while !rows.is_empty() {
+                let (chunk, rest) = rows.split_at(prev_power_of_two(rows.len()).min(most));
+                rows = rest;
                 let mut sql = Sql::new(&format!(
                     "INSERT INTO {} ({}) VALUES ",
                     batch.table, batch.columns
@@ -66,9 +70,27 @@ impl Inserts {
                     }
                     sql.bind_list(row.iter().cloned());
                 }
-                conn.execute(&sql)?;
+                conn.execute(sql.keep_prepared())?;
             }
         }
         Ok(())
+    }
+}
+
+/// The largest power of two not above `n` (n ≥ 1).
+fn prev_power_of_two(n: usize) -> usize {
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prev_power_of_two;
+
+    #[test]
+    fn chunk_sizes_are_powers_of_two() {
+        assert_eq!(
+            [1, 2, 3, 19, 64, 363].map(prev_power_of_two),
+            [1, 2, 2, 16, 64, 256]
+        );
     }
 }

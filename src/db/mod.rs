@@ -9,6 +9,7 @@ pub mod import_progress;
 pub mod indexes;
 pub mod inserts;
 pub mod migrate;
+mod prepared;
 pub mod projections;
 pub mod resources;
 pub mod rows;
@@ -345,10 +346,15 @@ impl Conn {
     pub fn execute(&mut self, sql: &Sql) -> AppResult<usize> {
         let text = sql.render(self.backend());
         let _span = query_span(self.backend(), &text).entered();
-        let result = with_conn!(self, c => {
-            let query = bind_all(diesel::sql_query(text).into_boxed(), sql.binds());
-            query.execute(&mut **c)
-        });
+        let result = if sql.is_kept_prepared() {
+            let query = prepared::Prepared::of(sql, self.backend());
+            with_conn!(self, c => query.execute(&mut **c))
+        } else {
+            with_conn!(self, c => {
+                let query = bind_all(diesel::sql_query(text).into_boxed(), sql.binds());
+                query.execute(&mut **c)
+            })
+        };
         result.map_err(AppError::from)
     }
 
@@ -359,10 +365,15 @@ impl Conn {
     {
         let text = sql.render(self.backend());
         let _span = query_span(self.backend(), &text).entered();
-        let result = with_conn!(self, c => {
-            let query = bind_all(diesel::sql_query(text).into_boxed(), sql.binds());
-            query.load::<T>(&mut **c)
-        });
+        let result = if sql.is_kept_prepared() {
+            let query = prepared::Prepared::of(sql, self.backend());
+            with_conn!(self, c => query.load::<T>(&mut **c))
+        } else {
+            with_conn!(self, c => {
+                let query = bind_all(diesel::sql_query(text).into_boxed(), sql.binds());
+                query.load::<T>(&mut **c)
+            })
+        };
         result.map_err(AppError::from)
     }
 

@@ -62,6 +62,8 @@ const PLACEHOLDER: char = '\u{1}';
 pub struct Sql {
     text: String,
     binds: Vec<SqlValue>,
+    /// Kept prepared on the connection (see `db::prepared`).
+    prepared: bool,
 }
 
 impl Sql {
@@ -69,7 +71,24 @@ impl Sql {
         Sql {
             text: text.to_string(),
             binds: Vec::new(),
+            prepared: false,
         }
+    }
+
+    /// Asks the connection to keep this statement prepared. Only for texts from a small
+    /// fixed set (the write path's): each distinct text stays cached for the connection's life.
+    pub fn keep_prepared(&mut self) -> &mut Sql {
+        self.prepared = true;
+        self
+    }
+
+    pub fn is_kept_prepared(&self) -> bool {
+        self.prepared
+    }
+
+    /// The text between placeholders (one more piece than binds).
+    pub fn pieces(&self) -> Vec<&str> {
+        self.text.split(PLACEHOLDER).collect()
     }
 
     /// Appends literal SQL (never client input).
