@@ -3,6 +3,7 @@
 
 use crate::fhir::json::instant;
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 /// The REST interaction being audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,12 +146,12 @@ struct Loaded {
 
 /// The AuditEvent for stored `content`: a compact record, or (events stored before
 /// records were kept compact) the AuditEvent itself.
-pub fn render_stored(content: &str) -> Option<serde_json::Value> {
+pub fn render_stored(content: &str) -> Option<Value> {
     if content.starts_with("{\"resourceType\"") {
         return serde_json::from_str(content).ok();
     }
     let loaded: Loaded = serde_json::from_str(content).ok()?;
-    serde_json::from_str(&loaded.record.to_json(&loaded.id, loaded.at)).ok()
+    Some(loaded.record.to_resource(&loaded.id, loaded.at))
 }
 
 impl AuditRecord {
@@ -176,232 +177,83 @@ impl AuditRecord {
         }
     }
 
-    /// The AuditEvent resource for this record, as JSON text (serialized from borrowed
-    /// structs, without building a `Value` tree).
-    pub fn to_json(&self, id: &str, recorded: i64) -> String {
+    /// The AuditEvent resource for this record.
+    pub fn to_resource(&self, id: &str, recorded: i64) -> Value {
         let (subtype, action) = self.kind.code();
-        let query = self.query.as_ref().map(|q| base64_encode(q.as_bytes()));
-        let mut entity: Vec<Entity<'_>> = self
+        let mut entities: Vec<Value> = self
             .entities
             .iter()
-            .map(|what| Entity {
-                what: Reference::to(what.clone()),
-                kind: Coding::new(ENTITY_TYPE, "2"),
-                role: None,
-                query: None,
-            })
+            .map(|what| json!({"what": {"reference": what}, "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2"}}))
             .collect();
         if let Some(patient) = &self.patient {
-            entity.push(Entity {
-                what: Reference::to(format!("Patient/{patient}")),
-                kind: Coding::new(ENTITY_TYPE, "1"),
-                role: Some(Coding::new(OBJECT_ROLE, "1")),
-                query: None,
-            });
+            entities.push(json!({
+                "what": {"reference": format!("Patient/{patient}")},
+                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1"},
+                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1"}
+            }));
         }
-        if let Some(first) = entity.first_mut() {
-            first.query = query.as_deref();
+        if let Some(query) = &self.query {
+            if let Some(first) = entities.first_mut() {
+                first["query"] = json!(base64_encode(query.as_bytes()));
+            }
         }
-        let mut agent = vec![Agent {
-            kind: Concept::of(Coding::new(PARTICIPATION, "IRCP")),
-            who: AgentWho {
-                identifier: Some(Identifier { value: &self.agent }),
-                display: None,
-            },
-            requestor: true,
-            network: self.address.as_deref().map(|address| Network { address, kind: "2" }),
-            purpose_of_use: self
-                .purpose
-                .as_deref()
-                .map(|p| [Concept::of(Coding::new(ACT_REASON, p))]),
-        }];
-        let mut event = Event {
-            resource_type: "AuditEvent",
-            id,
-            kind: Coding::new(EVENT_TYPE, "rest").display("RESTful Operation"),
-            subtype: [Coding::new(RESTFUL_INTERACTION, subtype)],
-            action,
-            recorded: instant(recorded),
-            outcome: self.outcome_code(),
-            outcome_desc: None,
-            purpose_of_event: None,
-            agent: Vec::new(),
-            source: Source {
-                site: self.user_agent.as_deref(),
-                observer: Named { display: "chartroom" },
-                kind: [Coding::new(SOURCE_TYPE, "4")],
-            },
-            entity,
-        };
+        let mut agent = json!({
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
+            "who": {"identifier": {"value": self.agent}},
+            "requestor": true
+        });
+        if let Some(address) = &self.address {
+            agent["network"] = json!({"address": address, "type": "2"});
+        }
+        if let Some(purpose) = &self.purpose {
+            agent["purposeOfUse"] = json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": purpose}]}]);
+        }
+        let mut source = json!({"observer": {"display": "chartroom"}, "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4"}]});
+        if let Some(ua) = &self.user_agent {
+            source["site"] = json!(ua);
+        }
+        let mut event = json!({
+            "resourceType": "AuditEvent",
+            "id": id,
+            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation"},
+            "subtype": [{"system": "http://hl7.org/fhir/restful-interaction", "code": subtype}],
+            "action": action,
+            "recorded": instant(recorded),
+            "outcome": self.outcome_code(),
+            "agent": [agent],
+            "source": source,
+        });
+        if !entities.is_empty() {
+            event["entity"] = Value::Array(entities);
+        }
         if let Some(disclosure) = &self.disclosure {
-            event.kind = Coding::new(DCM, "110106").display("Export");
-            event.subtype = [Coding::new(CHARTROOM_SUBTYPE, "disclosure")];
-            event.purpose_of_event = Some([Concept::of(Coding::new(ACT_REASON, &disclosure.purpose))]);
-            agent.push(Agent {
-                kind: Concept::of(Coding::new(DCM, "110152").display("Destination Role ID")),
-                who: AgentWho {
-                    identifier: None,
-                    display: Some(&disclosure.recipient),
-                },
-                requestor: false,
-                network: None,
-                purpose_of_use: None,
-            });
+            event["type"] = json!({"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110106", "display": "Export"});
+            event["subtype"] = json!([{"system": "http://chartroom.dev/fhir/CodeSystem/audit-subtype", "code": "disclosure"}]);
+            event["purposeOfEvent"] = json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": disclosure.purpose}]}]);
+            if let Some(agents) = event["agent"].as_array_mut() {
+                agents.push(json!({
+                    "type": {"coding": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110152", "display": "Destination Role ID"}]},
+                    "who": {"display": disclosure.recipient},
+                    "requestor": false
+                }));
+            }
         }
-        event.agent = agent;
         let mut description: Vec<String> = Vec::new();
         if let Some(note) = self.disclosure.as_ref().and_then(|d| d.note.as_ref()) {
             description.push(note.clone());
         }
         if let Some(reason) = &self.break_glass_reason {
             description.push(format!("break-the-glass: {reason}"));
-            event.purpose_of_event = Some([Concept::of(Coding::new(ACT_REASON, "BTG"))]);
+            event["purposeOfEvent"] = json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "BTG"}]}]);
         }
         if let Some(request_id) = &self.request_id {
             description.push(format!("request {request_id}"));
         }
         if !description.is_empty() {
-            event.outcome_desc = Some(description.join("; "));
+            event["outcomeDesc"] = json!(description.join("; "));
         }
-        serde_json::to_string(&event).expect("an AuditEvent serializes")
+        event
     }
-}
-
-const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
-const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
-const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
-const ACT_REASON: &str = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
-const EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
-const RESTFUL_INTERACTION: &str = "http://hl7.org/fhir/restful-interaction";
-const SOURCE_TYPE: &str = "http://terminology.hl7.org/CodeSystem/security-source-type";
-const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
-const CHARTROOM_SUBTYPE: &str = "http://chartroom.dev/fhir/CodeSystem/audit-subtype";
-
-// The AuditEvent's shape, borrowed from the record (field order is the JSON's).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Event<'a> {
-    resource_type: &'static str,
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: Coding<'a>,
-    subtype: [Coding<'a>; 1],
-    action: &'static str,
-    recorded: String,
-    outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outcome_desc: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purpose_of_event: Option<[Concept<'a>; 1]>,
-    agent: Vec<Agent<'a>>,
-    source: Source<'a>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    entity: Vec<Entity<'a>>,
-}
-
-#[derive(Serialize)]
-struct Coding<'a> {
-    system: &'static str,
-    code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    display: Option<&'static str>,
-}
-
-impl<'a> Coding<'a> {
-    fn new(system: &'static str, code: &'a str) -> Self {
-        Coding {
-            system,
-            code,
-            display: None,
-        }
-    }
-
-    fn display(self, display: &'static str) -> Self {
-        Coding {
-            display: Some(display),
-            ..self
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Concept<'a> {
-    coding: [Coding<'a>; 1],
-}
-
-impl<'a> Concept<'a> {
-    fn of(coding: Coding<'a>) -> Self {
-        Concept { coding: [coding] }
-    }
-}
-
-#[derive(Serialize)]
-struct Reference {
-    reference: String,
-}
-
-impl Reference {
-    fn to(reference: String) -> Self {
-        Reference { reference }
-    }
-}
-
-#[derive(Serialize)]
-struct Entity<'a> {
-    what: Reference,
-    #[serde(rename = "type")]
-    kind: Coding<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<Coding<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    query: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Agent<'a> {
-    #[serde(rename = "type")]
-    kind: Concept<'a>,
-    who: AgentWho<'a>,
-    requestor: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    network: Option<Network<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purpose_of_use: Option<[Concept<'a>; 1]>,
-}
-
-#[derive(Serialize)]
-struct AgentWho<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identifier: Option<Identifier<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    display: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct Identifier<'a> {
-    value: &'a str,
-}
-
-#[derive(Serialize)]
-struct Network<'a> {
-    address: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-struct Named<'a> {
-    display: &'a str,
-}
-
-#[derive(Serialize)]
-struct Source<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    site: Option<&'a str>,
-    observer: Named<'a>,
-    #[serde(rename = "type")]
-    kind: [Coding<'a>; 1],
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
@@ -457,7 +309,7 @@ mod tests {
         assert_eq!(event["entity"][0]["query"], base64_encode(b"code=E11"));
         assert_eq!(event["entity"][1]["what"]["reference"], "Patient/p1");
         // events stored whole (before records were compact) are served as they are
-        let old = record.to_json("e-0", 0);
+        let old = record.to_resource("e-0", 0).to_string();
         assert_eq!(render_stored(&old).unwrap()["id"], "e-0");
     }
 

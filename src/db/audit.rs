@@ -1,6 +1,6 @@
 //! The audit table: append with a SHA-256 hash chain, verify the chain, query by patient and date.
-//! Content (a compact record, see `AuditRecord::stored`, rendered as an AuditEvent when read) is kept as TEXT
-//! on both stores so the hashed bytes are exactly the stored ones.
+//! Content (a compact record, see `AuditRecord::stored`, rendered as an AuditEvent when
+//! read) is kept as TEXT on both stores so the hashed bytes are exactly the stored ones.
 
 use super::inserts::Inserts;
 use super::rows::KeyRow;

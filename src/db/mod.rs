@@ -312,9 +312,8 @@ impl Backend {
 }
 
 /// A span for one statement: its verb only (SQL text and values stay out of traces).
-fn query_span(backend: Backend, text: &str) -> tracing::Span {
-    let verb = text.split_whitespace().next().unwrap_or("");
-    tracing::debug_span!("db.query", db.system = backend.name(), db.operation = verb)
+fn query_span(backend: Backend, sql: &Sql) -> tracing::Span {
+    tracing::debug_span!("db.query", db.system = backend.name(), db.operation = sql.verb())
 }
 
 impl Conn {
@@ -345,12 +344,12 @@ impl Conn {
 
     /// Executes a statement; returns the number of affected rows.
     pub fn execute(&mut self, sql: &Sql) -> AppResult<usize> {
-        let text = sql.render(self.backend());
-        let _span = query_span(self.backend(), &text).entered();
+        let _span = query_span(self.backend(), sql).entered();
         let result = if sql.is_kept_prepared() {
             let query = prepared::Prepared::of(sql, self.backend());
             with_conn!(self, c => query.execute(&mut **c))
         } else {
+            let text = sql.render(self.backend());
             with_conn!(self, c => {
                 let query = bind_all(diesel::sql_query(text).into_boxed(), sql.binds());
                 query.execute(&mut **c)
@@ -364,12 +363,12 @@ impl Conn {
     where
         T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
-        let text = sql.render(self.backend());
-        let _span = query_span(self.backend(), &text).entered();
+        let _span = query_span(self.backend(), sql).entered();
         let result = if sql.is_kept_prepared() {
             let query = prepared::Prepared::of(sql, self.backend());
             with_conn!(self, c => query.load::<T>(&mut **c))
         } else {
+            let text = sql.render(self.backend());
             with_conn!(self, c => {
                 let query = bind_all(diesel::sql_query(text).into_boxed(), sql.binds());
                 query.load::<T>(&mut **c)

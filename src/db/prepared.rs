@@ -14,10 +14,10 @@ use diesel::{QueryResult, RunQueryDsl};
 /// A statement for diesel's statement cache: diesel writes each placeholder itself
 /// (`?` or `$n`), so the text goes in as the pieces between them.
 pub struct Prepared<'a> {
-    pub pieces: Vec<&'a str>,
-    pub binds: &'a [SqlValue],
+    pieces: Vec<&'a str>,
+    binds: &'a [SqlValue],
     /// PostgreSQL: JSON binds are cast to `jsonb`.
-    pub jsonb: bool,
+    jsonb: bool,
 }
 
 impl<'a> Prepared<'a> {

@@ -86,6 +86,11 @@ impl Sql {
         self.prepared
     }
 
+    /// The statement's first word (`SELECT`, `INSERT` ...), for traces.
+    pub fn verb(&self) -> &str {
+        self.text.split_whitespace().next().unwrap_or("")
+    }
+
     /// The text between placeholders (one more piece than binds).
     pub fn pieces(&self) -> Vec<&str> {
         self.text.split(PLACEHOLDER).collect()

@@ -100,10 +100,6 @@ fn run(db: Db, synchronous: &str, rx: Receiver<Message>) {
             }
         }
     }
-    write(&db, synchronous, &mut pending);
-    for done in waiting.drain(..) {
-        let _ = done.send(());
-    }
 }
 
 /// Writes one batch. Its commit does not wait for the disk (SQLite `synchronous = NORMAL`
