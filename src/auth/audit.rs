@@ -304,7 +304,10 @@ mod tests {
         assert_eq!(event["subtype"][0]["code"], "search-type");
         assert_eq!(event["agent"][0]["who"]["identifier"]["value"], "clerk-7");
         assert_eq!(event["agent"][0]["network"]["address"], "10.0.0.1");
-        assert_eq!(event["agent"][0]["purposeOfUse"][0]["coding"][0]["code"], "TREAT");
+        assert_eq!(
+            event["agent"][0]["purposeOfUse"][0]["coding"][0]["code"],
+            "TREAT"
+        );
         assert_eq!(event["entity"][0]["what"]["reference"], "Condition");
         assert_eq!(event["entity"][0]["query"], base64_encode(b"code=E11"));
         assert_eq!(event["entity"][1]["what"]["reference"], "Patient/p1");

@@ -24,6 +24,9 @@ struct Row {
     on: Vec<Stats>,
     off: Vec<Stats>,
     raw: Stats,
+    /// CPU time of the whole process (servers, audit writer and client) per read.
+    cpu_on_us: f64,
+    cpu_off_us: f64,
     audit_rows: i64,
 }
 
@@ -36,6 +39,28 @@ fn config(url: &str, opts: &Options, audit_reads: bool) -> Config {
         audit_reads,
         ..Config::default()
     }
+}
+
+/// CPU seconds this process has used so far, all threads.
+fn process_cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Runs `round`, returning its stats and the process CPU µs per request it took, counting
+/// whatever `settle` does after it (the audit writer draining the round's records).
+fn measured(round: impl FnOnce() -> Stats, settle: impl FnOnce()) -> (Stats, f64) {
+    let before = process_cpu_seconds();
+    let stats = round();
+    settle();
+    let per_request = (process_cpu_seconds() - before) * 1e6 / stats.requests.max(1) as f64;
+    (stats, per_request)
 }
 
 fn mean_rate(runs: &[Stats]) -> f64 {
@@ -67,6 +92,7 @@ fn run_in(opts: &Options, dir: &Path) -> Result<PathBuf, String> {
         let db = scratch_database(opts, kind, dir, "audit")?;
         let audited = crate::open_store(config(&db.url, opts, true))?;
         let audit_db = audited.db.clone();
+        let sink = audited.audit.clone();
         let on = background::spawn(audited).map_err(|e| format!("start server: {e}"))?;
         for phase in population.phases("/fhir") {
             let stats = load::run_all(on.addr, opts.ingest_connections, &phase);
@@ -90,13 +116,19 @@ fn run_in(opts: &Options, dir: &Path) -> Result<PathBuf, String> {
         for &c in CONNECTIONS {
             let before = count_audit(&audit_db)?;
             let (mut with, mut without) = (Vec::new(), Vec::new());
+            let (mut cpu_on, mut cpu_off) = (0.0, 0.0);
             for _ in 0..ROUNDS {
-                with.push(workloads::read(&target(on.addr), c));
-                without.push(workloads::read(&target(off.addr), c));
+                let (stats, cpu) =
+                    measured(|| workloads::read(&target(on.addr), c), || sink.flush());
+                with.push(stats);
+                cpu_on += cpu / ROUNDS as f64;
+                let (stats, cpu) = measured(|| workloads::read(&target(off.addr), c), || ());
+                without.push(stats);
+                cpu_off += cpu / ROUNDS as f64;
             }
             let audit_rows = count_audit(&audit_db)? - before;
             eprintln!(
-                "  {c} connections: audit on {:.0} req/s, off {:.0} req/s",
+                "  {c} connections: audit on {:.0} req/s, off {:.0} req/s; CPU per read {cpu_on:.1} / {cpu_off:.1} µs",
                 mean_rate(&with),
                 mean_rate(&without)
             );
@@ -106,6 +138,8 @@ fn run_in(opts: &Options, dir: &Path) -> Result<PathBuf, String> {
                 on: with,
                 off: without,
                 raw: workloads::raw_http(raw.addr, duration, c),
+                cpu_on_us: cpu_on,
+                cpu_off_us: cpu_off,
                 audit_rows,
             });
         }
@@ -133,14 +167,19 @@ fn render(opts: &Options, rows: &[Row]) -> String {
          batched by the background writer, hash-chained), the other runs with `audit_reads = false`. \
          {ROUNDS} alternating rounds of {:.1} s each per connection count; the raw HTTP column is a \
          server answering the same bytes without any work. Goal: audit on costs at most 15 % of \
-         the throughput.\n",
+         the throughput. CPU per read is the whole process's CPU time (both servers, the audit \
+         writer draining the round's records, and the load client) over the reads of a round: \
+         steadier than throughput on a noisy machine.\n",
         opts.seconds
     );
     let _ = writeln!(
         out,
-        "| store | connections | audit on req/s | audit off req/s | overhead | p50 on / off ms | p99 on / off ms | raw HTTP req/s | audit events written |"
+        "| store | connections | audit on req/s | audit off req/s | overhead | p50 on / off ms | p99 on / off ms | CPU µs per read on / off | CPU overhead | raw HTTP req/s | audit events written |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for r in rows {
         let (on, off) = (mean_rate(&r.on), mean_rate(&r.off));
         let overhead = if off > 0.0 {
@@ -151,7 +190,7 @@ fn render(opts: &Options, rows: &[Row]) -> String {
         let errors: u64 = r.on.iter().chain(&r.off).map(|s| s.errors).sum();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {:.0} | {:.1} % | {:.2} / {:.2} | {:.2} / {:.2} | {:.0} | {}{} |",
+            "| {} | {} | {:.0} | {:.0} | {:.1} % | {:.2} / {:.2} | {:.2} / {:.2} | {:.1} / {:.1} | {:.1} % | {:.0} | {}{} |",
             r.store.name(),
             r.connections,
             on,
@@ -161,6 +200,9 @@ fn render(opts: &Options, rows: &[Row]) -> String {
             median_of(&r.off, |s| s.p50_ms),
             median_of(&r.on, |s| s.p99_ms),
             median_of(&r.off, |s| s.p99_ms),
+            r.cpu_on_us,
+            r.cpu_off_us,
+            (r.cpu_on_us / r.cpu_off_us.max(f64::MIN_POSITIVE) - 1.0) * 100.0,
             r.raw.req_per_s,
             r.audit_rows,
             if errors > 0 {

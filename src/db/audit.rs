@@ -1,6 +1,8 @@
 //! The audit table: append with a SHA-256 hash chain, verify the chain, query by patient and date.
 //! Content (a compact record, see `AuditRecord::stored`, rendered as an AuditEvent when
 //! read) is kept as TEXT on both stores so the hashed bytes are exactly the stored ones.
+//! An event's id is its sequence number, written into its content so the chain covers it
+//! (events stored before that keep the UUID in `event_id`).
 
 use super::inserts::Inserts;
 use super::rows::KeyRow;
@@ -11,14 +13,15 @@ use crate::error::AppResult;
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 
 /// Key of the PostgreSQL transaction lock that keeps the chain linear.
 const CHAIN_LOCK: i64 = 0x61_7564_6974;
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(QueryableByName)]
-struct HashRow {
+struct HeadRow {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
     #[diesel(sql_type = Text)]
     hash: String,
 }
@@ -31,8 +34,6 @@ pub struct StoredEvent {
     #[diesel(sql_type = Text)]
     pub content: String,
     #[diesel(sql_type = Text)]
-    pub prev_hash: String,
-    #[diesel(sql_type = Text)]
     pub hash: String,
 }
 
@@ -41,9 +42,11 @@ fn link_hash(prev: &str, content: &str) -> String {
     hasher.update(prev.as_bytes());
     hasher.update(b"\n");
     hasher.update(content.as_bytes());
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(64);
     for byte in hasher.finalize() {
-        let _ = write!(hex, "{byte:02x}");
+        hex.push(DIGITS[usize::from(byte >> 4)] as char);
+        hex.push(DIGITS[usize::from(byte & 15)] as char);
     }
     hex
 }
@@ -56,41 +59,42 @@ pub fn append(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<(
     if conn.backend() == Backend::Postgres {
         conn.batch(&format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))?;
     }
-    let last = conn.first::<HashRow>(&Sql::new(
-        "SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1",
+    let head = conn.first::<HeadRow>(&Sql::new(
+        "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1",
     ))?;
-    let mut prev = last.map(|r| r.hash).unwrap_or_else(|| GENESIS.to_string());
+    // appends are serialized (SQLite's one writer, the lock above), so the next numbers are free
+    let (mut seq, mut prev) = head
+        .map(|h| (h.seq, h.hash))
+        .unwrap_or_else(|| (0, GENESIS.to_string()));
     let mut rows = Inserts::default();
     for record in records {
-        // time-ordered: the event_id index grows at its right edge instead of a random page per event
-        let id = uuid::Uuid::now_v7().to_string();
-        let content = record.stored(&id, now);
+        seq += 1;
+        let content = record.stored(&seq.to_string(), now);
         let hash = link_hash(&prev, &content);
         rows.add(
             "audit_event",
-            "recorded, patient_id, agent, action, kind, outcome, purpose, content, prev_hash, hash, event_id",
+            "seq, recorded, patient_id, agent, action, kind, outcome, purpose, content, hash",
             vec![
-            now.into(),
-            record.patient.clone().into(),
-            record.agent.as_str().into(),
-            record.action().into(),
-            (if record.disclosure.is_some() {
-                "disclosure"
-            } else {
-                "access"
-            })
-            .into(),
-            record.outcome_code().into(),
-            record
-                .disclosure
-                .as_ref()
-                .map(|d| d.purpose.clone())
-                .or_else(|| record.purpose.clone())
+                seq.into(),
+                now.into(),
+                record.patient.clone().into(),
+                record.agent.as_str().into(),
+                record.action().into(),
+                (if record.disclosure.is_some() {
+                    "disclosure"
+                } else {
+                    "access"
+                })
                 .into(),
-            content.into(),
-            prev.as_str().into(),
-            hash.as_str().into(),
-            id.as_str().into(),
+                record.outcome_code().into(),
+                record
+                    .disclosure
+                    .as_ref()
+                    .map(|d| d.purpose.clone())
+                    .or_else(|| record.purpose.clone())
+                    .into(),
+                content.into(),
+                hash.as_str().into(),
             ],
         );
         prev = hash;
@@ -106,14 +110,24 @@ pub struct ChainReport {
     pub first_broken: Option<i64>,
 }
 
-/// Recomputes every link in order; reports the first one altered, inserted or removed.
+/// Whether `content` names the event at `seq`: events numbered by their sequence say so
+/// first (`{"id":"<seq>"`), so a row moved to another number breaks; UUID-named older
+/// events have nothing to check.
+fn numbered_as(seq: i64, content: &str) -> bool {
+    let Some(rest) = content.strip_prefix("{\"id\":\"") else {
+        return true;
+    };
+    let id = rest.split('"').next().unwrap_or_default();
+    !id.bytes().all(|b| b.is_ascii_digit()) || id == seq.to_string()
+}
+
+/// Recomputes every link in order; reports the first one altered, inserted, removed or renumbered.
 pub fn verify(conn: &mut Conn) -> AppResult<ChainReport> {
     let mut prev = GENESIS.to_string();
     let mut after = 0i64;
     let mut events = 0u64;
     loop {
-        let mut sql =
-            Sql::new("SELECT seq, content, prev_hash, hash FROM audit_event WHERE seq > ");
+        let mut sql = Sql::new("SELECT seq, content, hash FROM audit_event WHERE seq > ");
         sql.bind(after).push(" ORDER BY seq LIMIT 1000");
         let rows = conn.load::<StoredEvent>(&sql)?;
         if rows.is_empty() {
@@ -123,7 +137,7 @@ pub fn verify(conn: &mut Conn) -> AppResult<ChainReport> {
             });
         }
         for row in rows {
-            if row.prev_hash != prev || link_hash(&prev, &row.content) != row.hash {
+            if link_hash(&prev, &row.content) != row.hash || !numbered_as(row.seq, &row.content) {
                 return Ok(ChainReport {
                     events,
                     first_broken: Some(row.seq),
@@ -146,7 +160,7 @@ pub fn query(
     until: Option<i64>,
     limit: usize,
 ) -> AppResult<Vec<StoredEvent>> {
-    let mut sql = Sql::new("SELECT seq, content, prev_hash, hash FROM audit_event WHERE 1 = 1");
+    let mut sql = Sql::new("SELECT seq, content, hash FROM audit_event WHERE 1 = 1");
     if let Some(patient) = patient {
         sql.push(" AND patient_id = ").bind(patient);
     }
@@ -175,22 +189,20 @@ pub fn by_id(conn: &mut Conn, id: &str) -> AppResult<Option<(StoredEvent, Option
         #[diesel(sql_type = Text)]
         content: String,
         #[diesel(sql_type = Text)]
-        prev_hash: String,
-        #[diesel(sql_type = Text)]
         hash: String,
         #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
         patient_id: Option<String>,
     }
-    let mut sql = Sql::new(
-        "SELECT seq, content, prev_hash, hash, patient_id FROM audit_event WHERE event_id = ",
-    );
-    sql.bind(id);
+    let mut sql = Sql::new("SELECT seq, content, hash, patient_id FROM audit_event WHERE ");
+    match id.parse::<i64>() {
+        Ok(seq) if seq.to_string() == id => sql.push("event_id IS NULL AND seq = ").bind(seq),
+        _ => sql.push("event_id = ").bind(id),
+    };
     Ok(conn.first::<Row>(&sql)?.map(|r| {
         (
             StoredEvent {
                 seq: r.seq,
                 content: r.content,
-                prev_hash: r.prev_hash,
                 hash: r.hash,
             },
             r.patient_id,

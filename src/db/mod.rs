@@ -313,7 +313,11 @@ impl Backend {
 
 /// A span for one statement: its verb only (SQL text and values stay out of traces).
 fn query_span(backend: Backend, sql: &Sql) -> tracing::Span {
-    tracing::debug_span!("db.query", db.system = backend.name(), db.operation = sql.verb())
+    tracing::debug_span!(
+        "db.query",
+        db.system = backend.name(),
+        db.operation = sql.verb()
+    )
 }
 
 impl Conn {

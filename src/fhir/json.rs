@@ -117,6 +117,35 @@ pub fn patient_of(resource: &Value) -> Option<String> {
         })
 }
 
+/// [`patient_of`] read straight from stored JSON text: only the fields it needs are
+/// kept (the rest is skipped unparsed), since the audit trail asks this of every read.
+pub fn patient_of_text(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Reference {
+        reference: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct About {
+        resource_type: Option<String>,
+        id: Option<String>,
+        subject: Option<Reference>,
+        patient: Option<Reference>,
+        beneficiary: Option<Reference>,
+    }
+    let about: About = serde_json::from_str(text).ok()?;
+    if about.resource_type.as_deref() == Some("Patient") {
+        return about.id;
+    }
+    [about.subject, about.patient, about.beneficiary]
+        .into_iter()
+        .find_map(|r| {
+            reference_parts(&r?.reference?)
+                .filter(|(t, _)| t == "Patient")
+                .map(|(_, id)| id)
+        })
+}
+
 /// Codes of `meta.security` labels.
 pub fn security_codes(resource: &Value) -> Vec<String> {
     resource
@@ -186,6 +215,26 @@ mod tests {
         );
         assert_eq!(reference_parts("#c1"), None);
         assert_eq!(reference_parts("urn:uuid:abc"), None);
+    }
+
+    #[test]
+    fn patient_from_text_agrees_with_the_tree() {
+        let cases = [
+            json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "X"}]}),
+            json!({"resourceType": "Observation", "subject": {"reference": "Patient/p2"}}),
+            json!({"resourceType": "Observation", "subject": {"reference": "Group/g"}}),
+            json!({"resourceType": "Coverage", "beneficiary": {"reference": "http://h/fhir/Patient/p3"}}),
+            json!({"resourceType": "AllergyIntolerance", "patient": {"reference": "Patient/p4", "display": "d"}}),
+            json!({"resourceType": "Condition", "subject": {"identifier": {"value": "v"}}}),
+        ];
+        for case in cases {
+            assert_eq!(
+                patient_of_text(&case.to_string()),
+                patient_of(&case),
+                "{case}"
+            );
+        }
+        assert_eq!(patient_of_text("not json"), None);
     }
 
     #[test]

@@ -34,16 +34,26 @@ pub async fn read(
     Ok(with_audit_patient(
         version_response(StatusCode::OK, &row, format),
         &row,
+        &state,
     ))
 }
 
-/// Tells the audit trail whose record was read.
-fn with_audit_patient(mut response: HttpResponse, row: &VersionRow) -> HttpResponse {
-    let patient = row
-        .content
-        .as_deref()
-        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-        .and_then(|v| crate::fhir::json::patient_of(&v));
+/// Tells the audit trail whose record was read (when reads are audited).
+fn with_audit_patient(
+    mut response: HttpResponse,
+    row: &VersionRow,
+    state: &AppState,
+) -> HttpResponse {
+    if !state.store.config.audit_reads {
+        return response;
+    }
+    let patient = if row.res_type == "Patient" {
+        Some(row.res_id.clone())
+    } else {
+        row.content
+            .as_deref()
+            .and_then(crate::fhir::json::patient_of_text)
+    };
     if let Some(patient) = patient {
         response
             .extensions_mut()
@@ -74,6 +84,7 @@ pub async fn vread(
     Ok(with_audit_patient(
         version_response(StatusCode::OK, &row, format),
         &row,
+        &state,
     ))
 }
 

@@ -19,8 +19,11 @@ pub struct AuditSink {
     tx: Sender<Message>,
 }
 
-/// Records per transaction at most: a backlog is written in batches of this size.
-const BATCH: usize = 500;
+/// Records per transaction at most: a backlog is written in batches of this size. Large
+/// enough that one gather of reads at full load (~3,000 on two cores) is one commit:
+/// batches of 500 cost the writer 8.6 µs per record, 5,000 cost 6 µs (each commit rewrites
+/// the pages the batch shares). A request write waits at most one batch (~30 ms at that load).
+const BATCH: usize = 5000;
 /// Pause between the batches of a backlog: the writer shares SQLite's one write
 /// connection with request writes, and the pool hands it back to whoever asks first, so
 /// without the pause back-to-back batches kept creates waiting (p99 600 ms measured).

@@ -8,7 +8,7 @@ use crate::db::resources::{self, NewVersion};
 use crate::db::{audit, indexes, projections, Conn};
 use crate::error::{AppError, AppResult};
 use crate::fhir::index::{self, IndexEntry};
-use crate::fhir::json::{now_ms, patient_of};
+use crate::fhir::json::{now_ms, patient_of_text};
 use crate::fhir::resource::{self, stamp};
 use crate::records::deficiency;
 use serde_json::Value;
@@ -187,11 +187,7 @@ pub fn delete_in(
 
 /// Records a successful write in the audit trail, inside the write's transaction.
 pub fn audit_write(conn: &mut Conn, who: &Who, kind: AuditKind, saved: &Saved) -> AppResult<()> {
-    let patient = saved
-        .content
-        .as_deref()
-        .and_then(|c| serde_json::from_str::<Value>(c).ok())
-        .and_then(|v| patient_of(&v));
+    let patient = saved.content.as_deref().and_then(patient_of_text);
     let entity = format!("{}/{}/_history/{}", saved.res_type, saved.id, saved.version);
     let record = who.record(kind, AuditOutcome::Success, vec![entity], patient);
     audit::append(conn, &[record], now_ms())

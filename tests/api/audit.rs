@@ -260,3 +260,75 @@ fn disclosures(backend: Backend) {
 }
 
 crate::on_both_backends!(disclosures);
+
+/// New events are named by their sequence number, which the chain covers; events stored
+/// before that keep their UUID and are not reachable by their number.
+fn event_ids(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(SECRET.into());
+        c.deficiency_rules = "off".into();
+    });
+    let clerk = token("user/*.cruds", "clerk-7");
+    for id in ["p1", "p2"] {
+        app.put(
+            &format!("Patient/{id}"),
+            &json!({"resourceType": "Patient", "id": id}),
+        )
+        .bearer_auth(&clerk)
+        .send()
+        .unwrap();
+    }
+    let admin = token("user/*.cruds system/*.cruds", "root");
+    let about_p2 = events(&app, "patient=p2");
+    let id = about_p2[0]["id"].as_str().unwrap().to_string();
+    assert!(id.parse::<i64>().is_ok(), "{id}");
+    let (status, event) = parts(
+        app.get(&format!("AuditEvent/{id}"))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(event, about_p2[0]);
+
+    // the newest event moved to another number (order kept, bytes intact) breaks the chain
+    let (_, report) = parts(app.get("$audit-verify").bearer_auth(&admin).send().unwrap());
+    assert_eq!(report["parameter"][1]["valueBoolean"], true, "{report}");
+    app.execute_sql(
+        "UPDATE audit_event SET seq = seq + 100 WHERE seq = (SELECT MAX(seq) FROM audit_event)",
+    );
+    let (_, report) = parts(app.get("$audit-verify").bearer_auth(&admin).send().unwrap());
+    assert_eq!(report["parameter"][1]["valueBoolean"], false, "{report}");
+    // the first broken link is the moved event (this test wrote far fewer than 100)
+    assert!(
+        report["parameter"][2]["valueInteger"].as_i64().unwrap() > 100,
+        "{report}"
+    );
+
+    // an event from before numbered ids: found by its UUID only
+    app.execute_sql(
+        "INSERT INTO audit_event (seq, recorded, patient_id, agent, action, kind, outcome, content, hash, event_id) \
+         VALUES (5000, 0, 'p1', 'old', 'R', 'access', '0', \
+         '{\"resourceType\":\"AuditEvent\",\"id\":\"3f2c0d1e-0000-4000-8000-000000000001\"}', 'h', \
+         '3f2c0d1e-0000-4000-8000-000000000001')",
+    );
+    let (status, old) = parts(
+        app.get("AuditEvent/3f2c0d1e-0000-4000-8000-000000000001")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(old["id"], "3f2c0d1e-0000-4000-8000-000000000001");
+    assert_eq!(
+        app.get("AuditEvent/5000")
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+crate::on_both_backends!(event_ids);
