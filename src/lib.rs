@@ -26,6 +26,11 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use store::Store;
 
+/// mimalloc instead of the system allocator: request threads allocate what the audit
+/// writer and the blocking pool free, and glibc's per-arena locks made those frees contend.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Opens the database named in `config` and applies pending migrations.
 pub fn open_store(config: Config) -> Result<Store, String> {
     let db = Db::connect(
