@@ -144,14 +144,36 @@ struct Loaded {
     record: AuditRecord,
 }
 
-/// The AuditEvent for stored `content`: a compact record, or (events stored before
-/// records were kept compact) the AuditEvent itself.
-pub fn render_stored(content: &str) -> Option<Value> {
+/// The AuditEvents of stored `content`: a compact record, a row's group of them, or (events
+/// stored before records were kept compact) the AuditEvent itself.
+pub fn render_stored(content: &str) -> Vec<Value> {
+    let render = |loaded: Loaded| loaded.record.to_resource(&loaded.id, loaded.at);
     if content.starts_with("{\"resourceType\"") {
-        return serde_json::from_str(content).ok();
+        return serde_json::from_str(content).into_iter().collect();
     }
-    let loaded: Loaded = serde_json::from_str(content).ok()?;
-    Some(loaded.record.to_resource(&loaded.id, loaded.at))
+    if content.starts_with('[') {
+        let group: Vec<Loaded> = serde_json::from_str(content).unwrap_or_default();
+        return group.into_iter().map(render).collect();
+    }
+    serde_json::from_str(content)
+        .map(render)
+        .into_iter()
+        .collect()
+}
+
+/// The content of a row holding several records, the `n`th named `<seq>-<n>`.
+pub fn stored_group(records: &[&AuditRecord], seq: i64, recorded: i64) -> String {
+    let ids: Vec<String> = (0..records.len()).map(|n| format!("{seq}-{n}")).collect();
+    let group: Vec<Stored> = records
+        .iter()
+        .zip(&ids)
+        .map(|(record, id)| Stored {
+            id,
+            at: recorded,
+            record,
+        })
+        .collect();
+    serde_json::to_string(&group).expect("audit records serialize")
 }
 
 impl AuditRecord {
@@ -296,7 +318,7 @@ mod tests {
         record.query = Some("code=E11".into());
         let stored = record.stored("e-1", 0);
         assert!(stored.len() < 200, "{stored}");
-        let event = render_stored(&stored).unwrap();
+        let event = render_stored(&stored).remove(0);
         assert_eq!(event["resourceType"], "AuditEvent");
         assert_eq!(event["id"], "e-1");
         assert_eq!(event["recorded"], "1970-01-01T00:00:00.000Z");
@@ -313,7 +335,12 @@ mod tests {
         assert_eq!(event["entity"][1]["what"]["reference"], "Patient/p1");
         // events stored whole (before records were compact) are served as they are
         let old = record.to_resource("e-0", 0).to_string();
-        assert_eq!(render_stored(&old).unwrap()["id"], "e-0");
+        assert_eq!(render_stored(&old)[0]["id"], "e-0");
+        // a row's group: each record its own event
+        let group = render_stored(&stored_group(&[&record, &record], 7, 0));
+        assert_eq!(group.len(), 2);
+        assert_eq!(group[1]["id"], "7-1");
+        assert_eq!(group[1]["outcome"], "4");
     }
 
     #[test]

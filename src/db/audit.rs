@@ -2,13 +2,16 @@
 //! Content (a compact record, see `AuditRecord::stored`, rendered as an AuditEvent when
 //! read) is kept as TEXT on both stores so the hashed bytes are exactly the stored ones.
 //! An event's id is its sequence number, written into its content so the chain covers it
-//! (events stored before that keep the UUID in `event_id`).
+//! (events stored before that keep the UUID in `event_id`). The records of one append that
+//! share a row's columns (patient, kind, purpose, agent, action, outcome) share one row: a
+//! burst of reads of one chart costs one row and one index entry per column, not one per read;
+//! its events are numbered `<seq>-<n>`.
 
 use super::inserts::Inserts;
 use super::rows::KeyRow;
 use super::sql::Sql;
 use super::{Backend, Conn};
-use crate::auth::audit::AuditRecord;
+use crate::auth::audit::{stored_group, AuditRecord};
 use crate::error::AppResult;
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
@@ -35,6 +38,9 @@ pub struct StoredEvent {
     pub content: String,
     #[diesel(sql_type = Text)]
     pub hash: String,
+    /// Events the row holds.
+    #[diesel(sql_type = BigInt)]
+    pub events: i64,
 }
 
 fn link_hash(prev: &str, content: &str) -> String {
@@ -67,39 +73,72 @@ pub fn append(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<(
         .map(|h| (h.seq, h.hash))
         .unwrap_or_else(|| (0, GENESIS.to_string()));
     let mut rows = Inserts::default();
-    for record in records {
+    for group in shared_rows(records) {
         seq += 1;
-        let content = record.stored(&seq.to_string(), now);
+        let first = group[0];
+        let content = match group.as_slice() {
+            [one] => one.stored(&seq.to_string(), now),
+            many => stored_group(many, seq, now),
+        };
         let hash = link_hash(&prev, &content);
         rows.add(
             "audit_event",
-            "seq, recorded, patient_id, agent, action, kind, outcome, purpose, content, hash",
+            "seq, recorded, patient_id, agent, action, kind, outcome, purpose, content, hash, events",
             vec![
                 seq.into(),
                 now.into(),
-                record.patient.clone().into(),
-                record.agent.as_str().into(),
-                record.action().into(),
-                (if record.disclosure.is_some() {
-                    "disclosure"
-                } else {
-                    "access"
-                })
-                .into(),
-                record.outcome_code().into(),
-                record
-                    .disclosure
-                    .as_ref()
-                    .map(|d| d.purpose.clone())
-                    .or_else(|| record.purpose.clone())
-                    .into(),
+                first.patient.clone().into(),
+                first.agent.as_str().into(),
+                first.action().into(),
+                kind_of(first).into(),
+                first.outcome_code().into(),
+                purpose_of(first).map(str::to_string).into(),
                 content.into(),
                 hash.as_str().into(),
+                (group.len() as i64).into(),
             ],
         );
         prev = hash;
     }
     rows.write(conn)
+}
+
+fn kind_of(record: &AuditRecord) -> &'static str {
+    if record.disclosure.is_some() {
+        "disclosure"
+    } else {
+        "access"
+    }
+}
+
+fn purpose_of(record: &AuditRecord) -> Option<&str> {
+    record
+        .disclosure
+        .as_ref()
+        .map(|d| d.purpose.as_str())
+        .or(record.purpose.as_deref())
+}
+
+/// `records` grouped by the columns of their row, groups in first-seen order.
+fn shared_rows(records: &[AuditRecord]) -> Vec<Vec<&AuditRecord>> {
+    let mut index = std::collections::HashMap::new();
+    let mut groups: Vec<Vec<&AuditRecord>> = Vec::new();
+    for record in records {
+        let key = (
+            record.patient.as_deref(),
+            kind_of(record),
+            purpose_of(record),
+            record.agent.as_str(),
+            record.action(),
+            record.outcome_code(),
+        );
+        let at = *index.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[at].push(record);
+    }
+    groups
 }
 
 /// Result of walking the chain.
@@ -110,15 +149,24 @@ pub struct ChainReport {
     pub first_broken: Option<i64>,
 }
 
-/// Whether `content` names the event at `seq`: events numbered by their sequence say so
-/// first (`{"id":"<seq>"`), so a row moved to another number breaks; UUID-named older
-/// events have nothing to check.
+/// Whether `content` names the event(s) at `seq`: numbered events say so first
+/// (`{"id":"<seq>"` or `[{"id":"<seq>-0"`), so a row moved to another number breaks;
+/// UUID-named older events have nothing to check.
 fn numbered_as(seq: i64, content: &str) -> bool {
-    let Some(rest) = content.strip_prefix("{\"id\":\"") else {
+    let Some(rest) = content
+        .strip_prefix('[')
+        .unwrap_or(content)
+        .strip_prefix("{\"id\":\"")
+    else {
         return true;
     };
     let id = rest.split('"').next().unwrap_or_default();
-    !id.bytes().all(|b| b.is_ascii_digit()) || id == seq.to_string()
+    let parts: Vec<&str> = id.split('-').collect();
+    let numbered = parts.len() <= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    !numbered || parts[0] == seq.to_string()
 }
 
 /// Recomputes every link in order; reports the first one altered, inserted, removed or renumbered.
@@ -127,7 +175,7 @@ pub fn verify(conn: &mut Conn) -> AppResult<ChainReport> {
     let mut after = 0i64;
     let mut events = 0u64;
     loop {
-        let mut sql = Sql::new("SELECT seq, content, hash FROM audit_event WHERE seq > ");
+        let mut sql = Sql::new("SELECT seq, content, hash, events FROM audit_event WHERE seq > ");
         sql.bind(after).push(" ORDER BY seq LIMIT 1000");
         let rows = conn.load::<StoredEvent>(&sql)?;
         if rows.is_empty() {
@@ -145,7 +193,7 @@ pub fn verify(conn: &mut Conn) -> AppResult<ChainReport> {
             }
             prev = row.hash;
             after = row.seq;
-            events += 1;
+            events += row.events as u64;
         }
     }
 }
@@ -160,7 +208,7 @@ pub fn query(
     until: Option<i64>,
     limit: usize,
 ) -> AppResult<Vec<StoredEvent>> {
-    let mut sql = Sql::new("SELECT seq, content, hash FROM audit_event WHERE 1 = 1");
+    let mut sql = Sql::new("SELECT seq, content, hash, events FROM audit_event WHERE 1 = 1");
     if let Some(patient) = patient {
         sql.push(" AND patient_id = ").bind(patient);
     }
@@ -180,7 +228,7 @@ pub fn query(
     conn.load(&sql)
 }
 
-/// The event whose resource id is `id`, with the patient it is about.
+/// The row holding the event whose resource id is `id`, with the patient it is about.
 pub fn by_id(conn: &mut Conn, id: &str) -> AppResult<Option<(StoredEvent, Option<String>)>> {
     #[derive(QueryableByName)]
     struct Row {
@@ -190,12 +238,17 @@ pub fn by_id(conn: &mut Conn, id: &str) -> AppResult<Option<(StoredEvent, Option
         content: String,
         #[diesel(sql_type = Text)]
         hash: String,
+        #[diesel(sql_type = BigInt)]
+        events: i64,
         #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
         patient_id: Option<String>,
     }
-    let mut sql = Sql::new("SELECT seq, content, hash, patient_id FROM audit_event WHERE ");
-    match id.parse::<i64>() {
-        Ok(seq) if seq.to_string() == id => sql.push("event_id IS NULL AND seq = ").bind(seq),
+    let mut sql = Sql::new("SELECT seq, content, hash, events, patient_id FROM audit_event WHERE ");
+    let row_number = id.split('-').next().unwrap_or_default();
+    match row_number.parse::<i64>() {
+        Ok(seq) if seq.to_string() == row_number && id.matches('-').count() <= 1 => {
+            sql.push("event_id IS NULL AND seq = ").bind(seq)
+        }
         _ => sql.push("event_id = ").bind(id),
     };
     Ok(conn.first::<Row>(&sql)?.map(|r| {
@@ -204,6 +257,7 @@ pub fn by_id(conn: &mut Conn, id: &str) -> AppResult<Option<(StoredEvent, Option
                 seq: r.seq,
                 content: r.content,
                 hash: r.hash,
+                events: r.events,
             },
             r.patient_id,
         )
@@ -213,7 +267,9 @@ pub fn by_id(conn: &mut Conn, id: &str) -> AppResult<Option<(StoredEvent, Option
 /// Number of events (for tests and the doctor).
 pub fn count(conn: &mut Conn) -> AppResult<i64> {
     Ok(conn
-        .first::<KeyRow>(&Sql::new("SELECT COUNT(*) AS rk FROM audit_event"))?
+        .first::<KeyRow>(&Sql::new(
+            "SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) AS rk FROM audit_event",
+        ))?
         .map(|r| r.rk)
         .unwrap_or(0))
 }

@@ -56,19 +56,18 @@ impl Inserts {
     pub fn write(self, conn: &mut Conn) -> AppResult<()> {
         for batch in self.batches {
             let most = prev_power_of_two((MAX_BINDS / batch.width.max(1)).max(1));
-            let mut rows = batch.rows.as_slice();
+            let mut rows = batch.rows;
             while !rows.is_empty() {
-                let (chunk, rest) = rows.split_at(prev_power_of_two(rows.len()).min(most));
-                rows = rest;
+                let n = prev_power_of_two(rows.len()).min(most);
                 let mut sql = Sql::new(&format!(
                     "INSERT INTO {} ({}) VALUES ",
                     batch.table, batch.columns
                 ));
-                for (i, row) in chunk.iter().enumerate() {
+                for (i, row) in rows.drain(..n).enumerate() {
                     if i > 0 {
                         sql.push(", ");
                     }
-                    sql.bind_list(row.iter().cloned());
+                    sql.bind_list(row);
                 }
                 conn.execute(sql.keep_prepared())?;
             }

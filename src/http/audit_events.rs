@@ -54,7 +54,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
         if patient.as_ref().is_some_and(|p| *p != own) {
             return Ok(fhir(
                 StatusCode::OK,
-                &events_bundle(&state.base_url(&req), Vec::new()),
+                &events_bundle(&state.base_url(&req), Vec::new(), 0),
                 format,
             ));
         }
@@ -78,7 +78,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
     .await?;
     Ok(fhir(
         StatusCode::OK,
-        &events_bundle(&state.base_url(&req), events),
+        &events_bundle(&state.base_url(&req), events, count.min(1000)),
         format,
     ))
 }
@@ -92,13 +92,14 @@ pub async fn read(
 ) -> AppResult<HttpResponse> {
     let format = format_of(&req)?;
     let id = path.into_inner();
+    let wanted = id.clone();
     let confined = super::auth::access(&req, "AuditEvent", crate::auth::Action::Read).patient;
     let db = state.store.db.clone();
     let sink = state.store.audit.clone();
     let found = blocking(move || {
         sink.flush();
         let mut conn = db.read()?;
-        audit::by_id(&mut conn, &id)
+        audit::by_id(&mut conn, &wanted)
     })
     .await?;
     let event = match found {
@@ -106,19 +107,25 @@ pub async fn read(
         _ => return Err(crate::store::access::hidden()),
     };
     let resource = render_stored(&event.content)
-        .ok_or_else(|| AppError::internal(format!("audit event {} is unreadable", event.seq)))?;
+        .into_iter()
+        .find(|e| e["id"] == id.as_str())
+        .ok_or_else(crate::store::access::hidden)?;
     Ok(fhir(StatusCode::OK, &resource, format))
 }
 
-/// A searchset of stored AuditEvents.
-pub fn events_bundle(base: &str, events: Vec<audit::StoredEvent>) -> Value {
+/// A searchset of the first `limit` AuditEvents of stored rows (newest row first; a row's
+/// events newest first too).
+pub fn events_bundle(base: &str, rows: Vec<audit::StoredEvent>, limit: usize) -> Value {
+    let events: Vec<Value> = rows
+        .iter()
+        .flat_map(|row| render_stored(&row.content).into_iter().rev())
+        .take(limit)
+        .collect();
     let mut bundle = BundleBuilder::new("searchset");
     bundle.total(events.len() as i64);
-    for event in events {
-        if let Some(resource) = render_stored(&event.content) {
-            let id = resource["id"].as_str().unwrap_or_default().to_string();
-            bundle.entry(json!({"fullUrl": format!("{base}/AuditEvent/{id}"), "resource": resource, "search": {"mode": "match"}}));
-        }
+    for resource in events {
+        let id = resource["id"].as_str().unwrap_or_default().to_string();
+        bundle.entry(json!({"fullUrl": format!("{base}/AuditEvent/{id}"), "resource": resource, "search": {"mode": "match"}}));
     }
     bundle.build()
 }

@@ -145,7 +145,7 @@ pub async fn accounting(
     .await?;
     Ok(fhir(
         StatusCode::OK,
-        &events_bundle(&state.base_url(&req), events),
+        &events_bundle(&state.base_url(&req), events, 1000),
         format,
     ))
 }

@@ -332,3 +332,79 @@ fn event_ids(backend: Backend) {
 }
 
 crate::on_both_backends!(event_ids);
+
+/// Reads gathered together that share patient, caller and outcome share a stored row; each
+/// is still its own AuditEvent, readable by id, counted, and covered by the chain.
+fn grouped_reads(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(SECRET.into());
+        c.deficiency_rules = "off".into();
+    });
+    let clerk = token("user/*.cruds", "clerk-7");
+    app.put(
+        "Patient/p1",
+        &json!({"resourceType": "Patient", "id": "p1"}),
+    )
+    .bearer_auth(&clerk)
+    .send()
+    .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            app.get("Patient/p1")
+                .bearer_auth(&clerk)
+                .send()
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let reads: Vec<Value> = events(&app, "patient=p1&_count=50")
+        .into_iter()
+        .filter(|e| e["subtype"][0]["code"] == "read")
+        .collect();
+    assert_eq!(reads.len(), 5);
+    let ids: std::collections::BTreeSet<&str> =
+        reads.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    assert!(
+        ids.iter().any(|id| id.contains('-')),
+        "the burst shares a row: {ids:?}"
+    );
+    let admin = token("user/*.cruds system/*.cruds", "root");
+    for event in &reads {
+        let id = event["id"].as_str().unwrap();
+        let (status, read) = parts(
+            app.get(&format!("AuditEvent/{id}"))
+                .bearer_auth(&admin)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(&read, event);
+    }
+    assert_eq!(events(&app, "patient=p1&_count=2").len(), 2);
+    let (_, report) = parts(app.get("$audit-verify").bearer_auth(&admin).send().unwrap());
+    assert_eq!(report["parameter"][1]["valueBoolean"], true, "{report}");
+    assert!(
+        report["parameter"][0]["valueInteger"].as_i64().unwrap() >= 6,
+        "{report}"
+    );
+    // one read of the burst altered: the chain breaks at its row
+    let row = ids
+        .iter()
+        .find(|id| id.contains('-'))
+        .unwrap()
+        .split('-')
+        .next()
+        .unwrap()
+        .to_string();
+    app.execute_sql(&format!(
+        "UPDATE audit_event SET content = REPLACE(content, '\"{row}-1\"', '\"{row}-9\"') WHERE seq = {row}"
+    ));
+    let (_, report) = parts(app.get("$audit-verify").bearer_auth(&admin).send().unwrap());
+    assert_eq!(report["parameter"][1]["valueBoolean"], false, "{report}");
+    assert_eq!(report["parameter"][2]["valueInteger"].to_string(), row);
+}
+
+crate::on_both_backends!(grouped_reads);

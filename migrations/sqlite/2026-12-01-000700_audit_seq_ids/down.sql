@@ -1,3 +1,4 @@
+ALTER TABLE audit_event DROP COLUMN events;
 ALTER TABLE audit_event ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
 UPDATE audit_event SET prev_hash = COALESCE(
     (SELECT p.hash FROM audit_event p WHERE p.seq < audit_event.seq ORDER BY p.seq DESC LIMIT 1),

@@ -5,3 +5,5 @@
 DROP INDEX audit_event_id;
 CREATE INDEX audit_event_id ON audit_event (event_id) WHERE event_id IS NOT NULL;
 ALTER TABLE audit_event DROP COLUMN prev_hash;
+-- The records of one append that share these columns share a row (see db/audit.rs).
+ALTER TABLE audit_event ADD COLUMN events BIGINT NOT NULL DEFAULT 1;
