@@ -90,16 +90,21 @@ fn run_in(opts: &Options, dir: &Path) -> Result<PathBuf, String> {
     for &kind in &opts.stores {
         eprintln!("== {} (audit overhead)", kind.name());
         let db = scratch_database(opts, kind, dir, "audit")?;
-        let audited = crate::open_store(config(&db.url, opts, true))?;
-        let audit_db = audited.db.clone();
-        let sink = audited.audit.clone();
-        let on = background::spawn(audited).map_err(|e| format!("start server: {e}"))?;
+        // the population goes in through a server of its own, so that the two measured
+        // servers start alike (neither carries the ingest's caches and pools)
+        let loader = background::spawn(crate::open_store(config(&db.url, opts, true))?)
+            .map_err(|e| format!("start server: {e}"))?;
         for phase in population.phases("/fhir") {
-            let stats = load::run_all(on.addr, opts.ingest_connections, &phase);
+            let stats = load::run_all(loader.addr, opts.ingest_connections, &phase);
             if stats.errors > 0 {
                 return Err(format!("ingest: {:?}", stats.first_error));
             }
         }
+        drop(loader);
+        let audited = crate::open_store(config(&db.url, opts, true))?;
+        let audit_db = audited.db.clone();
+        let sink = audited.audit.clone();
+        let on = background::spawn(audited).map_err(|e| format!("start server: {e}"))?;
         let off = background::spawn(crate::open_store(config(&db.url, opts, false))?)
             .map_err(|e| format!("start server: {e}"))?;
         let patients = population.ids("Patient");
