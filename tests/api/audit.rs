@@ -18,6 +18,16 @@ fn token(scope: &str, sub: &str) -> String {
     mint(&claims, SECRET).unwrap()
 }
 
+/// A server with auth on whose audit trail holds only the test's own events (no
+/// deficiency-rule writes).
+fn audited(backend: Backend) -> crate::helpers::TestApp {
+    spawn_with(backend, |c| {
+        c.auth = "on".into();
+        c.jwt_hs256_secret = Some(SECRET.into());
+        c.deficiency_rules = "off".into();
+    })
+}
+
 fn events(app: &crate::helpers::TestApp, query: &str) -> Vec<Value> {
     let auditor = token("user/AuditEvent.rs", "auditor-1");
     let (status, bundle) = parts(
@@ -46,12 +56,7 @@ fn subtypes(events: &[Value]) -> Vec<String> {
 }
 
 fn trail(backend: Backend) {
-    let app = spawn_with(backend, |c| {
-        c.auth = "on".into();
-        c.jwt_hs256_secret = Some(SECRET.into());
-        // the sequence numbers below count only this test's own events
-        c.deficiency_rules = "off".into();
-    });
+    let app = audited(backend);
     let clerk = token("user/*.cruds", "clerk-7");
     let patient = json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Audited"}]});
     assert_eq!(
@@ -264,11 +269,7 @@ crate::on_both_backends!(disclosures);
 /// New events are named by their sequence number, which the chain covers; events stored
 /// before that keep their UUID and are not reachable by their number.
 fn event_ids(backend: Backend) {
-    let app = spawn_with(backend, |c| {
-        c.auth = "on".into();
-        c.jwt_hs256_secret = Some(SECRET.into());
-        c.deficiency_rules = "off".into();
-    });
+    let app = audited(backend);
     let clerk = token("user/*.cruds", "clerk-7");
     for id in ["p1", "p2"] {
         app.put(
@@ -336,11 +337,7 @@ crate::on_both_backends!(event_ids);
 /// Reads gathered together that share patient, caller and outcome share a stored row; each
 /// is still its own AuditEvent, readable by id, counted, and covered by the chain.
 fn grouped_reads(backend: Backend) {
-    let app = spawn_with(backend, |c| {
-        c.auth = "on".into();
-        c.jwt_hs256_secret = Some(SECRET.into());
-        c.deficiency_rules = "off".into();
-    });
+    let app = audited(backend);
     let clerk = token("user/*.cruds", "clerk-7");
     app.put(
         "Patient/p1",
