@@ -118,6 +118,17 @@ fn run_in(opts: &Options, dir: &Path) -> Result<PathBuf, String> {
             duration,
             patients: &patients,
         };
+        // a warm-up round on each server, so the first measured round (always audit on)
+        // does not pay for cold caches and a growing thread pool
+        for addr in [on.addr, off.addr] {
+            let warm = workloads::Target {
+                addr,
+                duration: duration.min(Duration::from_secs(2)),
+                patients: &patients,
+            };
+            workloads::read(&warm, 16);
+        }
+        sink.flush();
         for &c in CONNECTIONS {
             let before = count_audit(&audit_db)?;
             let (mut with, mut without) = (Vec::new(), Vec::new());
