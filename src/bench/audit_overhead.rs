@@ -122,9 +122,8 @@ fn run_in(opts: &Options, dir: &Path) -> Result<PathBuf, String> {
         // does not pay for cold caches and a growing thread pool
         for addr in [on.addr, off.addr] {
             let warm = workloads::Target {
-                addr,
                 duration: duration.min(Duration::from_secs(2)),
-                patients: &patients,
+                ..target(addr)
             };
             workloads::read(&warm, 16);
         }

@@ -149,6 +149,15 @@ pub struct ChainReport {
     pub first_broken: Option<i64>,
 }
 
+/// The row number in a numbered event id (`<seq>` or `<seq>-<n>`); None for the UUIDs of
+/// events stored before ids were numbered.
+fn row_number(id: &str) -> Option<&str> {
+    let mut parts = id.split('-');
+    let row = parts.next()?;
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    (digits(row) && parts.next().is_none_or(digits) && parts.next().is_none()).then_some(row)
+}
+
 /// Whether `content` names the event(s) at `seq`: numbered events say so first
 /// (`{"id":"<seq>"` or `[{"id":"<seq>-0"`), so a row moved to another number breaks;
 /// UUID-named older events have nothing to check.
@@ -161,12 +170,7 @@ fn numbered_as(seq: i64, content: &str) -> bool {
         return true;
     };
     let id = rest.split('"').next().unwrap_or_default();
-    let parts: Vec<&str> = id.split('-').collect();
-    let numbered = parts.len() <= 2
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    !numbered || parts[0] == seq.to_string()
+    row_number(id).is_none_or(|row| row == seq.to_string())
 }
 
 /// Recomputes every link in order; reports the first one altered, inserted, removed or renumbered.
@@ -244,12 +248,11 @@ pub fn by_id(conn: &mut Conn, id: &str) -> AppResult<Option<(StoredEvent, Option
         patient_id: Option<String>,
     }
     let mut sql = Sql::new("SELECT seq, content, hash, events, patient_id FROM audit_event WHERE ");
-    let row_number = id.split('-').next().unwrap_or_default();
-    match row_number.parse::<i64>() {
-        Ok(seq) if seq.to_string() == row_number && id.matches('-').count() <= 1 => {
-            sql.push("event_id IS NULL AND seq = ").bind(seq)
-        }
-        _ => sql.push("event_id = ").bind(id),
+    let seq =
+        row_number(id).and_then(|row| row.parse::<i64>().ok().filter(|s| s.to_string() == row));
+    match seq {
+        Some(seq) => sql.push("event_id IS NULL AND seq = ").bind(seq),
+        None => sql.push("event_id = ").bind(id),
     };
     Ok(conn.first::<Row>(&sql)?.map(|r| {
         (

@@ -117,26 +117,24 @@ pub fn patient_of(resource: &Value) -> Option<String> {
         })
 }
 
-/// [`patient_of`] read straight from stored JSON text: only the fields it needs are
-/// kept (the rest is skipped unparsed), since the audit trail asks this of every read.
-pub fn patient_of_text(text: &str) -> Option<String> {
+/// [`patient_of`] for a stored resource `res_type/id` with JSON `content`: a Patient is its
+/// own, others are read from the text keeping only the references needed (the rest is
+/// skipped unparsed), since the audit trail asks this of every read.
+pub fn patient_of_stored(res_type: &str, id: &str, content: &str) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Reference {
         reference: Option<String>,
     }
     #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
     struct About {
-        resource_type: Option<String>,
-        id: Option<String>,
         subject: Option<Reference>,
         patient: Option<Reference>,
         beneficiary: Option<Reference>,
     }
-    let about: About = serde_json::from_str(text).ok()?;
-    if about.resource_type.as_deref() == Some("Patient") {
-        return about.id;
+    if res_type == "Patient" {
+        return Some(id.to_string());
     }
+    let about: About = serde_json::from_str(content).ok()?;
     [about.subject, about.patient, about.beneficiary]
         .into_iter()
         .find_map(|r| {
@@ -228,13 +226,14 @@ mod tests {
             json!({"resourceType": "Condition", "subject": {"identifier": {"value": "v"}}}),
         ];
         for case in cases {
+            let (t, id) = (str_at(&case, &["resourceType"]), str_at(&case, &["id"]));
             assert_eq!(
-                patient_of_text(&case.to_string()),
+                patient_of_stored(&t.unwrap(), &id.unwrap_or_default(), &case.to_string()),
                 patient_of(&case),
                 "{case}"
             );
         }
-        assert_eq!(patient_of_text("not json"), None);
+        assert_eq!(patient_of_stored("Observation", "o", "not json"), None);
     }
 
     #[test]

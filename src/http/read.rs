@@ -47,13 +47,9 @@ fn with_audit_patient(
     if !state.store.config.audit_reads {
         return response;
     }
-    let patient = if row.res_type == "Patient" {
-        Some(row.res_id.clone())
-    } else {
-        row.content
-            .as_deref()
-            .and_then(crate::fhir::json::patient_of_text)
-    };
+    let patient = row.content.as_deref().and_then(|content| {
+        crate::fhir::json::patient_of_stored(&row.res_type, &row.res_id, content)
+    });
     if let Some(patient) = patient {
         response
             .extensions_mut()

@@ -12,7 +12,7 @@ use crate::auth::audit::{AuditKind, AuditOutcome, AuditRecord, Who};
 use crate::auth::{Access, Action, Principal};
 use crate::db::{resources, Conn};
 use crate::error::{AppError, AppResult};
-use crate::fhir::json::{patient_of, patient_of_text};
+use crate::fhir::json::{patient_of, patient_of_stored};
 use crate::fhir::transaction::{EntryRequest, EntryResponse, Method};
 use std::sync::Arc;
 
@@ -185,7 +185,7 @@ impl EntryGuard {
             Some(resource) => patient_of(resource),
             None => resources::read_current(conn, t, id)?
                 .and_then(|r| r.content)
-                .and_then(|c| patient_of_text(&c)),
+                .and_then(|c| patient_of_stored(t, id, &c)),
         };
         let entity = match response.version {
             Some(v) => format!("{t}/{id}/_history/{v}"),

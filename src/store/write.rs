@@ -8,7 +8,7 @@ use crate::db::resources::{self, NewVersion};
 use crate::db::{audit, indexes, projections, Conn};
 use crate::error::{AppError, AppResult};
 use crate::fhir::index::{self, IndexEntry};
-use crate::fhir::json::{now_ms, patient_of_text};
+use crate::fhir::json::{now_ms, patient_of_stored};
 use crate::fhir::resource::{self, stamp};
 use crate::records::deficiency;
 use serde_json::Value;
@@ -187,7 +187,10 @@ pub fn delete_in(
 
 /// Records a successful write in the audit trail, inside the write's transaction.
 pub fn audit_write(conn: &mut Conn, who: &Who, kind: AuditKind, saved: &Saved) -> AppResult<()> {
-    let patient = saved.content.as_deref().and_then(patient_of_text);
+    let patient = saved
+        .content
+        .as_deref()
+        .and_then(|content| patient_of_stored(&saved.res_type, &saved.id, content));
     let entity = format!("{}/{}/_history/{}", saved.res_type, saved.id, saved.version);
     let record = who.record(kind, AuditOutcome::Success, vec![entity], patient);
     audit::append(conn, &[record], now_ms())
