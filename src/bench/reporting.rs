@@ -105,7 +105,7 @@ fn load(conn: &mut Conn, ndjson: &Path) -> Result<usize, String> {
                     let value: serde_json::Value = serde_json::from_str(line)
                         .map_err(|e| crate::error::AppError::internal(e.to_string()))?;
                     rk += 1;
-                    crate::db::projections::write(conn, kind, rk, &value)?;
+                    crate::db::projections::write(conn, kind, rk, &value, true)?;
                     for label in security_codes(&value) {
                         let mut sql = Sql::new(
                             "INSERT INTO idx_token (rk, res_type, param, system, code) VALUES ",

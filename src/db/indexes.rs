@@ -57,7 +57,7 @@ pub fn replace(
             row,
         );
     }
-    rows.write(conn)
+    conn.insert_later(rows)
 }
 
 fn table_of(value: &IndexValue) -> &'static str {

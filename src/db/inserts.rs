@@ -44,6 +44,28 @@ impl Inserts {
         batch.rows.push(values);
     }
 
+    /// Moves every row of `other` into this queue.
+    pub fn extend(&mut self, other: Inserts) {
+        if self.batches.is_empty() {
+            *self = other;
+            return;
+        }
+        for batch in other.batches {
+            match self
+                .batches
+                .iter_mut()
+                .find(|b| b.table == batch.table && b.columns == batch.columns)
+            {
+                Some(mine) => mine.rows.extend(batch.rows),
+                None => self.batches.push(batch),
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+
     /// Queues one row given as (column, value) pairs.
     pub fn add_named(&mut self, table: &str, row: Vec<(&str, SqlValue)>) {
         let columns: Vec<&str> = row.iter().map(|(c, _)| *c).collect();

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod consistency;
 pub mod export_jobs;
+mod group_commit;
 pub mod import_progress;
 pub mod indexes;
 pub mod inserts;
@@ -26,6 +27,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
+use inserts::Inserts;
 use sql::{Sql, SqlValue};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,8 +42,17 @@ pub enum Backend {
 type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-/// A pooled connection to either store.
-pub enum Conn {
+/// A pooled connection to either store, with the rows it was asked to insert later.
+pub struct Conn {
+    link: Link,
+    /// Rows queued by [`Conn::insert_later`] in the open transaction.
+    deferred: Inserts,
+    /// Audit records appended in the open transaction, with their time.
+    audit_queue: Vec<(Vec<crate::auth::audit::AuditRecord>, i64)>,
+    in_transaction: bool,
+}
+
+enum Link {
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
     Pg(PooledConnection<ConnectionManager<PgConnection>>),
 }
@@ -53,6 +64,7 @@ pub enum Db {
     Sqlite {
         read: SqlitePool,
         write: SqlitePool,
+        group: Arc<group_commit::WriteGroup>,
         hook: Option<Arc<dyn TxHook>>,
     },
     Pg {
@@ -149,6 +161,7 @@ impl Db {
         Ok(Db::Sqlite {
             read,
             write,
+            group: Arc::default(),
             hook: None,
         })
     }
@@ -178,45 +191,48 @@ impl Db {
     /// A connection for reads.
     pub fn read(&self) -> AppResult<Conn> {
         Ok(match self {
-            Db::Sqlite { read, .. } => Conn::Sqlite(read.get().map_err(pool_error)?),
-            Db::Pg { pool, .. } => Conn::Pg(pool.get().map_err(pool_error)?),
-        })
+            Db::Sqlite { read, .. } => Link::Sqlite(read.get().map_err(pool_error)?),
+            Db::Pg { pool, .. } => Link::Pg(pool.get().map_err(pool_error)?),
+        }
+        .into())
     }
 
     /// The connection for writes (the single writer on SQLite).
     pub fn write(&self) -> AppResult<Conn> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Conn::Sqlite(write.get().map_err(pool_error)?),
-            Db::Pg { pool, .. } => Conn::Pg(pool.get().map_err(pool_error)?),
-        })
+            Db::Sqlite { write, .. } => Link::Sqlite(write.get().map_err(pool_error)?),
+            Db::Pg { pool, .. } => Link::Pg(pool.get().map_err(pool_error)?),
+        }
+        .into())
     }
 
     /// Runs `work` in one database transaction on the write connection: committed when it
     /// returns Ok, rolled back otherwise (also if it panics). A registered [`TxHook`] wraps
-    /// `work` inside the same transaction.
+    /// `work` inside the same transaction. On SQLite, concurrent callers share one commit
+    /// (`group_commit`), each rolled back alone if its work fails.
     pub fn transaction<T>(&self, work: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
         let span = tracing::info_span!("db.transaction", db.system = self.backend().name());
         let _entered = span.enter();
         let started = std::time::Instant::now();
-        let mut conn = self.write()?;
-        let result = match self.hook() {
-            None => conn.transaction(work),
+        let hook = self.hook();
+        let wrapped = |conn: &mut Conn| match hook {
+            None => work(conn),
             Some(hook) => {
                 let mut work = Some(work);
                 let mut out = None;
-                conn.transaction(|conn| {
-                    hook.around(conn, &mut |conn| {
-                        let work = work.take().ok_or_else(|| {
-                            AppError::internal("transaction hook ran its work twice")
-                        })?;
-                        out = Some(work(conn)?);
-                        Ok(())
-                    })
-                })
-                .and_then(|()| {
-                    out.ok_or_else(|| AppError::internal("transaction hook skipped its work"))
-                })
+                hook.around(conn, &mut |conn| {
+                    let work = work
+                        .take()
+                        .ok_or_else(|| AppError::internal("transaction hook ran its work twice"))?;
+                    out = Some(work(conn)?);
+                    Ok(())
+                })?;
+                out.ok_or_else(|| AppError::internal("transaction hook skipped its work"))
             }
+        };
+        let result = match self {
+            Db::Sqlite { group, .. } => group.run(|| self.write(), wrapped),
+            Db::Pg { .. } => self.write().and_then(|mut conn| conn.transaction(wrapped)),
         };
         crate::telemetry::metrics::transaction(result.is_ok(), started.elapsed().as_secs_f64());
         result
@@ -225,9 +241,12 @@ impl Db {
     /// The same store with `hook` wrapped around every write transaction.
     pub fn with_hook(self, hook: Arc<dyn TxHook>) -> Db {
         match self {
-            Db::Sqlite { read, write, .. } => Db::Sqlite {
+            Db::Sqlite {
+                read, write, group, ..
+            } => Db::Sqlite {
                 read,
                 write,
+                group,
                 hook: Some(hook),
             },
             Db::Pg { pool, .. } => Db::Pg {
@@ -247,7 +266,7 @@ impl Db {
     /// change without changing anything.
     pub fn rolled_back<T>(&self, work: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.write()?;
-        conn.batch(conn.backend().begin())?;
+        conn.begin()?;
         let guard = TxGuard {
             conn: &mut conn,
             open: true,
@@ -278,18 +297,29 @@ struct TxGuard<'a> {
 impl Drop for TxGuard<'_> {
     fn drop(&mut self) {
         if self.open {
-            let _ = self.conn.batch("ROLLBACK");
+            self.conn.rollback();
         }
     }
 }
 
 macro_rules! with_conn {
     ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            Conn::Sqlite($c) => $body,
-            Conn::Pg($c) => $body,
+        match &mut $conn.link {
+            Link::Sqlite($c) => $body,
+            Link::Pg($c) => $body,
         }
     };
+}
+
+impl From<Link> for Conn {
+    fn from(link: Link) -> Conn {
+        Conn {
+            link,
+            deferred: Inserts::default(),
+            audit_queue: Vec::new(),
+            in_transaction: false,
+        }
+    }
 }
 
 impl Backend {
@@ -322,32 +352,124 @@ fn query_span(backend: Backend, sql: &Sql) -> tracing::Span {
 
 impl Conn {
     pub fn backend(&self) -> Backend {
-        match self {
-            Conn::Sqlite(_) => Backend::Sqlite,
-            Conn::Pg(_) => Backend::Postgres,
+        match self.link {
+            Link::Sqlite(_) => Backend::Sqlite,
+            Link::Pg(_) => Backend::Postgres,
         }
     }
 
-    /// Runs statements with no binds.
+    /// Runs statements with no binds (session and locking statements: rows queued by
+    /// [`Conn::insert_later`] are not written first).
     pub fn batch(&mut self, sql: &str) -> QueryResult<()> {
         with_conn!(self, c => c.batch_execute(sql))
     }
 
     /// See [`Db::transaction`].
     pub fn transaction<T>(&mut self, work: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
-        self.batch(self.backend().begin())?;
+        self.begin()?;
         let mut guard = TxGuard {
             conn: self,
             open: true,
         };
         let result = work(guard.conn)?;
-        guard.conn.batch("COMMIT")?;
         guard.open = false;
+        guard.conn.commit()?;
         Ok(result)
+    }
+
+    fn begin(&mut self) -> AppResult<()> {
+        self.batch(self.backend().begin())?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    /// Writes what the open transaction queued (rows, then audit records) and commits;
+    /// rolls back if any of it fails.
+    fn commit(&mut self) -> AppResult<()> {
+        let result = self.write_queued().and_then(|()| Ok(self.batch("COMMIT")?));
+        match result {
+            Ok(()) => self.in_transaction = false,
+            Err(_) => self.rollback(),
+        }
+        result
+    }
+
+    fn write_queued(&mut self) -> AppResult<()> {
+        self.insert_deferred()?;
+        for (records, now) in std::mem::take(&mut self.audit_queue) {
+            audit::chain(self, &records, now)?;
+        }
+        Ok(())
+    }
+
+    /// Rolls back the open transaction and drops what it queued.
+    fn rollback(&mut self) {
+        self.deferred = Inserts::default();
+        self.audit_queue.clear();
+        self.in_transaction = false;
+        let _ = self.batch("ROLLBACK");
+    }
+
+    /// Runs `work` inside a savepoint of the open transaction; the rows it queued are
+    /// written before the savepoint is released. A failed (or panicking) `work` is undone
+    /// alone: `Ok(Err(..))`. `Err` means the transaction itself broke and must be rolled back.
+    fn savepoint<T>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> AppResult<T>,
+    ) -> AppResult<AppResult<T>> {
+        let audit_mark = self.audit_queue.len();
+        self.batch("SAVEPOINT member")?;
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut *self)))
+            .unwrap_or_else(|_| Err(AppError::internal("the transaction's work panicked")));
+        match ran.and_then(|value| self.insert_deferred().map(|()| value)) {
+            Ok(value) => {
+                self.batch("RELEASE member")?;
+                Ok(Ok(value))
+            }
+            Err(e) => {
+                self.deferred = Inserts::default();
+                self.audit_queue.truncate(audit_mark);
+                self.batch("ROLLBACK TO member")?;
+                self.batch("RELEASE member")?;
+                Ok(Err(e))
+            }
+        }
+    }
+
+    /// Queues `rows` to be inserted before the next statement that may see them, and at
+    /// the latest before the commit, so that the rows of many writes in one transaction
+    /// reach the database as a few many-row statements. Outside a transaction they are
+    /// inserted at once.
+    pub fn insert_later(&mut self, rows: Inserts) -> AppResult<()> {
+        self.deferred.extend(rows);
+        if self.in_transaction {
+            Ok(())
+        } else {
+            self.insert_deferred()
+        }
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
+    /// Queues audit records to be chained right before the open transaction commits.
+    pub fn audit_at_commit(&mut self, records: Vec<crate::auth::audit::AuditRecord>, now: i64) {
+        self.audit_queue.push((records, now));
+    }
+
+    fn insert_deferred(&mut self) -> AppResult<()> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        std::mem::take(&mut self.deferred).write(self)
     }
 
     /// Executes a statement; returns the number of affected rows.
     pub fn execute(&mut self, sql: &Sql) -> AppResult<usize> {
+        if !sql.ignores_deferred() {
+            self.insert_deferred()?;
+        }
         let _span = query_span(self.backend(), sql).entered();
         let result = if sql.is_kept_prepared() {
             let query = prepared::Prepared::of(sql, self.backend());
@@ -367,6 +489,9 @@ impl Conn {
     where
         T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
+        if !sql.ignores_deferred() {
+            self.insert_deferred()?;
+        }
         let _span = query_span(self.backend(), sql).entered();
         let result = if sql.is_kept_prepared() {
             let query = prepared::Prepared::of(sql, self.backend());

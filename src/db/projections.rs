@@ -57,18 +57,27 @@ pub fn clear(conn: &mut Conn, res_type: &str, rk: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Rewrites the projection of one resource version.
-pub fn write(conn: &mut Conn, res_type: &str, rk: i64, resource: &Value) -> AppResult<()> {
+/// Rewrites the projection of one resource version. `fresh` skips the delete for a
+/// resource that has never been projected.
+pub fn write(
+    conn: &mut Conn,
+    res_type: &str,
+    rk: i64,
+    resource: &Value,
+    fresh: bool,
+) -> AppResult<()> {
     if !PROJECTED.contains(&res_type) {
         return Ok(());
     }
-    clear(conn, res_type, rk)?;
+    if !fresh {
+        clear(conn, res_type, rk)?;
+    }
     let id = str_at(resource, &["id"]).unwrap_or_default();
     let mut inserts = Inserts::default();
     for (table, columns) in rows(res_type, rk, &id, resource) {
         inserts.add_named(table, columns);
     }
-    inserts.write(conn)
+    conn.insert_later(inserts)
 }
 
 /// One projection row: its table and (column, value) pairs.

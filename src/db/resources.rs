@@ -30,7 +30,7 @@ pub fn lock_current(
     if conn.backend() == Backend::Postgres {
         sql.push(" FOR UPDATE");
     }
-    conn.first(sql.keep_prepared())
+    conn.first(sql.keep_prepared().ignoring_deferred())
 }
 
 /// Claims the logical id; returns the new row key, or None when another transaction
@@ -46,7 +46,7 @@ pub fn claim_id(conn: &mut Conn, res_type: &str, res_id: &str, now: i64) -> AppR
         .bind(now);
     sql.push(", 1, 0) ON CONFLICT (res_type, res_id) DO NOTHING RETURNING rk");
     Ok(conn
-        .first::<super::rows::KeyRow>(sql.keep_prepared())?
+        .first::<super::rows::KeyRow>(sql.keep_prepared().ignoring_deferred())?
         .map(|r| r.rk))
 }
 
@@ -88,7 +88,7 @@ pub fn append_version(conn: &mut Conn, new: NewVersion<'_>) -> AppResult<()> {
     };
     sql.push(") RETURNING seq AS rk");
     let seq = conn
-        .first::<super::rows::KeyRow>(sql.keep_prepared())?
+        .first::<super::rows::KeyRow>(sql.keep_prepared().ignoring_deferred())?
         .map(|r| r.rk)
         .ok_or_else(|| crate::error::AppError::internal("version insert returned no row"))?;
     let mut update = Sql::new("UPDATE resources SET version = ");
@@ -102,7 +102,7 @@ pub fn append_version(conn: &mut Conn, new: NewVersion<'_>) -> AppResult<()> {
         .push(", cur_seq = ")
         .bind(seq);
     update.push(" WHERE rk = ").bind(new.rk);
-    conn.execute(update.keep_prepared())?;
+    conn.execute(update.keep_prepared().ignoring_deferred())?;
     Ok(())
 }
 
@@ -118,7 +118,7 @@ pub fn read_current(
         content_column(conn.backend())
     ));
     sql.bind(res_type).push(" AND r.res_id = ").bind(res_id);
-    conn.first(sql.keep_prepared())
+    conn.first(sql.keep_prepared().ignoring_deferred())
 }
 
 /// Current versions of `res_type` resources with the given ids (deleted ones included,
@@ -216,7 +216,7 @@ pub fn read_version(
         .bind(res_id)
         .push(" AND v.version = ")
         .bind(version);
-    conn.first(&sql)
+    conn.first(sql.ignoring_deferred())
 }
 
 /// Whose history: one resource, one type, or the whole system.

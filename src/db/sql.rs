@@ -64,6 +64,8 @@ pub struct Sql {
     binds: Vec<SqlValue>,
     /// Kept prepared on the connection (see `db::prepared`).
     prepared: bool,
+    /// See [`Sql::ignores_deferred`].
+    ignores_deferred: bool,
 }
 
 impl Sql {
@@ -72,7 +74,21 @@ impl Sql {
             text: text.to_string(),
             binds: Vec::new(),
             prepared: false,
+            ignores_deferred: false,
         }
+    }
+
+    /// Marks a statement that neither reads nor changes the tables rows are queued for
+    /// (`Conn::insert_later`: search index and projection rows), so the queue need not be
+    /// written before it. Only for the write path's own statements on `resources` and
+    /// `resource_versions`.
+    pub fn ignoring_deferred(&mut self) -> &mut Sql {
+        self.ignores_deferred = true;
+        self
+    }
+
+    pub fn ignores_deferred(&self) -> bool {
+        self.ignores_deferred
     }
 
     /// Asks the connection to keep this statement prepared. Only for texts from a small

@@ -51,7 +51,7 @@ pub fn rewrite_derived(conn: &mut Conn, keys: &[i64]) -> AppResult<()> {
         let entries = extract(&resource)
             .map_err(|e| AppError::internal(format!("{}/{}: {e}", row.res_type, row.res_id)))?;
         indexes::replace(conn, rk, &row.res_type, &entries, false)?;
-        projections::write(conn, &row.res_type, rk, &resource)?;
+        projections::write(conn, &row.res_type, rk, &resource, false)?;
     }
     Ok(())
 }

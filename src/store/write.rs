@@ -81,7 +81,12 @@ pub fn put_in(
     }
     let now = now_ms();
     let what = format!("{res_type}/{id}");
-    let mut current = resources::lock_current(conn, &res_type, id)?;
+    // a POST's id is new (server-assigned): claiming it is the look-up
+    let mut current = if method == "POST" {
+        None
+    } else {
+        resources::lock_current(conn, &res_type, id)?
+    };
     let claimed = match current {
         Some(_) => None,
         None => {
@@ -129,7 +134,7 @@ pub fn put_in(
         },
     )?;
     indexes::replace(conn, rk, &res_type, &entries, version == 1)?;
-    projections::write(conn, &res_type, rk, &resource)?;
+    projections::write(conn, &res_type, rk, &resource, version == 1)?;
     deficiency::touched(conn, &res_type, id, version, Some(&resource))?;
     Ok(Saved {
         res_type,

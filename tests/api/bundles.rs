@@ -64,6 +64,41 @@ both!(failure_while_writing_rolls_back, |app| {
         "{outcome}"
     );
     assert_eq!(history_total(&app, "Patient"), 0);
+    // the index rows the first 49 queued went with the rollback, not into the next
+    // transaction on the same connection
+    let (status, page) = parts(app.post("", &transaction(patients(2))).send().unwrap());
+    assert_eq!(status, 200, "{page}");
+    let (status, found) = parts(app.get("Patient?family=P0&_summary=count").send().unwrap());
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["total"], 1, "{found}");
+    let (_, found) = parts(app.get("Patient?family=P30&_summary=count").send().unwrap());
+    assert_eq!(found["total"], 0, "{found}");
+});
+
+both!(queued_index_rows_reach_the_database_by_the_commit, |app| {
+    // the entries' index rows are queued and written as a few statements before the commit:
+    // the Encounter is found through the Patient's identifier (a chain over both)
+    let bundle = transaction(vec![
+        post(
+            "urn:uuid:p1",
+            json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "Q1"}],
+                   "gender": "female", "birthDate": "1970-01-01"}),
+        ),
+        post(
+            "urn:uuid:e1",
+            json!({"resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            "subject": {"reference": "urn:uuid:p1"}}),
+        ),
+    ]);
+    let (status, page) = parts(app.post("", &bundle).send().unwrap());
+    assert_eq!(status, 200, "{page}");
+    let (_, found) = parts(
+        app.get("Encounter?patient.identifier=urn:mrn|Q1&_summary=count")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(found["total"], 1, "{found}");
 });
 
 both!(urn_references_rewritten_everywhere, |app| {

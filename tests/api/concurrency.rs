@@ -81,3 +81,44 @@ both!(concurrent_updates_never_repeat_or_skip_versions, |app| {
         (1..=40).collect::<Vec<i64>>()
     );
 });
+
+both!(concurrent_transactions_fail_alone, |app| {
+    // SQLite commits concurrent writers together: a Bundle that fails inside the database
+    // transaction must take nothing of the others with it, and leave nothing behind itself
+    let app = Arc::new(app);
+    let barrier = Arc::new(std::sync::Barrier::new(12));
+    let handles: Vec<_> = (0..12)
+        .map(|i| {
+            let (app, barrier) = (Arc::clone(&app), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                let mut entries: Vec<_> = (0..20)
+                    .map(|n| json!({"resource": {"resourceType": "Patient",
+                        "identifier": [{"system": "urn:batch", "value": format!("{i}")}],
+                        "name": [{"family": format!("B{i}-{n}")}]},
+                        "request": {"method": "POST", "url": "Patient"}}))
+                    .collect();
+                if i % 3 == 0 {
+                    entries.push(json!({"resource": {"resourceType": "Patient", "id": format!("gone{i}")},
+                        "request": {"method": "PUT", "url": format!("Patient/gone{i}"), "ifMatch": "W/\"2\""}}));
+                }
+                let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+                barrier.wait();
+                (i, app.post("", &bundle).send().unwrap().status().as_u16())
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (i, status) = handle.join().unwrap();
+        let expected = if i % 3 == 0 { 412 } else { 200 };
+        assert_eq!(status, expected, "bundle {i}");
+        let (_, found) = parts(
+            app.get(&format!("Patient?identifier=urn:batch|{i}&_summary=count"))
+                .send()
+                .unwrap(),
+        );
+        let kept = if i % 3 == 0 { 0 } else { 20 };
+        assert_eq!(found["total"], kept, "bundle {i}: {found}");
+    }
+    let (_, all) = parts(app.get("Patient/_history").send().unwrap());
+    assert_eq!(all["total"], 160, "{all}");
+});
