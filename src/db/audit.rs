@@ -60,15 +60,15 @@ fn link_hash(prev: &str, content: &str) -> String {
 /// Appends records, each chained to the previous event. Inside a transaction they are
 /// chained just before its commit (see [`Conn::audit_at_commit`]): on PostgreSQL the
 /// chain's lock, which serializes every writer, is then held only for that last step.
-pub fn append(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<()> {
+pub fn append(conn: &mut Conn, records: Vec<AuditRecord>, now: i64) -> AppResult<()> {
     if records.is_empty() {
         return Ok(());
     }
     if conn.in_transaction() {
-        conn.audit_at_commit(records.to_vec(), now);
+        conn.audit_at_commit(records, now);
         return Ok(());
     }
-    chain(conn, records, now)
+    chain(conn, &records, now)
 }
 
 /// Appends `records` now, inside the caller's transaction.

@@ -28,6 +28,7 @@ pub struct WriteGroup {
 #[derive(Default)]
 struct Slot {
     open: Option<Open>,
+    /// Number of the open group (or of the last one).
     generation: u64,
     /// Commit outcomes of finished groups whose members have not all read them.
     outcomes: HashMap<u64, Outcome>,
@@ -35,7 +36,6 @@ struct Slot {
 
 struct Open {
     conn: Conn,
-    generation: u64,
     /// Members whose work succeeded and who wait for the commit (the running one excluded).
     waiting: usize,
     opened: Instant,
@@ -71,19 +71,24 @@ impl WriteGroup {
             slot.generation += 1;
             slot.open = Some(Open {
                 conn,
-                generation: slot.generation,
                 waiting: 0,
                 opened: Instant::now(),
             });
         }
+        let generation = slot.generation;
         let open = slot.open.as_mut().expect("opened above");
-        let generation = open.generation;
         let result = match open.conn.savepoint(work) {
             Ok(result) => result,
             Err(broken) => {
                 // the transaction itself is gone: the whole group fails
-                let open = slot.open.take().expect("still open");
-                self.finish(&mut slot, open, Some(broken.to_string()));
+                let mut open = slot.open.take().expect("still open");
+                open.conn.rollback();
+                self.publish(
+                    &mut slot,
+                    generation,
+                    open.waiting,
+                    Some(broken.to_string()),
+                );
                 return Err(broken);
             }
         };
@@ -95,36 +100,19 @@ impl WriteGroup {
             open.waiting += 1;
             return self.wait_for(slot, generation).map(|()| value);
         }
-        let open = slot.open.take().expect("still open");
-        let failure = if open.waiting == 0 && result.is_err() {
+        let mut open = slot.open.take().expect("still open");
+        if open.waiting == 0 && result.is_err() {
             // nothing of the group is left to keep
-            let mut conn = open.conn;
-            conn.rollback();
-            None
-        } else {
-            let waiting = open.waiting;
-            let mut conn = open.conn;
-            let failure = conn.commit().err().map(|e| e.to_string());
-            self.publish(&mut slot, generation, waiting, failure.clone());
-            failure
-        };
+            open.conn.rollback();
+            return result;
+        }
+        let failure = open.conn.commit().err().map(|e| e.to_string());
+        self.publish(&mut slot, generation, open.waiting, failure.clone());
         match (result, failure) {
             (Err(e), _) => Err(e),
             (Ok(_), Some(failure)) => Err(commit_failed(&failure)),
             (Ok(value), None) => Ok(value),
         }
-    }
-
-    /// Rolls back a broken group and tells its waiting members.
-    fn finish(&self, slot: &mut Slot, open: Open, failure: Option<String>) {
-        let Open {
-            mut conn,
-            generation,
-            waiting,
-            ..
-        } = open;
-        conn.rollback();
-        self.publish(slot, generation, waiting, failure);
     }
 
     fn publish(&self, slot: &mut Slot, generation: u64, waiting: usize, failure: Option<String>) {

@@ -104,7 +104,7 @@ pub async fn disclose(
         store.check_visible(&access, &store.read("Patient", &patient)?)?;
         store
             .db
-            .transaction(|conn| audit::append(conn, &[record], now_ms()))
+            .transaction(|conn| audit::append(conn, vec![record], now_ms()))
     })
     .await?;
     let outcome = crate::fhir::outcome::operation_outcome(&[crate::fhir::outcome::Issue::new(

@@ -114,6 +114,7 @@ fn write(db: &Db, synchronous: &str, pending: &mut Vec<AuditRecord>) {
         return;
     }
     let records = std::mem::take(pending);
+    let count = records.len();
     let result = db.write().and_then(|mut conn| {
         let sqlite = conn.backend() == Backend::Sqlite;
         if sqlite {
@@ -123,7 +124,7 @@ fn write(db: &Db, synchronous: &str, pending: &mut Vec<AuditRecord>) {
             if !sqlite {
                 c.batch("SET LOCAL synchronous_commit = off")?;
             }
-            audit::append(c, &records, now_ms())
+            audit::append(c, records, now_ms())
         });
         if sqlite {
             conn.batch(&format!("PRAGMA synchronous = {synchronous}"))?;
@@ -131,6 +132,6 @@ fn write(db: &Db, synchronous: &str, pending: &mut Vec<AuditRecord>) {
         written
     });
     if let Err(error) = result {
-        tracing::error!(%error, lost = records.len(), "audit records could not be written");
+        tracing::error!(%error, lost = count, "audit records could not be written");
     }
 }

@@ -198,7 +198,7 @@ pub fn audit_write(conn: &mut Conn, who: &Who, kind: AuditKind, saved: &Saved) -
         .and_then(|content| patient_of_stored(&saved.res_type, &saved.id, content));
     let entity = format!("{}/{}/_history/{}", saved.res_type, saved.id, saved.version);
     let record = who.record(kind, AuditOutcome::Success, vec![entity], patient);
-    audit::append(conn, &[record], now_ms())
+    audit::append(conn, vec![record], now_ms())
 }
 
 /// Create, or update when the write brought the resource into being.

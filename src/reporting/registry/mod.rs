@@ -167,7 +167,7 @@ pub fn extract(
                     record
                 })
                 .collect();
-            crate::db::audit::append(conn, &records, now)?;
+            crate::db::audit::append(conn, records, now)?;
         }
         Ok(())
     })?;

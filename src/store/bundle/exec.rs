@@ -39,7 +39,7 @@ pub fn execute(
             .map_err(|e| at_entry(e, index))?;
         out.push((index, response));
     }
-    audit::append(conn, &records, now_ms())?;
+    audit::append(conn, records, now_ms())?;
     Ok(out)
 }
 

@@ -359,7 +359,7 @@ pub fn export_to_dir(
     record.query = Some(format!("$export?{query}"));
     store
         .db
-        .transaction(|conn| crate::db::audit::append(conn, &[record], now_ms()))?;
+        .transaction(|conn| crate::db::audit::append(conn, vec![record], now_ms()))?;
     Ok(DirSummary {
         files: collect.files.len(),
         resources: collect.files.iter().map(|f| f.resources).sum(),

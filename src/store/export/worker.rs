@@ -218,7 +218,7 @@ fn run_job(store: &Store, worker: &str, job: &JobRow, stop: &AtomicBool) -> AppR
         record.query = Some(job.request_url.clone());
         let now = now_ms();
         export_jobs::finish(conn, &job.id, status, message.as_deref(), now)?;
-        crate::db::audit::append(conn, &[record], now)
+        crate::db::audit::append(conn, vec![record], now)
     })?;
     tracing::info!(job = %job.id, status, "export job ended");
     Ok(())
