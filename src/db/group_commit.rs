@@ -1,6 +1,7 @@
 //! Group commit on SQLite's single writer. Writers that arrive while another one holds
-//! the connection join its open transaction, each inside a savepoint of its own, and one
-//! COMMIT (one WAL append and one fsync) makes the whole group durable. Every member
+//! the connection join its open transaction, each inside a savepoint of its own (the
+//! first needs none), and one COMMIT (one WAL append and one fsync) makes the whole group
+//! durable. Every member
 //! returns only after that commit: nothing is acknowledged before it is on disk. A member
 //! whose work fails is rolled back to its savepoint alone; a failed commit fails the group.
 
@@ -77,19 +78,32 @@ impl WriteGroup {
         }
         let generation = slot.generation;
         let open = slot.open.as_mut().expect("opened above");
-        let result = match open.conn.savepoint(work) {
-            Ok(result) => result,
-            Err(broken) => {
-                // the transaction itself is gone: the whole group fails
-                let mut open = slot.open.take().expect("still open");
-                open.conn.rollback();
-                self.publish(
-                    &mut slot,
-                    generation,
-                    open.waiting,
-                    Some(broken.to_string()),
-                );
-                return Err(broken);
+        // Alone in the transaction (no member's work kept in it), a member needs no
+        // savepoint: a failure rolls the whole transaction back. Savepoints are not free on
+        // SQLite: every page first changed inside one is copied to the sub-journal.
+        let alone = open.waiting == 0;
+        let result = if alone {
+            let result = open.conn.run_caught(work);
+            if result.is_err() {
+                slot.open.take().expect("still open").conn.rollback();
+                return result;
+            }
+            result
+        } else {
+            match open.conn.savepoint(work) {
+                Ok(result) => result,
+                Err(broken) => {
+                    // the transaction itself is gone: the whole group fails
+                    let mut open = slot.open.take().expect("still open");
+                    open.conn.rollback();
+                    self.publish(
+                        &mut slot,
+                        generation,
+                        open.waiting,
+                        Some(broken.to_string()),
+                    );
+                    return Err(broken);
+                }
             }
         };
         let keep_open = self.arriving.load(Ordering::SeqCst) > 0
@@ -101,11 +115,6 @@ impl WriteGroup {
             return self.wait_for(slot, generation).map(|()| value);
         }
         let mut open = slot.open.take().expect("still open");
-        if open.waiting == 0 && result.is_err() {
-            // nothing of the group is left to keep
-            open.conn.rollback();
-            return result;
-        }
         let failure = open.conn.commit().err().map(|e| e.to_string());
         self.publish(&mut slot, generation, open.waiting, failure.clone());
         match (result, failure) {

@@ -76,13 +76,14 @@ impl Inserts {
     /// Writes every queued row, table by table in first-seen order. Statements carry a
     /// power-of-two number of rows so that few distinct texts exist and each stays prepared.
     pub fn write(self, conn: &mut Conn) -> AppResult<()> {
+        let insert_into = conn.backend().insert_into();
         for batch in self.batches {
             let most = prev_power_of_two((MAX_BINDS / batch.width.max(1)).max(1));
             let mut rows = batch.rows;
             while !rows.is_empty() {
                 let n = prev_power_of_two(rows.len()).min(most);
                 let mut sql = Sql::new(&format!(
-                    "INSERT INTO {} ({}) VALUES ",
+                    "{insert_into} {} ({}) VALUES ",
                     batch.table, batch.columns
                 ));
                 for (i, row) in rows.drain(..n).enumerate() {

@@ -339,6 +339,18 @@ impl Backend {
             Backend::Postgres => "BEGIN",
         }
     }
+
+    /// The write path's `INSERT INTO`. A statement that may stop half-way (many rows, or
+    /// RETURNING) makes SQLite open a statement journal to undo its first rows, and
+    /// releasing one inside a savepoint walks the whole in-memory sub-journal: quadratic in
+    /// the transaction's size. OR FAIL keeps those rows instead; any failure rolls the
+    /// transaction (or the group member's savepoint) back anyway.
+    pub fn insert_into(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "INSERT OR FAIL INTO",
+            Backend::Postgres => "INSERT INTO",
+        }
+    }
 }
 
 /// A span for one statement: its verb only (SQL text and values stay out of traces).
@@ -419,9 +431,7 @@ impl Conn {
     ) -> AppResult<AppResult<T>> {
         let audit_mark = self.audit_queue.len();
         self.batch("SAVEPOINT member")?;
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut *self)))
-            .unwrap_or_else(|_| Err(AppError::internal("the transaction's work panicked")));
-        match ran.and_then(|value| self.insert_deferred().map(|()| value)) {
+        match self.run_caught(work) {
             Ok(value) => {
                 self.batch("RELEASE member")?;
                 Ok(Ok(value))
@@ -434,6 +444,14 @@ impl Conn {
                 Ok(Err(e))
             }
         }
+    }
+
+    /// Runs `work` in the open transaction and writes the rows it queued; a panic is an
+    /// error. On an error the caller rolls back (the transaction or a savepoint).
+    fn run_caught<T>(&mut self, work: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut *self)))
+            .unwrap_or_else(|_| Err(AppError::internal("the transaction's work panicked")));
+        ran.and_then(|value| self.insert_deferred().map(|()| value))
     }
 
     /// Queues `rows` to be inserted before the next statement that may see them, and at

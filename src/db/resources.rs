@@ -36,9 +36,10 @@ pub fn lock_current(
 /// Claims the logical id; returns the new row key, or None when another transaction
 /// created it first (the caller then locks and updates the existing row).
 pub fn claim_id(conn: &mut Conn, res_type: &str, res_id: &str, now: i64) -> AppResult<Option<i64>> {
-    let mut sql = Sql::new(
-        "INSERT INTO resources (res_type, res_id, version, last_updated, deleted, cur_seq) VALUES (",
-    );
+    let mut sql = Sql::new(&format!(
+        "{} resources (res_type, res_id, version, last_updated, deleted, cur_seq) VALUES (",
+        conn.backend().insert_into()
+    ));
     sql.bind(res_type)
         .push(", ")
         .bind(res_id)
@@ -65,9 +66,10 @@ pub struct NewVersion<'a> {
 /// Appends a version and points the current row at it.
 pub fn append_version(conn: &mut Conn, new: NewVersion<'_>) -> AppResult<()> {
     let deleted = i64::from(new.content.is_none());
-    let mut sql = Sql::new(
-        "INSERT INTO resource_versions (rk, res_type, res_id, version, last_updated, method, deleted, content) VALUES (",
-    );
+    let mut sql = Sql::new(&format!(
+        "{} resource_versions (rk, res_type, res_id, version, last_updated, method, deleted, content) VALUES (",
+        conn.backend().insert_into()
+    ));
     sql.bind(new.rk)
         .push(", ")
         .bind(new.res_type)
