@@ -1,9 +1,9 @@
 //! Group commit on SQLite's single writer. Writers that arrive while another one holds
 //! the connection join its open transaction, each inside a savepoint of its own (the
 //! first needs none), and one COMMIT (one WAL append and one fsync) makes the whole group
-//! durable. Every member
-//! returns only after that commit: nothing is acknowledged before it is on disk. A member
-//! whose work fails is rolled back to its savepoint alone; a failed commit fails the group.
+//! durable. Every member returns only after that commit: nothing is acknowledged before it
+//! is on disk. A member whose work fails is rolled back to its savepoint alone (the first,
+//! with the transaction); a failed commit fails the group.
 
 use super::Conn;
 use crate::error::{AppError, AppResult};
