@@ -62,6 +62,8 @@ pub struct BulkResult {
     pub raw_bytes: usize,
     pub raw_rows_per_s: f64,
     pub raw_mb_per_s: f64,
+    /// The same Bundles through `chartroom import` (its own process, rules on).
+    pub import: ImportFigures,
     pub export: ExportFigures,
     /// Attachments only, after one round of [`ATTACHMENTS`], then after a second round
     /// (twice the data: a flat peak RSS shows memory does not follow the export's size).
@@ -196,6 +198,54 @@ fn export(url: &str, types: Option<&str>, dir: &Path) -> Result<ExportFigures, S
     })
 }
 
+/// `chartroom import` of the population's Bundles directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportFigures {
+    pub jobs: usize,
+    pub resources: u64,
+    pub seconds: f64,
+    pub resources_per_s: f64,
+}
+
+/// Runs `chartroom import` on `bundles` into the database at `url`, in its own process
+/// (start-up and the closing ANALYZE included in its time).
+fn import(opts: &Options, url: &str, bundles: &Path) -> Result<ImportFigures, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("chartroom");
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let output = std::process::Command::new(&exe)
+        .arg("import")
+        .arg(bundles)
+        .args(["--jobs", &jobs.to_string()])
+        .env("CHARTROOM_DATABASE_URL", url)
+        .env("CHARTROOM_SQLITE_SYNCHRONOUS", &opts.sqlite_synchronous)
+        .env("CHARTROOM_LOG", "error")
+        .output()
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    if !output.status.success() {
+        return Err(format!("chartroom import failed: {stdout}"));
+    }
+    // "imported N resources from F file(s) (...) in S s: R resources/s; 0 failed"
+    let number_after = |marker: &str| -> f64 {
+        stdout
+            .split(marker)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let resources = number_after("imported ") as u64;
+    let resources_per_s = number_after(" s: ");
+    Ok(ImportFigures {
+        jobs,
+        resources,
+        seconds: resources as f64 / resources_per_s.max(1e-9),
+        resources_per_s,
+    })
+}
+
 /// Stores round `round` of the large attachments (base64 data of the sizes in
 /// [`ATTACHMENTS`]).
 fn add_attachments(store: &crate::store::Store, patient: &str, round: usize) -> Result<(), String> {
@@ -310,6 +360,16 @@ fn run_store(
         resources as f64 / ingest_seconds
     );
 
+    eprintln!("the same Bundles through chartroom import (rules on)");
+    let import_scratch = scratch_database(opts, kind, dir, "bulkimport")?;
+    let import = import(
+        opts,
+        &import_scratch.url,
+        &dir.join("population").join("bundles"),
+    )?;
+    drop(import_scratch);
+    eprintln!("  {:.0} resources/s", import.resources_per_s);
+
     eprintln!("raw insert baseline");
     let raw_scratch = scratch_database(opts, kind, dir, "bulkraw")?;
     let raw_db = crate::db::Db::connect(
@@ -356,6 +416,7 @@ fn run_store(
         raw_bytes,
         raw_rows_per_s: raw.insert_rows_per_s,
         raw_mb_per_s: raw_bytes as f64 / 1e6 / raw.insert_seconds,
+        import,
         export: export_all,
         export_with_attachments,
         attachments_export,
@@ -441,6 +502,19 @@ fn markdown(results: &[BulkResult]) -> String {
             r.resources_per_s_rules_off,
             r.resources_per_s_rules_off / r.raw_rows_per_s.max(1e-9),
             r.rows_per_resource
+        ));
+    }
+    md.push_str("\n## Ingest: the same Bundles through `chartroom import` (its own process, deficiency rules on, start-up and closing ANALYZE included)\n\n");
+    md.push_str("| store | jobs | resources | s | resources/s | ratio (÷ raw rows/s) |\n|---|---|---|---|---|---|\n");
+    for r in results {
+        md.push_str(&format!(
+            "| {} | {} | {} | {:.1} | {:.0} | {:.3} |\n",
+            r.store.name(),
+            r.import.jobs,
+            r.import.resources,
+            r.import.seconds,
+            r.import.resources_per_s,
+            r.import.resources_per_s / r.raw_rows_per_s.max(1e-9)
         ));
     }
     md.push_str(

@@ -140,8 +140,8 @@ pub fn read_current_ids(
     ));
     sql.bind(res_type)
         .push(" AND r.res_id IN ")
-        .bind_list(ids.iter().map(String::as_str));
-    conn.load(&sql)
+        .bind_padded_list(ids);
+    conn.load(sql.keep_prepared().ignoring_deferred())
 }
 
 /// Current versions for a list of row keys, in no particular order.
@@ -157,14 +157,18 @@ pub fn read_many(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<(i64, VersionRow
         row: VersionRow,
     }
     let mut out = Vec::with_capacity(rks.len());
-    for chunk in rks.chunks(500) {
+    for chunk in rks.chunks(512) {
         let mut sql = Sql::new(&format!(
             "SELECT r.rk AS rk, {VERSION_COLUMNS}, {} FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq \
              WHERE r.rk IN ",
             content_column(conn.backend())
         ));
-        sql.bind_list(chunk.iter().copied());
-        out.extend(conn.load::<Keyed>(&sql)?.into_iter().map(|k| (k.rk, k.row)));
+        sql.bind_padded_list(chunk);
+        out.extend(
+            conn.load::<Keyed>(sql.keep_prepared().ignoring_deferred())?
+                .into_iter()
+                .map(|k| (k.rk, k.row)),
+        );
     }
     Ok(out)
 }

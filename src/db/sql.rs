@@ -140,7 +140,20 @@ impl Sql {
         self.push(")")
     }
 
-    /// Appends another statement fragment with its binds.
+    /// `bind_list` for an `IN` list of a statement kept prepared: the list is padded to a
+    /// power of two by repeating its last value (which `IN` ignores), so lists of any length
+    /// share a few statement texts.
+    pub fn bind_padded_list<V: Into<SqlValue> + Clone>(&mut self, values: &[V]) -> &mut Sql {
+        let padded = values.len().max(1).next_power_of_two();
+        let last = values.last().cloned();
+        self.bind_list(
+            values
+                .iter()
+                .cloned()
+                .chain(std::iter::repeat_n(last, padded - values.len()).flatten()),
+        )
+    }
+
     /// `(k in range OR ...)` where `k` is `column` upper-cased without dots (an ICD key) and
     /// each inclusive range compares each end on its own length (`coding::codes::key_in_range`):
     /// a range `(E11, E11)` is E11 and everything below it. Callers handle an empty list.
@@ -160,6 +173,7 @@ impl Sql {
         self.push(")")
     }
 
+    /// Appends another statement fragment with its binds.
     pub fn append(&mut self, other: Sql) -> &mut Sql {
         self.text.push_str(&other.text);
         self.binds.extend(other.binds);

@@ -1,20 +1,43 @@
 //! One JSON file holding a transaction or batch Bundle.
 
-use super::{reason, Source, Tally};
+use super::reason;
+use super::Source;
 use crate::db::import_progress::Progress;
 use crate::fhir::transaction::{self, BundleKind};
 use crate::store::Store;
+use serde_json::Value;
 use std::path::Path;
+
+/// What loading one file did.
+#[derive(Default)]
+pub(super) struct Loaded {
+    pub resources: u64,
+    /// (where, why) of each failed batch entry.
+    pub failed: Vec<(String, String)>,
+}
+
+pub(super) fn read(file: &Path) -> Result<Value, String> {
+    let text = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
+    serde_json::from_slice(&text).map_err(|e| format!("not JSON: {e}"))
+}
+
+/// True when the Bundle carries a Patient: a patient's own records, which need nothing
+/// from other patients' files and may load alongside them.
+pub(super) fn holds_patient(bundle: &Value) -> bool {
+    bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|e| e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Patient"))
+}
 
 pub(super) fn load(
     store: &Store,
     file: &Path,
+    bundle: Value,
     source: &Source,
-    tally: &mut Tally<'_, '_>,
-) -> Result<(), String> {
-    let text = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
-    let bundle: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|e| format!("not JSON: {e}"))?;
+) -> Result<Loaded, String> {
     let kind = transaction::bundle_kind(&bundle).map_err(|e| reason(&e))?;
     let entries = transaction::entries(bundle, "");
     let finished = Progress {
@@ -22,7 +45,7 @@ pub(super) fn load(
         line_no: 0,
         done: 1,
     };
-    let name = file.display().to_string();
+    let mut loaded = Loaded::default();
     match kind {
         BundleKind::Transaction => {
             let entries = entries
@@ -32,10 +55,9 @@ pub(super) fn load(
             let out = store
                 .run_transaction(&entries, true, &|conn| source.save(conn, &finished))
                 .map_err(|e| reason(&e))?;
-            tally.loaded(written(out.iter().map(|(_, r)| r.status)));
+            loaded.resources = written(out.iter().map(|(_, r)| r.status));
         }
         BundleKind::Batch => {
-            let mut n = 0;
             for entry in entries {
                 let result = entry.and_then(|e| {
                     let index = e.index;
@@ -44,18 +66,19 @@ pub(super) fn load(
                         .map_err(|err| transaction::at_entry(err, index))
                 });
                 match result {
-                    Ok(out) => n += written(out.iter().map(|(_, r)| r.status)),
-                    Err(err) => tally.failed(name.clone(), reason(&err)),
+                    Ok(out) => loaded.resources += written(out.iter().map(|(_, r)| r.status)),
+                    Err(err) => loaded
+                        .failed
+                        .push((file.display().to_string(), reason(&err))),
                 }
             }
             store
                 .db
                 .transaction(|conn| source.save(conn, &finished))
                 .map_err(|e| reason(&e))?;
-            tally.loaded(n);
         }
     }
-    Ok(())
+    Ok(loaded)
 }
 
 /// Entries that wrote a version (201/200 writes, not reads of an existing match).

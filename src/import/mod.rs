@@ -10,12 +10,18 @@ mod ndjson;
 use crate::db::import_progress::{self, Progress};
 use crate::store::Store;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Settings of one import run.
 pub struct ImportOptions {
     /// NDJSON lines per transaction.
     pub batch_size: usize,
+    /// Patient Bundles loaded at once. With more than one, every other file (NDJSON,
+    /// Bundles of shared records such as Synthea's hospital and practitioner files) loads
+    /// first in file order, then the patient Bundles side by side; 1 keeps strict file order.
+    pub jobs: usize,
 }
 
 /// What an import run did.
@@ -38,7 +44,7 @@ impl ImportSummary {
 }
 
 /// Reports progress lines to the caller (the CLI prints them on stderr).
-pub type Report<'a> = &'a mut dyn FnMut(&str);
+pub type Report<'a> = &'a mut (dyn FnMut(&str) + Send);
 
 /// The files `path` names: itself, or the `.json`/`.ndjson` files of a directory in
 /// lexical order (an export's `manifest.json` left out).
@@ -80,44 +86,39 @@ pub fn run(
 ) -> Result<ImportSummary, String> {
     let started = Instant::now();
     let mut summary = ImportSummary::default();
+    let mut tally = Tally {
+        summary: &mut summary,
+        started,
+        report: &mut *report,
+        name: String::new(),
+    };
+    let mut patient_bundles = Vec::new();
     for file in sources(path)? {
-        summary.files += 1;
-        let key = std::fs::canonicalize(&file)
-            .unwrap_or_else(|_| file.clone())
-            .display()
-            .to_string();
-        let size = std::fs::metadata(&file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?
-            .len() as i64;
-        let source = Source { key, size };
-        let progress = store
-            .db
-            .read()
-            .and_then(|mut conn| import_progress::get(&mut conn, &source.key, size))
-            .map_err(|e| format!("cannot read import progress: {e}"))?
-            .unwrap_or_default();
-        if progress.done != 0 {
-            summary.skipped += 1;
-            report(&format!("{}: already imported, skipped", file.display()));
+        tally.summary.files += 1;
+        let Some((source, progress)) = unfinished(store, &file, &mut tally)? else {
             continue;
-        }
-        let mut tally = Tally {
-            summary: &mut summary,
-            started,
-            report: &mut *report,
-            name: file.display().to_string(),
         };
+        tally.name = file.display().to_string();
         let result = match kind(&file) {
             Some(Kind::Ndjson) => {
                 ndjson::load(store, &file, &source, progress, options, &mut tally)
             }
-            _ => bundle_file::load(store, &file, &source, &mut tally),
+            _ => match bundle_file::read(&file) {
+                Ok(bundle) if options.jobs > 1 && bundle_file::holds_patient(&bundle) => {
+                    patient_bundles.push((file, source));
+                    continue;
+                }
+                Ok(bundle) => {
+                    bundle_file::load(store, &file, bundle, &source).map(|loaded| tally.add(loaded))
+                }
+                Err(reason) => Err(reason),
+            },
         };
         if let Err(reason) = result {
-            crate::telemetry::metrics::import_failures(1);
-            summary.failed.push((file.display().to_string(), reason));
+            tally.failed(file.display().to_string(), reason);
         }
     }
+    load_side_by_side(store, &patient_bundles, options.jobs, &mut tally);
     if summary.loaded > 0 {
         // fresh planner statistics, so searches after a bulk load use the indexes well
         if let Err(e) = store.db.analyze() {
@@ -126,6 +127,63 @@ pub fn run(
     }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// The file's key and progress, or None (counted as skipped) when an earlier run finished it.
+fn unfinished(
+    store: &Store,
+    file: &Path,
+    tally: &mut Tally<'_, '_>,
+) -> Result<Option<(Source, Progress)>, String> {
+    let key = std::fs::canonicalize(file)
+        .unwrap_or_else(|_| file.to_path_buf())
+        .display()
+        .to_string();
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        .len() as i64;
+    let progress = store
+        .db
+        .read()
+        .and_then(|mut conn| import_progress::get(&mut conn, &key, size))
+        .map_err(|e| format!("cannot read import progress: {e}"))?
+        .unwrap_or_default();
+    if progress.done != 0 {
+        tally.summary.skipped += 1;
+        (tally.report)(&format!("{}: already imported, skipped", file.display()));
+        return Ok(None);
+    }
+    Ok(Some((Source { key, size }, progress)))
+}
+
+/// Loads Bundles on `jobs` threads, each taking the next file in order. SQLite's writer
+/// commits the threads' Bundles together (group commit); each stays its own transaction.
+fn load_side_by_side(
+    store: &Store,
+    files: &[(PathBuf, Source)],
+    jobs: usize,
+    tally: &mut Tally<'_, '_>,
+) {
+    let next = AtomicUsize::new(0);
+    let tally = Mutex::new(tally);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, files.len().max(1)) {
+            scope.spawn(|| {
+                while let Some((file, source)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = bundle_file::read(file)
+                        .and_then(|bundle| bundle_file::load(store, file, bundle, source));
+                    let mut tally = tally
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    tally.name = file.display().to_string();
+                    match result {
+                        Ok(loaded) => tally.add(loaded),
+                        Err(reason) => tally.failed(file.display().to_string(), reason),
+                    }
+                }
+            });
+        }
+    });
 }
 
 /// The key a file's progress is recorded under.
@@ -160,6 +218,13 @@ impl Tally<'_, '_> {
             self.summary.failed.len()
         );
         (self.report)(&line);
+    }
+
+    fn add(&mut self, loaded: bundle_file::Loaded) {
+        for (place, reason) in loaded.failed {
+            self.failed(place, reason);
+        }
+        self.loaded(loaded.resources);
     }
 
     fn failed(&mut self, place: String, reason: String) {

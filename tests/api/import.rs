@@ -115,3 +115,49 @@ both!(import_reports_failures_and_loads_bundles, |app| {
     assert!(total(&app, "_history?_count=1") >= resources);
     let _ = std::fs::remove_dir_all(dir);
 });
+
+both!(
+    patient_bundles_load_side_by_side_after_shared_files,
+    |app| {
+        // patient files sort before the providers file their conditional references need: in
+        // file order they would fail, side by side they wait for the shared file
+        let dir = scratch("jobs");
+        let cfg = chartroom::synth::SynthConfig::new(6, 11);
+        std::fs::write(
+            dir.join("z-providers.json"),
+            chartroom::synth::provider_bundle(&cfg).to_string(),
+        )
+        .unwrap();
+        let mut encounters = 0;
+        for (i, p) in chartroom::synth::patients(&cfg).enumerate() {
+            encounters += p.bundle["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["resource"]["resourceType"] == "Encounter")
+                .count() as i64;
+            std::fs::write(dir.join(format!("a-patient{i}.json")), p.bundle.to_string()).unwrap();
+        }
+        let output = import(&app, &dir, &["--jobs", "4"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(output.status.success(), "{stdout}");
+        assert!(stdout.contains("0 failed"), "{stdout}");
+        assert_eq!(total(&app, "Patient?_summary=count"), 6);
+        assert_eq!(total(&app, "Encounter?_summary=count"), encounters);
+        // every Encounter's practitioner reference was resolved to a stored Practitioner
+        let (status, page) = parts(
+            app.get("Encounter?_include=Encounter:participant&_count=500")
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{page}");
+        let included = page["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["search"]["mode"] == "include")
+            .count();
+        assert!(included > 0, "{page}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+);

@@ -46,8 +46,11 @@ fn documents(
          AND s.code = 'entered-in-error')",
     );
     if let Some(limit) = limit {
-        sql.push(" LIMIT ").bind(limit);
+        // a literal: a bound LIMIT makes SQLite prepare the statement again at every run
+        sql.push(&format!(" LIMIT {limit}"));
     }
+    // one text per caller: the types and limits are constants
+    sql.keep_prepared();
     sql
 }
 
@@ -149,7 +152,7 @@ pub fn records_of_encounter(
         let mut sql = Sql::new(&format!("SELECT res_id FROM {table} WHERE encounter_id = "));
         sql.bind(encounter_id);
         out.extend(
-            conn.load::<IdRow>(&sql)?
+            conn.load::<IdRow>(sql.keep_prepared())?
                 .into_iter()
                 .map(|r| (res_type, r.res_id)),
         );
@@ -163,7 +166,7 @@ pub fn latest_attended_encounter(conn: &mut Conn, patient_id: &str) -> AppResult
         Sql::new("SELECT res_id FROM encounter WHERE attending_id IS NOT NULL AND patient_id = ");
     sql.bind(patient_id)
         .push(" ORDER BY (period_start IS NULL), period_start DESC, rk DESC LIMIT 5");
-    for row in conn.load::<IdRow>(&sql)? {
+    for row in conn.load::<IdRow>(sql.keep_prepared())? {
         if let Some(enc) = current(conn, "Encounter", &row.res_id)? {
             if attending(&enc).is_some() {
                 return Ok(Some(enc));
