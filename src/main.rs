@@ -250,8 +250,9 @@ struct ImportArgs {
     /// NDJSON lines per database transaction.
     #[arg(long, default_value_t = 500)]
     batch_size: usize,
-    /// Patient Bundles loaded side by side (default: the number of CPUs). Other files load
-    /// first, in order; `--jobs 1` loads every file strictly in lexical order.
+    /// Patient Bundles loaded side by side (default: twice the number of CPUs, so that one
+    /// prepares while another waits for the writer). Other files load first, in order;
+    /// `--jobs 1` loads every file strictly in lexical order.
     #[arg(long)]
     jobs: Option<usize>,
 }
@@ -531,9 +532,7 @@ fn import(args: ImportArgs) -> Result<(), String> {
     let store = chartroom::open_store(config)?;
     let options = chartroom::import::ImportOptions {
         batch_size: args.batch_size,
-        jobs: args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        }),
+        jobs: args.jobs.unwrap_or_else(chartroom::import::default_jobs),
     };
     let mut report = |line: &str| eprint!("\r\x1b[2K{line}");
     let summary = chartroom::import::run(&store, &args.path, &options, &mut report)?;

@@ -213,7 +213,7 @@ fn import(opts: &Options, url: &str, bundles: &Path) -> Result<ImportFigures, St
     let exe = std::env::current_exe()
         .map_err(|e| e.to_string())?
         .with_file_name("chartroom");
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = crate::import::default_jobs();
     let output = std::process::Command::new(&exe)
         .arg("import")
         .arg(bundles)

@@ -24,6 +24,11 @@ pub struct ImportOptions {
     pub jobs: usize,
 }
 
+/// Twice the CPUs: a job prepares its Bundle while another waits for the writer.
+pub fn default_jobs() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// What an import run did.
 #[derive(Debug, Default)]
 pub struct ImportSummary {
