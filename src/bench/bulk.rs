@@ -155,14 +155,7 @@ fn export(url: &str, types: Option<&str>, dir: &Path) -> Result<ExportFigures, S
         ));
     }
     // "exported N resources in F file(s) to DIR in S s: R resources/s; peak RSS M MB"
-    let word_after = |marker: &str| -> f64 {
-        stdout
-            .split(marker)
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(0.0)
-    };
+    let word_after = |marker: &str| number_after(&stdout, marker);
     let resources = word_after("exported ") as i64;
     let files = word_after("resources in ") as usize;
     let seconds = stdout
@@ -198,6 +191,15 @@ fn export(url: &str, types: Option<&str>, dir: &Path) -> Result<ExportFigures, S
     })
 }
 
+/// The number right after the first `marker` in a command's summary line (0 if none).
+fn number_after(text: &str, marker: &str) -> f64 {
+    text.split(marker)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// `chartroom import` of the population's Bundles directory.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportFigures {
@@ -228,16 +230,8 @@ fn import(opts: &Options, url: &str, bundles: &Path) -> Result<ImportFigures, St
         return Err(format!("chartroom import failed: {stdout}"));
     }
     // "imported N resources from F file(s) (...) in S s: R resources/s; 0 failed"
-    let number_after = |marker: &str| -> f64 {
-        stdout
-            .split(marker)
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(0.0)
-    };
-    let resources = number_after("imported ") as u64;
-    let resources_per_s = number_after(" s: ");
+    let resources = number_after(&stdout, "imported ") as u64;
+    let resources_per_s = number_after(&stdout, " s: ");
     Ok(ImportFigures {
         jobs,
         resources,

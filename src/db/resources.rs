@@ -173,6 +173,26 @@ pub fn read_many(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<(i64, VersionRow
     Ok(out)
 }
 
+/// Logical ids of the resources with these row keys, in no particular order.
+pub fn ids_of(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        res_id: String,
+    }
+    let mut out = Vec::with_capacity(rks.len());
+    for chunk in rks.chunks(512) {
+        let mut sql = Sql::new("SELECT res_id FROM resources WHERE rk IN ");
+        sql.bind_padded_list(chunk);
+        out.extend(
+            conn.load::<Id>(sql.keep_prepared().ignoring_deferred())?
+                .into_iter()
+                .map(|r| r.res_id),
+        );
+    }
+    Ok(out)
+}
+
 /// Stored size in bytes of the current content of each row key (SQLite: the text's bytes,
 /// read from the record header; PostgreSQL: the stored, possibly compressed JSONB size), in
 /// row-key order; lets readers batch content by bytes before loading it.

@@ -2,7 +2,7 @@
 
 use super::parse::{Include, SearchRequest, Summary, Total};
 use super::value_set;
-use crate::db::resources::read_many;
+use crate::db::resources::{ids_of, read_many};
 use crate::db::rows::VersionRow;
 use crate::db::search_page::{self, SearchRow};
 use crate::db::Conn;
@@ -51,10 +51,7 @@ impl Store {
         let req = value_set::resolve(conn, req)?;
         let rows = search_page::page(conn, &req, limit)?;
         let keys: Vec<i64> = rows.iter().map(|r| r.rk).collect();
-        Ok(read_many(conn, &keys)?
-            .into_iter()
-            .map(|(_, row)| row.res_id)
-            .collect())
+        ids_of(conn, &keys)
     }
 }
 

@@ -26,6 +26,31 @@ fn import(app: &TestApp, path: &std::path::Path, extra: &[&str]) -> Command {
     cmd
 }
 
+/// Writes a synthetic population's provider Bundle to `providers` and each patient's Bundle
+/// to `{patient_prefix}{i}.json`; returns the patient Bundles' entries.
+fn write_population(
+    dir: &std::path::Path,
+    cfg: &chartroom::synth::SynthConfig,
+    providers: &str,
+    patient_prefix: &str,
+) -> Vec<serde_json::Value> {
+    std::fs::write(
+        dir.join(providers),
+        chartroom::synth::provider_bundle(cfg).to_string(),
+    )
+    .unwrap();
+    let mut entries = Vec::new();
+    for (i, p) in chartroom::synth::patients(cfg).enumerate() {
+        std::fs::write(
+            dir.join(format!("{patient_prefix}{i}.json")),
+            p.bundle.to_string(),
+        )
+        .unwrap();
+        entries.extend(p.bundle["entry"].as_array().unwrap().iter().cloned());
+    }
+    entries
+}
+
 fn total(app: &TestApp, path: &str) -> i64 {
     let (status, page) = parts(app.get(path).send().unwrap());
     assert_eq!(status, 200, "{page}");
@@ -84,16 +109,7 @@ both!(ndjson_import_resumes_after_kill, |app| {
 both!(import_reports_failures_and_loads_bundles, |app| {
     let dir = scratch("mixed");
     let cfg = chartroom::synth::SynthConfig::new(2, 7);
-    std::fs::write(
-        dir.join("0-providers.json"),
-        chartroom::synth::provider_bundle(&cfg).to_string(),
-    )
-    .unwrap();
-    let mut resources = 0;
-    for (i, p) in chartroom::synth::patients(&cfg).enumerate() {
-        resources += p.bundle["entry"].as_array().unwrap().len() as i64;
-        std::fs::write(dir.join(format!("1-patient{i}.json")), p.bundle.to_string()).unwrap();
-    }
+    let resources = write_population(&dir, &cfg, "0-providers.json", "1-patient").len() as i64;
     let bad = "{\"resourceType\": \"Observation\", \"id\": \"o1\", \"status\": \"final\", \"code\": {\"text\": \"x\"}}\n\
                {\"resourceType\": \"Patient\", \"id\": \"bad\", \"gender\": \"sometimes\"}\n\
                not json\n\
@@ -123,21 +139,10 @@ both!(
         // file order they would fail, side by side they wait for the shared file
         let dir = scratch("jobs");
         let cfg = chartroom::synth::SynthConfig::new(6, 11);
-        std::fs::write(
-            dir.join("z-providers.json"),
-            chartroom::synth::provider_bundle(&cfg).to_string(),
-        )
-        .unwrap();
-        let mut encounters = 0;
-        for (i, p) in chartroom::synth::patients(&cfg).enumerate() {
-            encounters += p.bundle["entry"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|e| e["resource"]["resourceType"] == "Encounter")
-                .count() as i64;
-            std::fs::write(dir.join(format!("a-patient{i}.json")), p.bundle.to_string()).unwrap();
-        }
+        let encounters = write_population(&dir, &cfg, "z-providers.json", "a-patient")
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == "Encounter")
+            .count() as i64;
         let output = import(&app, &dir, &["--jobs", "4"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).to_string();
         assert!(output.status.success(), "{stdout}");
