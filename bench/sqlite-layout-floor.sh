@@ -31,7 +31,9 @@ timed() {
 copy() {
     local table
     echo "BEGIN;"
-    for table in "$@"; do echo "INSERT INTO main.$table SELECT * FROM src.$table;"; done
+    # LIMIT -1 (no limit) keeps SQLite from its transfer optimisation, which would copy the
+    # tables' and indexes' B-trees page by page in key order instead of inserting row by row
+    for table in "$@"; do echo "INSERT INTO main.$table SELECT * FROM src.$table LIMIT -1;"; done
     echo "COMMIT;"
 }
 
