@@ -123,7 +123,9 @@ pub fn run(
             tally.failed(file.display().to_string(), reason);
         }
     }
-    load_side_by_side(store, &patient_bundles, options.jobs, &mut tally);
+    // no more jobs than pooled connections: a job waiting on the pool could time out
+    let jobs = options.jobs.min(store.config.pool_size.max(1) as usize);
+    load_side_by_side(store, &patient_bundles, jobs, &mut tally);
     if summary.loaded > 0 {
         // fresh planner statistics, so searches after a bulk load use the indexes well
         if let Err(e) = store.db.analyze() {
