@@ -91,20 +91,28 @@ pub fn run(
 ) -> Result<ImportSummary, String> {
     let started = Instant::now();
     let mut summary = ImportSummary::default();
+    let files = sources(path)?;
     let mut tally = Tally {
         summary: &mut summary,
         started,
         report: &mut *report,
         name: String::new(),
+        bytes_total: files
+            .iter()
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum(),
+        bytes_done: 0,
     };
     let mut patient_bundles = Vec::new();
-    for file in sources(path)? {
+    for file in files {
         tally.summary.files += 1;
         let Some((source, progress)) = unfinished(store, &file, &mut tally)? else {
             continue;
         };
+        let file_end = tally.bytes_done - progress.byte_offset as u64 + source.size as u64;
         tally.name = file.display().to_string();
         let result = match kind(&file) {
+            // advances the bar batch by batch
             Some(Kind::Ndjson) => {
                 ndjson::load(store, &file, &source, progress, options, &mut tally)
             }
@@ -114,11 +122,13 @@ pub fn run(
                     continue;
                 }
                 Ok(bundle) => {
+                    tally.bytes_done = file_end;
                     bundle_file::load(store, &file, bundle, &source).map(|loaded| tally.add(loaded))
                 }
                 Err(reason) => Err(reason),
             },
         };
+        tally.bytes_done = file_end;
         if let Err(reason) = result {
             tally.failed(file.display().to_string(), reason);
         }
@@ -156,10 +166,12 @@ fn unfinished(
         .map_err(|e| format!("cannot read import progress: {e}"))?
         .unwrap_or_default();
     if progress.done != 0 {
+        tally.bytes_done += size as u64;
         tally.summary.skipped += 1;
         (tally.report)(&format!("{}: already imported, skipped", file.display()));
         return Ok(None);
     }
+    tally.bytes_done += progress.byte_offset as u64;
     Ok(Some((Source { key, size }, progress)))
 }
 
@@ -183,6 +195,7 @@ fn load_side_by_side(
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
                     tally.name = file.display().to_string();
+                    tally.bytes_done += source.size as u64;
                     match result {
                         Ok(loaded) => tally.add(loaded),
                         Err(reason) => tally.failed(file.display().to_string(), reason),
@@ -211,15 +224,24 @@ struct Tally<'s, 'r> {
     started: Instant,
     report: Report<'r>,
     name: String,
+    /// Sizes of every file named, and of what is loaded, skipped or failed so far.
+    bytes_total: u64,
+    bytes_done: u64,
 }
 
 impl Tally<'_, '_> {
+    /// Counts `n` more resources and redraws the progress bar (by bytes of the files).
     fn loaded(&mut self, n: u64) {
         crate::telemetry::metrics::resources_imported(n);
         self.summary.loaded += n;
         let rate = self.summary.loaded as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        let done = (self.bytes_done as f64 / self.bytes_total.max(1) as f64).min(1.0);
+        let filled = (done * 20.0).round() as usize;
         let line = format!(
-            "{}: {} resources loaded, {} failed, {rate:.0}/s",
+            "[{}{}] {:3.0} % {}: {} resources loaded, {} failed, {rate:.0}/s",
+            "#".repeat(filled),
+            "-".repeat(20 - filled),
+            done * 100.0,
             self.name,
             self.summary.loaded,
             self.summary.failed.len()

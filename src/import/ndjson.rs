@@ -26,6 +26,7 @@ pub(super) fn load(
         })
         .map_err(|e| format!("cannot read: {e}"))?;
     let name = file.display().to_string();
+    let mut counted = progress.byte_offset;
     loop {
         let mut batch = Vec::with_capacity(options.batch_size);
         let mut line = String::new();
@@ -51,6 +52,9 @@ pub(super) fn load(
         if at_end {
             progress.done = 1;
         }
+        // the bar counts the batch's bytes whatever its lines' outcome
+        tally.bytes_done += (progress.byte_offset - counted) as u64;
+        counted = progress.byte_offset;
         let lines: Vec<usize> = batch.iter().map(|e| e.index).collect();
         let committed = store.run_transaction(&batch, true, &|conn| source.save(conn, &progress));
         match committed {

@@ -124,6 +124,13 @@ both!(import_reports_failures_and_loads_bundles, |app| {
         "{stdout}"
     );
     assert!(stdout.contains("resources/s"), "{stdout}");
+    // the progress bar on stderr ends full, failed lines counted as read
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let last = stderr
+        .rsplit('\r')
+        .find(|l| l.contains('%'))
+        .unwrap_or_default();
+    assert!(last.contains("[####################] 100 %"), "{stderr}");
     assert_eq!(total(&app, "Observation?_id=o1,o2&_summary=count"), 2);
     let (status, _) = parts(app.get("Patient/bad").send().unwrap());
     assert_eq!(status, 404);
