@@ -156,20 +156,35 @@ both!(
         assert!(stdout.contains("0 failed"), "{stdout}");
         assert_eq!(total(&app, "Patient?_summary=count"), 6);
         assert_eq!(total(&app, "Encounter?_summary=count"), encounters);
-        // every Encounter's practitioner reference was resolved to a stored Practitioner
+        // every Encounter's conditional practitioner reference became a literal one to a
+        // stored Practitioner
         let (status, page) = parts(
             app.get("Encounter?_include=Encounter:participant&_count=500")
                 .send()
                 .unwrap(),
         );
         assert_eq!(status, 200, "{page}");
-        let included = page["entry"]
-            .as_array()
-            .unwrap()
+        let entries = page["entry"].as_array().unwrap();
+        let mut referenced = std::collections::BTreeSet::new();
+        for e in entries.iter().filter(|e| e["search"]["mode"] == "match") {
+            for p in e["resource"]["participant"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let reference = p["individual"]["reference"].as_str().unwrap();
+                let id = reference.strip_prefix("Practitioner/").expect(reference);
+                assert!(!id.contains('?'), "{reference}");
+                referenced.insert(id.to_string());
+            }
+        }
+        let included: std::collections::BTreeSet<String> = entries
             .iter()
             .filter(|e| e["search"]["mode"] == "include")
-            .count();
-        assert!(included > 0, "{page}");
+            .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!referenced.is_empty(), "{page}");
+        assert_eq!(referenced, included);
         let _ = std::fs::remove_dir_all(dir);
     }
 );
