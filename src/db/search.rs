@@ -53,6 +53,17 @@ fn bad(message: String) -> AppError {
     AppError::invalid(message)
 }
 
+/// `{column} = code`, or `{column} IN (...)` for a parameter served from the rows of the
+/// parameters it is the union of ([`SearchParamDef::union_of`]).
+pub(super) fn push_param<'s>(sql: &'s mut Sql, column: &str, def: &SearchParamDef) -> &'s mut Sql {
+    match def.union_of() {
+        Some(codes) => sql
+            .push(&format!("{column} IN "))
+            .bind_list(codes.iter().copied()),
+        None => sql.push(&format!("{column} = ")).bind(def.code.as_str()),
+    }
+}
+
 fn table_of(kind: ParamKind) -> AppResult<&'static str> {
     Ok(match kind {
         ParamKind::String => "idx_string",
@@ -133,10 +144,7 @@ impl Conditions {
                 let x = self.alias("v");
                 let mut inner = Sql::new(&format!("SELECT {x}.rk FROM idx_token {x} WHERE "));
                 self.type_filter(&mut inner, &x, &clause.res_type, row);
-                inner
-                    .push(&format!("{x}.param = "))
-                    .bind(def.code.as_str())
-                    .push(" AND (");
+                push_param(&mut inner, &format!("{x}.param"), def).push(" AND (");
                 for (i, set) in sets.iter().enumerate() {
                     if i > 0 {
                         inner.push(" OR ");
@@ -156,7 +164,7 @@ impl Conditions {
                 })?;
                 let mut inner = Sql::new(&format!("SELECT {x}.rk FROM {table} {x} WHERE "));
                 self.type_filter(&mut inner, &x, &clause.res_type, row);
-                inner.push(&format!("{x}.param = ")).bind(def.code.as_str());
+                push_param(&mut inner, &format!("{x}.param"), def);
                 sql.append(self.rk_in(row, &clause.res_type, *missing, inner));
             }
             ClauseKind::Chain {
@@ -346,9 +354,7 @@ impl Conditions {
         let x = self.alias("x");
         let mut sql = Sql::new(&format!("SELECT {x}.rk FROM {table} {x} WHERE "));
         self.type_filter(&mut sql, &x, res_type, row);
-        sql.push(&format!("{x}.param = "))
-            .bind(def.code.as_str())
-            .push(" AND (");
+        push_param(&mut sql, &format!("{x}.param"), def).push(" AND (");
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
                 sql.push(" OR ");
@@ -380,7 +386,7 @@ impl Conditions {
                 sql.push(&format!("{table} {alias}"));
             } else {
                 sql.push(&format!(
-                    " JOIN {table} {alias} ON {alias}.rk = {a}.rk AND {alias}.grp = {a}.grp",
+                    " JOIN {table} {alias} ON {alias}.rk = {a}.rk AND {alias}.grp = {a}.grp AND {alias}.param = {a}.param",
                     a = aliases[0]
                 ));
             }
@@ -388,8 +394,7 @@ impl Conditions {
         sql.push(" WHERE ");
         for (i, alias) in aliases.iter().enumerate() {
             self.type_filter(&mut sql, alias, res_type, row);
-            sql.push(&format!("{alias}.param = "))
-                .bind(def.code.as_str());
+            push_param(&mut sql, &format!("{alias}.param"), def);
             sql.push(&format!(" AND {alias}.component = "))
                 .bind(i as i64)
                 .push(" AND ");

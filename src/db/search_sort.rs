@@ -2,6 +2,7 @@
 //! that continues after a cursor, and the index walk (`Lead`) that serves a first key on an
 //! indexed parameter in index order instead of sorting every match.
 
+use super::search::push_param;
 use super::sql::{Sql, SqlValue};
 use super::Backend;
 use crate::error::{AppError, AppResult};
@@ -58,9 +59,9 @@ pub fn row_key(key: &SortKey, backend: Backend) -> KeyExpr {
             let (table, column, kind) = index_column(def, key.descending, backend);
             let agg = if key.descending { "MAX" } else { "MIN" };
             let mut sql = Sql::new(&format!(
-                "(SELECT {agg}(o.{column}) FROM {table} o WHERE o.rk = r.rk AND o.param = "
+                "(SELECT {agg}(o.{column}) FROM {table} o WHERE o.rk = r.rk AND "
             ));
-            sql.bind(def.code.as_str()).push(")");
+            push_param(&mut sql, "o.param", def).push(")");
             (sql, kind)
         }
     };
@@ -129,10 +130,9 @@ impl Lead {
         }
         let (table, column) = (self.table, self.column);
         let agg = if self.descending { "MAX" } else { "MIN" };
-        sql.push(" AND o.param = ").bind(self.def.code.as_str());
-        sql.push(&format!(" AND o.{column} IS NOT NULL AND o.{column} = (SELECT {agg}(o2.{column}) FROM {table} o2 WHERE o2.rk = o.rk AND o2.param = "))
-            .bind(self.def.code.as_str())
-            .push(")");
+        push_param(sql.push(" AND "), "o.param", self.def);
+        sql.push(&format!(" AND o.{column} IS NOT NULL AND o.{column} = (SELECT {agg}(o2.{column}) FROM {table} o2 WHERE o2.rk = o.rk AND "));
+        push_param(&mut sql, "o2.param", self.def).push(")");
         sql
     }
 
@@ -151,10 +151,10 @@ impl Lead {
     /// ` AND NOT EXISTS (...)`: the resource row `r` has no value to sort by.
     pub fn without_value(&self) -> Sql {
         let mut sql = Sql::new(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM {} o WHERE o.rk = r.rk AND o.param = ",
+            " AND NOT EXISTS (SELECT 1 FROM {} o WHERE o.rk = r.rk AND ",
             self.table
         ));
-        sql.bind(self.def.code.as_str())
+        push_param(&mut sql, "o.param", self.def)
             .push(&format!(" AND o.{} IS NOT NULL)", self.column));
         sql
     }

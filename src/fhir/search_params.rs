@@ -240,7 +240,46 @@ pub struct SearchParamDef {
     per_base: Vec<(String, Expr)>,
 }
 
+/// R4 Observation's `combo-*` parameters: each is the union of a parameter on the
+/// Observation and its twin on the components, so its index rows would repeat theirs (18 %
+/// of all index rows on the synthetic population). They are not stored; searches read the
+/// two parameters' rows instead.
+const UNIONS: &[(&str, [&str; 2])] = &[
+    ("combo-code", ["code", "component-code"]),
+    (
+        "combo-data-absent-reason",
+        ["data-absent-reason", "component-data-absent-reason"],
+    ),
+    (
+        "combo-value-concept",
+        ["value-concept", "component-value-concept"],
+    ),
+    (
+        "combo-value-quantity",
+        ["value-quantity", "component-value-quantity"],
+    ),
+    (
+        "combo-code-value-concept",
+        ["code-value-concept", "component-code-value-concept"],
+    ),
+    (
+        "combo-code-value-quantity",
+        ["code-value-quantity", "component-code-value-quantity"],
+    ),
+];
+
 impl SearchParamDef {
+    /// The parameters whose index rows together are this one's, when it is not stored.
+    pub fn union_of(&self) -> Option<&'static [&'static str]> {
+        if self.base.len() != 1 || self.base[0] != "Observation" {
+            return None;
+        }
+        UNIONS
+            .iter()
+            .find(|(code, _)| *code == self.code)
+            .map(|(_, parts)| parts.as_slice())
+    }
+
     /// The part of the expression that applies to `resource_type`.
     pub fn expression_for(&self, resource_type: &str) -> Option<&Expr> {
         self.per_base

@@ -578,3 +578,59 @@ both!(deleted_and_updated_resources_leave_the_index, |app| {
         ],
     );
 });
+
+both!(
+    combo_parameters_read_the_observation_and_its_components,
+    |app| {
+        // bp: code 55284-4 at the root, systolic 8480-6 = 150 and diastolic 8462-4 = 95 as
+        // components; hr: 8867-4 = 80 at the root
+        let loinc = "http://loinc.org";
+        let quantity = |v: f64| json!({"value": v, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"});
+        put_all(
+            &app,
+            vec![
+                json!({"resourceType": "Observation", "id": "bp", "status": "final",
+                   "code": {"coding": [{"system": loinc, "code": "55284-4"}]},
+                   "component": [
+                       {"code": {"coding": [{"system": loinc, "code": "8480-6"}]}, "valueQuantity": quantity(150.0)},
+                       {"code": {"coding": [{"system": loinc, "code": "8462-4"}]}, "valueQuantity": quantity(95.0)}]}),
+                json!({"resourceType": "Observation", "id": "hr", "status": "final",
+                   "code": {"coding": [{"system": loinc, "code": "8867-4"}]},
+                   "valueQuantity": {"value": 80, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}}),
+            ],
+        );
+        check(
+            &app,
+            &[
+                ("Observation?combo-code=55284-4", &["bp"]),
+                ("Observation?combo-code=8480-6", &["bp"]),
+                ("Observation?combo-code=8867-4", &["hr"]),
+                ("Observation?code=8480-6", &[]),
+                ("Observation?combo-code:missing=false", &["bp", "hr"]),
+                ("Observation?combo-value-quantity=95", &["bp"]),
+                ("Observation?combo-value-quantity=80", &["hr"]),
+                ("Observation?combo-value-quantity=gt100", &["bp"]),
+                // each pair comes from one place: the root, or one component
+                ("Observation?combo-code-value-quantity=8480-6$150", &["bp"]),
+                ("Observation?combo-code-value-quantity=8480-6$95", &[]),
+                ("Observation?combo-code-value-quantity=55284-4$150", &[]),
+                ("Observation?combo-code-value-quantity=8867-4$80", &["hr"]),
+                ("Observation?combo-code-value-quantity=8867-4$gt70", &["hr"]),
+            ],
+        );
+        // sorted by the lowest combo value: hr (80) before bp (95)
+        let (status, page) = parts(
+            app.get("Observation?_sort=combo-value-quantity&_id=bp,hr")
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{page}");
+        let order: Vec<&str> = page["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(order, ["hr", "bp"]);
+    }
+);

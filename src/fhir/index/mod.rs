@@ -111,7 +111,10 @@ pub fn extract(resource: &Value) -> Result<Vec<IndexEntry>, IndexError> {
     let mut entries = Vec::new();
     let mut next_group = 0u32;
     for (def, expr) in registry().expressions_for(resource_type) {
-        if def.kind == ParamKind::Special || SKIPPED_PARAMS.contains(&def.code.as_str()) {
+        if def.kind == ParamKind::Special
+            || SKIPPED_PARAMS.contains(&def.code.as_str())
+            || def.union_of().is_some()
+        {
             continue;
         }
         let items = evaluate(expr, resource).map_err(|source| IndexError::Expression {

@@ -394,3 +394,27 @@ fn official_examples() {
             .any(|e| e.param == "code-value-quantity" && e.component == Some(1)));
     }
 }
+
+#[test]
+fn combo_parameters_are_served_from_the_rows_they_repeat() {
+    let obs = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "55284-4"}]},
+        "component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                       "valueQuantity": {"value": 150, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]});
+    let entries = extract(&obs).expect("extracts");
+    assert!(entries.iter().all(|e| !e.param.starts_with("combo-")));
+    assert_eq!(codes(entries_for(&entries, "code")), ["55284-4"]);
+    assert_eq!(codes(entries_for(&entries, "component-code")), ["8480-6"]);
+    // every combo-* parameter of R4 is covered, and its parts exist with its kind
+    let registry = registry();
+    for def in registry.params_for("Observation") {
+        if !def.code.starts_with("combo-") {
+            continue;
+        }
+        let parts = def.union_of().expect(&def.code);
+        for part in parts {
+            let other = registry.get("Observation", part).expect(part);
+            assert_eq!(other.kind, def.kind, "{} / {part}", def.code);
+        }
+    }
+}
