@@ -2,7 +2,7 @@
 //! `_has`, includes, sorting, paging while writing, result parameters, compartments.
 
 use crate::both;
-use crate::helpers::{match_ids as ids, parts, put_all, TestApp};
+use crate::helpers::{entry_resources, match_ids as ids, parts, put_all, TestApp};
 use serde_json::{json, Value};
 
 fn seed(app: &TestApp) {
@@ -625,11 +625,9 @@ both!(
                 .unwrap(),
         );
         assert_eq!(status, 200, "{page}");
-        let order: Vec<&str> = page["entry"]
-            .as_array()
-            .unwrap()
+        let order: Vec<Value> = entry_resources(&page)
             .iter()
-            .map(|e| e["resource"]["id"].as_str().unwrap())
+            .map(|r| r["id"].clone())
             .collect();
         assert_eq!(order, ["hr", "bp"]);
     }
