@@ -131,9 +131,7 @@ fn post_all(
 /// peak RSS is the export's alone.
 fn export(url: &str, types: Option<&str>, dir: &Path) -> Result<ExportFigures, String> {
     let _ = std::fs::remove_dir_all(dir);
-    let exe = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .with_file_name("chartroom");
+    let exe = chartroom_exe()?;
     let mut command = std::process::Command::new(&exe);
     command
         .arg("export")
@@ -191,6 +189,13 @@ fn export(url: &str, types: Option<&str>, dir: &Path) -> Result<ExportFigures, S
     })
 }
 
+/// The `chartroom` binary beside this one (cargo builds both into the same directory).
+fn chartroom_exe() -> Result<std::path::PathBuf, String> {
+    Ok(std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("chartroom"))
+}
+
 /// The number right after the first `marker` in a command's summary line (0 if none).
 fn number_after(text: &str, marker: &str) -> f64 {
     text.split(marker)
@@ -212,9 +217,7 @@ pub struct ImportFigures {
 /// Runs `chartroom import` on `bundles` into the database at `url`, in its own process
 /// (start-up and the closing ANALYZE included in its time).
 fn import(opts: &Options, url: &str, bundles: &Path) -> Result<ImportFigures, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .with_file_name("chartroom");
+    let exe = chartroom_exe()?;
     let jobs = crate::import::default_jobs();
     let output = std::process::Command::new(&exe)
         .arg("import")

@@ -21,15 +21,33 @@ pub(super) fn read(file: &Path) -> Result<Value, String> {
     serde_json::from_slice(&text).map_err(|e| format!("not JSON: {e}"))
 }
 
-/// True when the Bundle carries a Patient: a patient's own records, which need nothing
-/// from other patients' files and may load alongside them.
-pub(super) fn holds_patient(bundle: &Value) -> bool {
-    bundle
-        .get("entry")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|e| e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Patient"))
+/// True when the file's Bundle carries a Patient: a patient's own records, which need
+/// nothing from other patients' files and may load alongside them. Reads only the entries'
+/// resource types (the loader parses the file whole later); false for a file that does not
+/// parse, whose error the loader reports.
+pub(super) fn holds_patient(file: &Path) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Bundle {
+        #[serde(default)]
+        entry: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        resource: Option<Typed>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        #[serde(rename = "resourceType")]
+        resource_type: Option<String>,
+    }
+    std::fs::read(file)
+        .ok()
+        .and_then(|text| serde_json::from_slice::<Bundle>(&text).ok())
+        .is_some_and(|b| {
+            b.entry.iter().any(|e| {
+                e.resource.as_ref().and_then(|r| r.resource_type.as_deref()) == Some("Patient")
+            })
+        })
 }
 
 pub(super) fn load(

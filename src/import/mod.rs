@@ -116,17 +116,15 @@ pub fn run(
             Some(Kind::Ndjson) => {
                 ndjson::load(store, &file, &source, progress, options, &mut tally)
             }
-            _ => match bundle_file::read(&file) {
-                Ok(bundle) if options.jobs > 1 && bundle_file::holds_patient(&bundle) => {
-                    patient_bundles.push((file, source));
-                    continue;
-                }
-                Ok(bundle) => {
-                    tally.bytes_done = file_end;
-                    bundle_file::load(store, &file, bundle, &source).map(|loaded| tally.add(loaded))
-                }
-                Err(reason) => Err(reason),
-            },
+            _ if options.jobs > 1 && bundle_file::holds_patient(&file) => {
+                patient_bundles.push((file, source));
+                continue;
+            }
+            _ => bundle_file::read(&file).and_then(|bundle| {
+                // the bar shows the file as read when the load reports
+                tally.bytes_done = file_end;
+                bundle_file::load(store, &file, bundle, &source).map(|loaded| tally.add(loaded))
+            }),
         };
         tally.bytes_done = file_end;
         if let Err(reason) = result {
