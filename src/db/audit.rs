@@ -68,11 +68,16 @@ pub fn append(conn: &mut Conn, records: Vec<AuditRecord>, now: i64) -> AppResult
         conn.audit_at_commit(records, now);
         return Ok(());
     }
-    chain(conn, &records, now)
+    chain_batches(conn, &[(records, now)])
 }
 
-/// Appends `records` now, inside the caller's transaction.
-pub(super) fn chain(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppResult<()> {
+/// Appends batches of records, each recorded at its own time, inside the caller's
+/// transaction: one take of the chain's lock and head, one insert, however many batches
+/// the transaction queued.
+pub(super) fn chain_batches(conn: &mut Conn, batches: &[(Vec<AuditRecord>, i64)]) -> AppResult<()> {
+    if batches.iter().all(|(records, _)| records.is_empty()) {
+        return Ok(());
+    }
     if conn.backend() == Backend::Postgres {
         conn.batch(&format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))?;
     }
@@ -84,32 +89,35 @@ pub(super) fn chain(conn: &mut Conn, records: &[AuditRecord], now: i64) -> AppRe
         .map(|h| (h.seq, h.hash))
         .unwrap_or_else(|| (0, GENESIS.to_string()));
     let mut rows = Inserts::default();
-    for group in shared_rows(records) {
-        seq += 1;
-        let first = group[0];
-        let content = match group.as_slice() {
-            [one] => one.stored(&seq.to_string(), now),
-            many => stored_group(many, seq, now),
-        };
-        let hash = link_hash(&prev, &content);
-        rows.add(
-            "audit_event",
-            "seq, recorded, patient_id, agent, action, kind, outcome, purpose, content, hash, events",
-            vec![
-                seq.into(),
-                now.into(),
-                first.patient.clone().into(),
-                first.agent.as_str().into(),
-                first.action().into(),
-                kind_of(first).into(),
-                first.outcome_code().into(),
-                purpose_of(first).map(str::to_string).into(),
-                content.into(),
-                hash.as_str().into(),
-                (group.len() as i64).into(),
-            ],
-        );
-        prev = hash;
+    for (records, now) in batches {
+        let now = *now;
+        for group in shared_rows(records) {
+            seq += 1;
+            let first = group[0];
+            let content = match group.as_slice() {
+                [one] => one.stored(&seq.to_string(), now),
+                many => stored_group(many, seq, now),
+            };
+            let hash = link_hash(&prev, &content);
+            rows.add(
+                "audit_event",
+                "seq, recorded, patient_id, agent, action, kind, outcome, purpose, content, hash, events",
+                vec![
+                    seq.into(),
+                    now.into(),
+                    first.patient.clone().into(),
+                    first.agent.as_str().into(),
+                    first.action().into(),
+                    kind_of(first).into(),
+                    first.outcome_code().into(),
+                    purpose_of(first).map(str::to_string).into(),
+                    content.into(),
+                    hash.as_str().into(),
+                    (group.len() as i64).into(),
+                ],
+            );
+            prev = hash;
+        }
     }
     rows.write(conn)
 }

@@ -62,6 +62,15 @@ impl Inserts {
         }
     }
 
+    /// Removes and returns the rows queued for `table`.
+    pub fn take_table(&mut self, table: &str) -> Inserts {
+        let (taken, kept) = std::mem::take(&mut self.batches)
+            .into_iter()
+            .partition(|b| b.table == table);
+        self.batches = kept;
+        Inserts { batches: taken }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
     }
@@ -92,7 +101,7 @@ impl Inserts {
                     }
                     sql.bind_list(row);
                 }
-                conn.execute(sql.keep_prepared())?;
+                conn.execute(sql.keep_prepared().ignoring_deferred())?;
             }
         }
         Ok(())
@@ -100,7 +109,7 @@ impl Inserts {
 }
 
 /// The largest power of two not above `n` (n ≥ 1).
-fn prev_power_of_two(n: usize) -> usize {
+pub(super) fn prev_power_of_two(n: usize) -> usize {
     1 << (usize::BITS - 1 - n.leading_zeros())
 }
 

@@ -28,7 +28,8 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 use inserts::Inserts;
-use sql::{Sql, SqlValue};
+use resources::VERSIONS_TABLE;
+use sql::{Reads, Sql, SqlValue};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -408,10 +409,8 @@ impl Conn {
 
     fn write_queued(&mut self) -> AppResult<()> {
         self.insert_deferred()?;
-        for (records, now) in std::mem::take(&mut self.audit_queue) {
-            audit::chain(self, &records, now)?;
-        }
-        Ok(())
+        let batches = std::mem::take(&mut self.audit_queue);
+        audit::chain_batches(self, &batches)
     }
 
     /// Rolls back the open transaction and drops what it queued.
@@ -483,11 +482,18 @@ impl Conn {
         std::mem::take(&mut self.deferred).write(self)
     }
 
+    /// Writes the queued rows a statement reading `reads` may see.
+    fn insert_deferred_seen_by(&mut self, reads: Reads) -> AppResult<()> {
+        match reads {
+            Reads::Queued => self.insert_deferred(),
+            Reads::Versions => self.deferred.take_table(VERSIONS_TABLE).write(self),
+            Reads::Nothing => Ok(()),
+        }
+    }
+
     /// Executes a statement; returns the number of affected rows.
     pub fn execute(&mut self, sql: &Sql) -> AppResult<usize> {
-        if !sql.ignores_deferred() {
-            self.insert_deferred()?;
-        }
+        self.insert_deferred_seen_by(sql.reads())?;
         let _span = query_span(self.backend(), sql).entered();
         let result = if sql.is_kept_prepared() {
             let query = prepared::Prepared::of(sql, self.backend());
@@ -507,9 +513,7 @@ impl Conn {
     where
         T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
-        if !sql.ignores_deferred() {
-            self.insert_deferred()?;
-        }
+        self.insert_deferred_seen_by(sql.reads())?;
         let _span = query_span(self.backend(), sql).entered();
         let result = if sql.is_kept_prepared() {
             let query = prepared::Prepared::of(sql, self.backend());

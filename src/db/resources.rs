@@ -7,6 +7,10 @@ use super::{Backend, Conn};
 use crate::error::AppResult;
 use diesel::QueryableByName;
 
+/// Joins each current row `r` to its version `v`.
+const CURRENT_VERSION: &str = "resources r JOIN resource_versions v \
+     ON v.res_type = r.res_type AND v.res_id = r.res_id AND v.version = r.version";
+
 const VERSION_COLUMNS: &str =
     "v.seq, v.res_type, v.res_id, v.version, v.last_updated, v.method, v.deleted";
 
@@ -33,23 +37,74 @@ pub fn lock_current(
     conn.first(sql.keep_prepared().ignoring_deferred())
 }
 
-/// Claims the logical id; returns the new row key, or None when another transaction
-/// created it first (the caller then locks and updates the existing row).
+/// Claims the logical id for its first version, written at `now`; returns the new row
+/// key, or None when another transaction created it first (the caller then locks and
+/// updates the existing row).
 pub fn claim_id(conn: &mut Conn, res_type: &str, res_id: &str, now: i64) -> AppResult<Option<i64>> {
     let mut sql = Sql::new(&format!(
-        "{} resources (res_type, res_id, version, last_updated, deleted, cur_seq) VALUES (",
+        "{} resources (res_type, res_id, version, last_updated, deleted) VALUES (",
         conn.backend().insert_into()
     ));
     sql.bind(res_type)
         .push(", ")
         .bind(res_id)
-        .push(", 0, ")
+        .push(", 1, ")
         .bind(now);
-    sql.push(", 1, 0) ON CONFLICT (res_type, res_id) DO NOTHING RETURNING rk");
+    sql.push(", 0) ON CONFLICT (res_type, res_id) DO NOTHING RETURNING rk");
     Ok(conn
         .first::<super::rows::KeyRow>(sql.keep_prepared().ignoring_deferred())?
         .map(|r| r.rk))
 }
+
+/// [`claim_id`] for many new ids at once (a transaction Bundle's creates), in statements
+/// of a power-of-two number of rows; returns the row key of each id claimed (an id
+/// another transaction holds is left out).
+pub fn claim_ids(
+    conn: &mut Conn,
+    ids: &[(&str, &str)],
+    now: i64,
+) -> AppResult<std::collections::HashMap<(String, String), i64>> {
+    #[derive(QueryableByName)]
+    struct Claimed {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rk: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        res_type: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        res_id: String,
+    }
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    let mut rest = ids;
+    while !rest.is_empty() {
+        let n = super::inserts::prev_power_of_two(rest.len()).min(512);
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let mut sql = Sql::new(&format!(
+            "{} resources (res_type, res_id, version, last_updated, deleted) VALUES ",
+            conn.backend().insert_into()
+        ));
+        for (i, (res_type, res_id)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(*res_type)
+                .push(", ")
+                .bind(*res_id)
+                .push(", 1, ")
+                .bind(now)
+                .push(", 0)");
+        }
+        sql.push(" ON CONFLICT (res_type, res_id) DO NOTHING RETURNING rk, res_type, res_id");
+        for row in conn.load::<Claimed>(sql.keep_prepared().ignoring_deferred())? {
+            out.insert((row.res_type, row.res_id), row.rk);
+        }
+    }
+    Ok(out)
+}
+
+/// The table of versions; its rows wait in the connection's queue like index rows.
+pub const VERSIONS_TABLE: &str = "resource_versions";
 
 /// A version about to be appended.
 pub struct NewVersion<'a> {
@@ -63,48 +118,44 @@ pub struct NewVersion<'a> {
     pub content: Option<String>,
 }
 
-/// Appends a version and points the current row at it.
+/// Appends a version and makes it the current one. The first version's current row was
+/// written by [`claim_id`]. The version row itself is queued (`Conn::insert_later`):
+/// statements that read versions write it first ([`Sql::reading_versions`]).
 pub fn append_version(conn: &mut Conn, new: NewVersion<'_>) -> AppResult<()> {
     let deleted = i64::from(new.content.is_none());
-    let mut sql = Sql::new(&format!(
-        "{} resource_versions (rk, res_type, res_id, version, last_updated, method, deleted, content) VALUES (",
-        conn.backend().insert_into()
-    ));
-    sql.bind(new.rk)
-        .push(", ")
-        .bind(new.res_type)
-        .push(", ")
-        .bind(new.res_id);
-    sql.push(", ")
-        .bind(new.version)
-        .push(", ")
-        .bind(new.last_updated);
-    sql.push(", ")
-        .bind(new.method)
-        .push(", ")
-        .bind(deleted)
-        .push(", ");
-    match new.content {
-        Some(json) => sql.bind(SqlValue::Json(json)),
-        None => sql.push("NULL"),
-    };
-    sql.push(") RETURNING seq AS rk");
-    let seq = conn
-        .first::<super::rows::KeyRow>(sql.keep_prepared().ignoring_deferred())?
-        .map(|r| r.rk)
-        .ok_or_else(|| crate::error::AppError::internal("version insert returned no row"))?;
-    let mut update = Sql::new("UPDATE resources SET version = ");
-    update
-        .bind(new.version)
-        .push(", last_updated = ")
-        .bind(new.last_updated);
-    update
-        .push(", deleted = ")
-        .bind(deleted)
-        .push(", cur_seq = ")
-        .bind(seq);
-    update.push(" WHERE rk = ").bind(new.rk);
-    conn.execute(update.keep_prepared().ignoring_deferred())?;
+    if new.version > 1 {
+        let mut update = Sql::new("UPDATE resources SET version = ");
+        update
+            .bind(new.version)
+            .push(", last_updated = ")
+            .bind(new.last_updated)
+            .push(", deleted = ")
+            .bind(deleted)
+            .push(" WHERE rk = ")
+            .bind(new.rk);
+        conn.execute(update.keep_prepared().ignoring_deferred())?;
+    }
+    let mut row = vec![
+        ("rk", SqlValue::from(new.rk)),
+        ("res_type", new.res_type.into()),
+        ("res_id", new.res_id.into()),
+        ("version", new.version.into()),
+        ("last_updated", new.last_updated.into()),
+        ("method", new.method.into()),
+        ("deleted", deleted.into()),
+    ];
+    let is_deletion = new.content.is_none();
+    if let Some(json) = new.content {
+        row.push(("content", SqlValue::Json(json)));
+    }
+    let mut rows = super::inserts::Inserts::default();
+    rows.add_named(VERSIONS_TABLE, row);
+    conn.insert_later(rows)?;
+    if is_deletion {
+        // a deletion's row lacks the content column: a batch of its own, written now so
+        // that versions keep their order in `seq`
+        conn.insert_deferred_seen_by(super::sql::Reads::Versions)?;
+    }
     Ok(())
 }
 
@@ -115,12 +166,12 @@ pub fn read_current(
     res_id: &str,
 ) -> AppResult<Option<VersionRow>> {
     let mut sql = Sql::new(&format!(
-        "SELECT {VERSION_COLUMNS}, {} FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq \
+        "SELECT {VERSION_COLUMNS}, {} FROM {CURRENT_VERSION} \
          WHERE r.res_type = ",
         content_column(conn.backend())
     ));
     sql.bind(res_type).push(" AND r.res_id = ").bind(res_id);
-    conn.first(sql.keep_prepared().ignoring_deferred())
+    conn.first(sql.keep_prepared().reading_versions())
 }
 
 /// Current versions of `res_type` resources with the given ids (deleted ones included,
@@ -134,14 +185,14 @@ pub fn read_current_ids(
         return Ok(Vec::new());
     }
     let mut sql = Sql::new(&format!(
-        "SELECT {VERSION_COLUMNS}, {} FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq \
+        "SELECT {VERSION_COLUMNS}, {} FROM {CURRENT_VERSION} \
          WHERE r.res_type = ",
         content_column(conn.backend())
     ));
     sql.bind(res_type)
         .push(" AND r.res_id IN ")
         .bind_padded_list(ids);
-    conn.load(sql.keep_prepared().ignoring_deferred())
+    conn.load(sql.keep_prepared().reading_versions())
 }
 
 /// Current versions for a list of row keys, in no particular order.
@@ -159,13 +210,13 @@ pub fn read_many(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<(i64, VersionRow
     let mut out = Vec::with_capacity(rks.len());
     for chunk in rks.chunks(512) {
         let mut sql = Sql::new(&format!(
-            "SELECT r.rk AS rk, {VERSION_COLUMNS}, {} FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq \
+            "SELECT r.rk AS rk, {VERSION_COLUMNS}, {} FROM {CURRENT_VERSION} \
              WHERE r.rk IN ",
             content_column(conn.backend())
         ));
         sql.bind_padded_list(chunk);
         out.extend(
-            conn.load::<Keyed>(sql.keep_prepared().ignoring_deferred())?
+            conn.load::<Keyed>(sql.keep_prepared().reading_versions())?
                 .into_iter()
                 .map(|k| (k.rk, k.row)),
         );
@@ -214,7 +265,7 @@ pub fn content_sizes(conn: &mut Conn, rks: &[i64]) -> AppResult<Vec<(i64, i64)>>
     let mut out = Vec::with_capacity(rks.len());
     for chunk in rks.chunks(500) {
         let mut sql = Sql::new(&format!(
-            "SELECT r.rk AS rk, {size} AS size FROM resources r JOIN resource_versions v ON v.seq = r.cur_seq WHERE r.rk IN "
+            "SELECT r.rk AS rk, {size} AS size FROM {CURRENT_VERSION} WHERE r.rk IN "
         ));
         sql.bind_list(chunk.iter().copied()).push(" ORDER BY r.rk");
         out.extend(
@@ -242,7 +293,7 @@ pub fn read_version(
         .bind(res_id)
         .push(" AND v.version = ")
         .bind(version);
-    conn.first(sql.ignoring_deferred())
+    conn.first(sql.reading_versions())
 }
 
 /// Whose history: one resource, one type, or the whole system.

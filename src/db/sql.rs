@@ -57,6 +57,18 @@ impl From<Option<f64>> for SqlValue {
 
 const PLACEHOLDER: char = '\u{1}';
 
+/// Which rows queued on the connection (`Conn::insert_later`) a statement may see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reads {
+    /// Any of them (the default): the whole queue is written first.
+    #[default]
+    Queued,
+    /// Queued versions only.
+    Versions,
+    /// None.
+    Nothing,
+}
+
 /// SQL text with placeholders and the values bound to them, in order.
 #[derive(Debug, Clone, Default)]
 pub struct Sql {
@@ -64,8 +76,8 @@ pub struct Sql {
     binds: Vec<SqlValue>,
     /// Kept prepared on the connection (see `db::prepared`).
     prepared: bool,
-    /// See [`Sql::ignores_deferred`].
-    ignores_deferred: bool,
+    /// Which queued rows must be written before it runs.
+    reads: Reads,
 }
 
 impl Sql {
@@ -74,21 +86,28 @@ impl Sql {
             text: text.to_string(),
             binds: Vec::new(),
             prepared: false,
-            ignores_deferred: false,
+            reads: Reads::Queued,
         }
     }
 
     /// Marks a statement that neither reads nor changes the tables rows are queued for
-    /// (`Conn::insert_later`: search index and projection rows), so the queue need not be
-    /// written before it. Only for the write path's own statements on `resources` and
-    /// `resource_versions`.
+    /// (`Conn::insert_later`: versions, search index and projection rows), so the queue
+    /// need not be written before it. Only for the write path's own statements on
+    /// `resources`.
     pub fn ignoring_deferred(&mut self) -> &mut Sql {
-        self.ignores_deferred = true;
+        self.reads = Reads::Nothing;
         self
     }
 
-    pub fn ignores_deferred(&self) -> bool {
-        self.ignores_deferred
+    /// Marks a statement that reads `resource_versions` but no index or projection rows:
+    /// only the queued versions are written before it.
+    pub fn reading_versions(&mut self) -> &mut Sql {
+        self.reads = Reads::Versions;
+        self
+    }
+
+    pub fn reads(&self) -> Reads {
+        self.reads
     }
 
     /// Asks the connection to keep this statement prepared. Only for texts from a small

@@ -61,12 +61,89 @@ fn check_if_match(if_match: Option<i64>, current: Option<i64>, what: &str) -> Ap
     }
 }
 
+/// Where a new version goes: its row key and number, when it is written, and whether the
+/// write brings the resource into being.
+pub struct Slot {
+    pub rk: i64,
+    pub version: i64,
+    pub last_updated: i64,
+    pub created: bool,
+}
+
+impl Slot {
+    /// The slot of a first version whose id [`resources::claim_id`] (or `claim_ids`)
+    /// claimed at `now`.
+    pub fn claimed(rk: i64, now: i64) -> Slot {
+        Slot {
+            rk,
+            version: 1,
+            last_updated: now,
+            created: true,
+        }
+    }
+}
+
 /// Writes a new version of `res_type/id` (creating it when absent) inside a transaction.
 pub fn put_in(
     conn: &mut Conn,
     prepared: Prepared,
     id: &str,
     if_match: Option<i64>,
+    method: &str,
+) -> AppResult<Saved> {
+    let slot = claim_or_lock(conn, &prepared.res_type, id, if_match, method)?;
+    write_in(conn, prepared, id, slot, method)
+}
+
+/// The slot of the next version of `res_type/id`: a new id claimed, or the current row
+/// locked and `if_match` checked against it.
+fn claim_or_lock(
+    conn: &mut Conn,
+    res_type: &str,
+    id: &str,
+    if_match: Option<i64>,
+    method: &str,
+) -> AppResult<Slot> {
+    let now = now_ms();
+    let what = format!("{res_type}/{id}");
+    // a POST's id is new (server-assigned): claiming it is the look-up
+    let mut current = if method == "POST" {
+        None
+    } else {
+        resources::lock_current(conn, res_type, id)?
+    };
+    if current.is_none() {
+        check_if_match(if_match, None, &what)?;
+        if let Some(rk) = resources::claim_id(conn, res_type, id, now)? {
+            return Ok(Slot::claimed(rk, now));
+        }
+        // another writer created it between our look and our insert
+        current = resources::lock_current(conn, res_type, id)?;
+    }
+    let Some(row) = current else {
+        return Err(AppError::Conflict(format!(
+            "{what} was being written concurrently; retry"
+        )));
+    };
+    let live = (row.deleted == 0).then_some(row.version);
+    if if_match.is_some() {
+        check_if_match(if_match, live, &what)?;
+    }
+    Ok(Slot {
+        rk: row.rk,
+        version: row.version + 1,
+        last_updated: now.max(row.last_updated + 1),
+        created: row.deleted != 0,
+    })
+}
+
+/// Writes `prepared` as `res_type/id` into `slot`: the version, its index rows and
+/// projections, and the deficiency rules' note of the write.
+pub fn write_in(
+    conn: &mut Conn,
+    prepared: Prepared,
+    id: &str,
+    slot: Slot,
     method: &str,
 ) -> AppResult<Saved> {
     let Prepared {
@@ -79,46 +156,12 @@ pub fn put_in(
         // the coding-status extension is server-owned: it follows the coding Task
         crate::records::coding_status::carry_over(conn, id, &mut resource, &mut entries)?;
     }
-    let now = now_ms();
-    let what = format!("{res_type}/{id}");
-    // a POST's id is new (server-assigned): claiming it is the look-up
-    let mut current = if method == "POST" {
-        None
-    } else {
-        resources::lock_current(conn, &res_type, id)?
-    };
-    let claimed = match current {
-        Some(_) => None,
-        None => {
-            check_if_match(if_match, None, &what)?;
-            let claimed = resources::claim_id(conn, &res_type, id, now)?;
-            if claimed.is_none() {
-                // another writer created it between our look and our insert
-                current = resources::lock_current(conn, &res_type, id)?;
-            }
-            claimed
-        }
-    };
-    let (rk, version, last_updated, created) = match (claimed, current) {
-        (Some(rk), _) => (rk, 1, now, true),
-        (None, Some(row)) => {
-            let live = (row.deleted == 0).then_some(row.version);
-            if if_match.is_some() {
-                check_if_match(if_match, live, &what)?;
-            }
-            (
-                row.rk,
-                row.version + 1,
-                now.max(row.last_updated + 1),
-                row.deleted != 0,
-            )
-        }
-        (None, None) => {
-            return Err(AppError::Conflict(format!(
-                "{what} was being written concurrently; retry"
-            )))
-        }
-    };
+    let Slot {
+        rk,
+        version,
+        last_updated,
+        created,
+    } = slot;
     stamp(&mut resource, id, version, last_updated);
     let content = serde_json::to_string(&resource).map_err(AppError::internal)?;
     resources::append_version(

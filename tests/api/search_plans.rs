@@ -131,11 +131,11 @@ both!(page_queries_start_from_the_index_tables, |app| {
 /// A few Observations beyond the seed: two without a date, one with its date on two index
 /// rows at the top, one with the same top date and a lower one.
 const EDGES: &str = "
-INSERT INTO resources (rk, res_type, res_id, version, last_updated, deleted, cur_seq) VALUES
-  (60001, 'Observation', 'nodate1', 1, 0, 0, 60001),
-  (60002, 'Observation', 'nodate2', 1, 0, 0, 60002),
-  (60003, 'Observation', 'twice', 1, 0, 0, 60003),
-  (60004, 'Observation', 'tied', 1, 0, 0, 60004);
+INSERT INTO resources (rk, res_type, res_id, version, last_updated, deleted) VALUES
+  (60001, 'Observation', 'nodate1', 1, 0, 0),
+  (60002, 'Observation', 'nodate2', 1, 0, 0),
+  (60003, 'Observation', 'twice', 1, 0, 0),
+  (60004, 'Observation', 'tied', 1, 0, 0);
 INSERT INTO idx_date (rk, res_type, param, low, high) VALUES
   (60003, 'Observation', 'date', 1893456000000, 1893456000000),
   (60003, 'Observation', 'date', 1893456000000, 1893456000000),

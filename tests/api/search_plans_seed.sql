@@ -7,13 +7,13 @@ INSERT INTO seq_n (i)
 WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 60000)
 SELECT i FROM s;
 
-INSERT INTO resources (rk, res_type, res_id, version, last_updated, deleted, cur_seq)
+INSERT INTO resources (rk, res_type, res_id, version, last_updated, deleted)
 SELECT i,
        CASE WHEN i % 60 = 1 THEN 'Patient'
             WHEN i % 60 BETWEEN 2 AND 30 THEN 'Observation'
             WHEN i % 60 BETWEEN 31 AND 45 THEN 'Condition'
             ELSE 'Encounter' END,
-       'r' || i, 1, 1700000000000 + i * 1000, 0, i
+       'r' || i, 1, 1700000000000 + i * 1000, 0
 FROM seq_n;
 
 -- Patients: a family name (a few hundred distinct) and a birth date
