@@ -41,19 +41,9 @@ pub fn lock_current(
 /// key, or None when another transaction created it first (the caller then locks and
 /// updates the existing row).
 pub fn claim_id(conn: &mut Conn, res_type: &str, res_id: &str, now: i64) -> AppResult<Option<i64>> {
-    let mut sql = Sql::new(&format!(
-        "{} resources (res_type, res_id, version, last_updated, deleted) VALUES (",
-        conn.backend().insert_into()
-    ));
-    sql.bind(res_type)
-        .push(", ")
-        .bind(res_id)
-        .push(", 1, ")
-        .bind(now);
-    sql.push(", 0) ON CONFLICT (res_type, res_id) DO NOTHING RETURNING rk");
-    Ok(conn
-        .first::<super::rows::KeyRow>(sql.keep_prepared().ignoring_deferred())?
-        .map(|r| r.rk))
+    Ok(claim_ids(conn, &[(res_type, res_id)], now)?
+        .into_values()
+        .next())
 }
 
 /// [`claim_id`] for many new ids at once (a transaction Bundle's creates), in statements

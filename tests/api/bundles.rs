@@ -101,55 +101,86 @@ both!(queued_index_rows_reach_the_database_by_the_commit, |app| {
     assert_eq!(found["total"], 1, "{found}");
 });
 
-both!(versions_queued_in_the_transaction_are_read_by_its_later_entries, |app| {
-    // version rows wait in the connection's queue with the index rows; the Bundle's reads
-    // (processed after its writes) and its creates, claimed together, must still see them
-    for id in ["y", "z"] {
-        let (status, body) = parts(app.put(&format!("Patient/{id}"), &json!({"resourceType": "Patient", "id": id})).send().unwrap());
-        assert_eq!(status, 201, "{body}");
-    }
-    let mut entries = patients(3);
-    entries.extend([
-        json!({"resource": {"resourceType": "Patient", "id": "x", "gender": "male"},
+both!(
+    versions_queued_in_the_transaction_are_read_by_its_later_entries,
+    |app| {
+        // version rows wait in the connection's queue with the index rows; the Bundle's reads
+        // (processed after its writes) and its creates, claimed together, must still see them
+        for id in ["y", "z"] {
+            let (status, body) = parts(
+                app.put(
+                    &format!("Patient/{id}"),
+                    &json!({"resourceType": "Patient", "id": id}),
+                )
+                .send()
+                .unwrap(),
+            );
+            assert_eq!(status, 201, "{body}");
+        }
+        let mut entries = patients(3);
+        entries.extend([
+            json!({"resource": {"resourceType": "Patient", "id": "x", "gender": "male"},
                "request": {"method": "PUT", "url": "Patient/x"}}),
-        json!({"resource": {"resourceType": "Patient", "id": "y", "gender": "female"},
+            json!({"resource": {"resourceType": "Patient", "id": "y", "gender": "female"},
                "request": {"method": "PUT", "url": "Patient/y"}}),
-        json!({"request": {"method": "DELETE", "url": "Patient/z"}}),
-        json!({"request": {"method": "GET", "url": "Patient/x"}}),
-        json!({"request": {"method": "GET", "url": "Patient/y"}}),
-        json!({"request": {"method": "GET", "url": "Patient/y/_history/2"}}),
-    ]);
-    let (status, reply) = parts(app.post("", &transaction(entries)).send().unwrap());
-    assert_eq!(status, 200, "{reply}");
-    let entry = |i: usize| reply["entry"][i].clone();
-    for i in 0..3 {
-        assert_eq!(entry(i)["response"]["status"], "201 Created", "{reply}");
-        let location = entry(i)["response"]["location"].as_str().unwrap().to_string();
-        assert!(location.ends_with("/_history/1"), "{location}");
-        let (status, read) = parts(app.get(location.split("/_history").next().unwrap()).send().unwrap());
-        assert_eq!(status, 200, "{read}");
-        assert_eq!(read["name"][0]["family"], format!("P{i}"));
-        assert_eq!(read["meta"]["versionId"], "1");
+            json!({"request": {"method": "DELETE", "url": "Patient/z"}}),
+            json!({"request": {"method": "GET", "url": "Patient/x"}}),
+            json!({"request": {"method": "GET", "url": "Patient/y"}}),
+            json!({"request": {"method": "GET", "url": "Patient/y/_history/2"}}),
+        ]);
+        let (status, reply) = parts(app.post("", &transaction(entries)).send().unwrap());
+        assert_eq!(status, 200, "{reply}");
+        let entry = |i: usize| reply["entry"][i].clone();
+        for i in 0..3 {
+            assert_eq!(entry(i)["response"]["status"], "201 Created", "{reply}");
+            let location = entry(i)["response"]["location"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(location.ends_with("/_history/1"), "{location}");
+            let (status, read) = parts(
+                app.get(location.split("/_history").next().unwrap())
+                    .send()
+                    .unwrap(),
+            );
+            assert_eq!(status, 200, "{read}");
+            assert_eq!(read["name"][0]["family"], format!("P{i}"));
+            assert_eq!(read["meta"]["versionId"], "1");
+        }
+        assert_eq!(entry(6)["resource"]["gender"], "male", "{reply}");
+        assert_eq!(entry(7)["resource"]["gender"], "female", "{reply}");
+        assert_eq!(entry(7)["resource"]["meta"]["versionId"], "2", "{reply}");
+        assert_eq!(entry(8)["resource"]["gender"], "female", "{reply}");
+        // history lists the versions newest first, the deletion after the version it ends
+        let (_, history) = parts(app.get("Patient/y/_history").send().unwrap());
+        let versions: Vec<&str> = history["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap())
+            .collect();
+        assert_eq!(versions, ["2", "1"], "{history}");
+        let (status, _) = parts(app.get("Patient/z").send().unwrap());
+        assert_eq!(status, 410);
+        let (_, history) = parts(app.get("Patient/z/_history").send().unwrap());
+        assert_eq!(
+            history["entry"][0]["request"]["method"], "DELETE",
+            "{history}"
+        );
+        assert_eq!(
+            history["entry"][1]["resource"]["meta"]["versionId"], "1",
+            "{history}"
+        );
+        // the three creates, x, y twice, z and its deletion
+        assert_eq!(history_total(&app, "Patient"), 3 + 1 + 2 + 2);
+        let (_, found) = parts(
+            app.get("Patient?gender=female&_summary=count")
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(found["total"], 1, "{found}");
     }
-    assert_eq!(entry(6)["resource"]["gender"], "male", "{reply}");
-    assert_eq!(entry(7)["resource"]["gender"], "female", "{reply}");
-    assert_eq!(entry(7)["resource"]["meta"]["versionId"], "2", "{reply}");
-    assert_eq!(entry(8)["resource"]["gender"], "female", "{reply}");
-    // history lists the versions newest first, the deletion after the version it ends
-    let (_, history) = parts(app.get("Patient/y/_history").send().unwrap());
-    let versions: Vec<&str> = history["entry"].as_array().unwrap().iter()
-        .map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap()).collect();
-    assert_eq!(versions, ["2", "1"], "{history}");
-    let (status, _) = parts(app.get("Patient/z").send().unwrap());
-    assert_eq!(status, 410);
-    let (_, history) = parts(app.get("Patient/z/_history").send().unwrap());
-    assert_eq!(history["entry"][0]["request"]["method"], "DELETE", "{history}");
-    assert_eq!(history["entry"][1]["resource"]["meta"]["versionId"], "1", "{history}");
-    // the three creates, x, y twice, z and its deletion
-    assert_eq!(history_total(&app, "Patient"), 3 + 1 + 2 + 2);
-    let (_, found) = parts(app.get("Patient?gender=female&_summary=count").send().unwrap());
-    assert_eq!(found["total"], 1, "{found}");
-});
+);
 
 both!(urn_references_rewritten_everywhere, |app| {
     let bundle = transaction(vec![

@@ -11,9 +11,9 @@ use crate::fhir::transaction::{at_entry, EntryResponse};
 use crate::store::entry_access::EntryGuard;
 use crate::store::patch::patch_in;
 use crate::store::write::{delete_in, put_in, write_in, Slot};
-use std::collections::HashMap;
 use crate::store::Saved;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Runs every step; the first failure (located at its entry) aborts the lot.
 /// `guard` checks each step before and after it runs; the entries' audit records are
@@ -63,11 +63,7 @@ fn claim_creates(conn: &mut Conn, steps: &[Step]) -> AppResult<Claims> {
         })
         .collect();
     let at = now_ms();
-    let rks = match creates.len() {
-        // one create claims its id as it writes
-        0 | 1 => HashMap::new(),
-        _ => resources::claim_ids(conn, &creates, at)?,
-    };
+    let rks = resources::claim_ids(conn, &creates, at)?;
     Ok(Claims { rks, at })
 }
 
