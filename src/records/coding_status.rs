@@ -114,14 +114,20 @@ pub fn set_extension(encounter: &mut Value, status: Option<&str>) {
 /// server, so whatever the client sent, the stored Encounter carries the status of its
 /// coding Task (none when there is no Task). Re-extracts the index values when it changes.
 /// The diagnoses of a `final` encounter are what billing was given: changing them is
-/// refused (422) until a coder moves the encounter back to `coded`.
+/// refused (422) until a coder moves the encounter back to `coded`. `fresh`: the id was
+/// just assigned to a POST, so no coding Task can name it (none is looked up).
 pub fn carry_over(
     conn: &mut Conn,
     id: &str,
+    fresh: bool,
     encounter: &mut Value,
     entries: &mut Vec<IndexEntry>,
 ) -> AppResult<()> {
-    let task = current(conn, "Task", &coding_task_id(id))?;
+    let task = if fresh {
+        None
+    } else {
+        current(conn, "Task", &coding_task_id(id))?
+    };
     let status = task.as_ref().and_then(status_of_task);
     if status == Some(CodingStatus::Final) {
         let stored = current(conn, "Encounter", id)?;

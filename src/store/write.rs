@@ -152,16 +152,17 @@ pub fn write_in(
         mut entries,
         warnings,
     } = prepared;
-    if res_type == "Encounter" {
-        // the coding-status extension is server-owned: it follows the coding Task
-        crate::records::coding_status::carry_over(conn, id, &mut resource, &mut entries)?;
-    }
     let Slot {
         rk,
         version,
         last_updated,
         created,
     } = slot;
+    if res_type == "Encounter" {
+        // the coding-status extension is server-owned: it follows the coding Task
+        let fresh = method == "POST" && version == 1;
+        crate::records::coding_status::carry_over(conn, id, fresh, &mut resource, &mut entries)?;
+    }
     stamp(&mut resource, id, version, last_updated);
     let content = serde_json::to_string(&resource).map_err(AppError::internal)?;
     resources::append_version(

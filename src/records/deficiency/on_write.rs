@@ -5,7 +5,7 @@
 //! after all of the transaction's entries are written and before it commits. A Bundle
 //! that carries an Encounter with its Conditions is therefore judged as a whole.
 
-use super::evaluate::evaluate;
+use super::evaluate::{evaluate, Foci};
 use super::facts;
 use super::query;
 use super::task::{self, Focus};
@@ -14,7 +14,7 @@ use crate::error::AppResult;
 use crate::fhir::json::now_ms;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Resource types whose writes can open or close a deficiency (or answer a query).
 const WATCHED: &[&str] = &[
@@ -30,7 +30,7 @@ const WATCHED: &[&str] = &[
 struct Pending {
     /// Records to re-judge, with their content when this transaction wrote it (None:
     /// read it when judging; a deletion reads as gone).
-    foci: BTreeMap<Focus, Option<Value>>,
+    foci: Foci,
     /// Encounters whose documents changed: the encounter and its records are re-judged.
     documented: BTreeSet<String>,
     /// CommunicationRequests a Communication answered.
@@ -217,9 +217,7 @@ fn judge(conn: &mut Conn, pending: Pending) -> AppResult<()> {
             foci.entry(Focus::new(res_type, &id)).or_insert(None);
         }
     }
-    for (focus, known) in foci {
-        evaluate(conn, &focus, known, now)?;
-    }
+    evaluate(conn, &foci, now)?;
     for cr in &pending.answered {
         query::answered(conn, cr)?;
     }

@@ -2,7 +2,7 @@
 //! Condition and Procedure judged again (finds gaps written with the on-write rules off,
 //! and deficiencies whose record was deleted), in batches of one transaction each.
 
-use super::evaluate::evaluate;
+use super::evaluate::{evaluate, Foci};
 use super::open_tasks;
 use super::task::{Focus, Tally};
 use crate::db::sql::Sql;
@@ -52,18 +52,11 @@ pub fn sweep(store: &Store, batch: usize) -> AppResult<SweepReport> {
         let Some(last) = rows.last() else { break };
         after = last.rk;
         let now = now_ms();
-        let tally = store.db.transaction(|conn| {
-            let mut tally = Tally::default();
-            for row in &rows {
-                tally.add(evaluate(
-                    conn,
-                    &Focus::new(&row.res_type, &row.res_id),
-                    None,
-                    now,
-                )?);
-            }
-            Ok(tally)
-        })?;
+        let foci: Foci = rows
+            .iter()
+            .map(|row| (Focus::new(&row.res_type, &row.res_id), None))
+            .collect();
+        let tally = store.db.transaction(|conn| evaluate(conn, &foci, now))?;
         report.records += rows.len();
         report.tally.add(tally);
     }
@@ -84,13 +77,8 @@ pub fn sweep(store: &Store, batch: usize) -> AppResult<SweepReport> {
     };
     for chunk in orphans.chunks(batch) {
         let now = now_ms();
-        let tally = store.db.transaction(|conn| {
-            let mut tally = Tally::default();
-            for focus in chunk {
-                tally.add(evaluate(conn, focus, None, now)?);
-            }
-            Ok(tally)
-        })?;
+        let foci: Foci = chunk.iter().map(|focus| (focus.clone(), None)).collect();
+        let tally = store.db.transaction(|conn| evaluate(conn, &foci, now))?;
         report.records += chunk.len();
         report.tally.add(tally);
     }

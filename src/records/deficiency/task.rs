@@ -6,12 +6,14 @@ use super::kind::{Kind, SYSTEM};
 use super::rules::Verdict;
 use crate::auth::audit::Who;
 use crate::coding::on_write::CodingValidation;
+use crate::db::resources;
 use crate::db::Conn;
 use crate::error::AppResult;
-use crate::fhir::json::{instant, str_at};
-use crate::store::write::{audit_write, prepare, put_in, put_kind};
+use crate::fhir::json::{instant, now_ms, str_at};
+use crate::store::write::{audit_write, prepare, put_in, put_kind, write_in, Slot};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// `Task.statusReason` system for Tasks the rules cancelled (they re-open when the rule
 /// applies again; a Task a person cancelled stays cancelled).
@@ -139,7 +141,7 @@ fn set_status(task: &mut Value, status: &str, now: &str) {
 pub type ContextFn<'a> = &'a mut dyn FnMut(&mut Conn) -> AppResult<Context>;
 
 /// One Task slot: which Task, and the time of the change.
-struct Slot<'a> {
+struct TaskSlot<'a> {
     id: &'a str,
     focus: &'a Focus,
     kind: Kind,
@@ -150,7 +152,7 @@ struct Slot<'a> {
 fn next(
     conn: &mut Conn,
     existing: Option<Value>,
-    slot: &Slot<'_>,
+    slot: &TaskSlot<'_>,
     verdict: Verdict,
     context: ContextFn<'_>,
     tally: &mut Tally,
@@ -205,26 +207,33 @@ fn next(
     Ok(Some(task))
 }
 
-/// The current Tasks of `focus` for `kinds`, by Task id (one query).
-pub fn existing(
-    conn: &mut Conn,
-    focus: &Focus,
-    kinds: &[Kind],
-) -> AppResult<std::collections::HashMap<String, Value>> {
-    let ids: Vec<String> = kinds.iter().map(|k| task_id(focus, *k)).collect();
-    Ok(crate::db::resources::read_current_ids(conn, "Task", &ids)?
-        .into_iter()
-        .filter(|row| row.deleted == 0)
-        .filter_map(|row| {
-            let task = serde_json::from_str(row.content.as_deref()?).ok()?;
-            Some((row.res_id, task))
-        })
-        .collect())
+/// The current (not deleted) Tasks of the given ids, by Task id.
+pub fn existing(conn: &mut Conn, ids: &[String]) -> AppResult<HashMap<String, Value>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(512) {
+        out.extend(
+            resources::read_current_ids(conn, "Task", chunk)?
+                .into_iter()
+                .filter(|row| row.deleted == 0)
+                .filter_map(|row| {
+                    let task = serde_json::from_str(row.content.as_deref()?).ok()?;
+                    Some((row.res_id, task))
+                }),
+        );
+    }
+    Ok(out)
 }
 
-/// Brings the Task of (focus, kind) — `existing`, as read by [`existing`] — in line with
-/// the rule's verdict. `context` is asked only when a Task is created or re-opened (its
-/// lookups cost nothing otherwise).
+/// A Task to write: `new` when no current Task had its id (its id is claimed, not looked up).
+pub struct Change {
+    task: Value,
+    new: bool,
+}
+
+/// The change that brings the Task of (focus, kind) — `existing`, as read by [`existing`]
+/// — in line with the rule's verdict, counted in `tally`; None when it already is.
+/// `context` is asked only when a Task is created or re-opened (its lookups cost nothing
+/// otherwise).
 pub fn reconcile(
     conn: &mut Conn,
     (focus, kind): (&Focus, Kind),
@@ -232,21 +241,42 @@ pub fn reconcile(
     verdict: Verdict,
     context: ContextFn<'_>,
     now_ms: i64,
-) -> AppResult<Tally> {
+    tally: &mut Tally,
+) -> AppResult<Option<Change>> {
     let id = task_id(focus, kind);
-    let mut tally = Tally::default();
     let now = instant(now_ms);
-    let slot = Slot {
+    let slot = TaskSlot {
         id: &id,
         focus,
         kind,
         now: &now,
     };
-    let Some(task) = next(conn, existing, &slot, verdict, context, &mut tally)? else {
-        return Ok(tally);
-    };
-    write(conn, &rules_agent(), task)?;
-    Ok(tally)
+    let new = existing.is_none();
+    Ok(next(conn, existing, &slot, verdict, context, tally)?.map(|task| Change { task, new }))
+}
+
+/// Writes the changed Tasks; the new ones' ids are claimed together.
+pub fn write_changes(conn: &mut Conn, changes: Vec<Change>) -> AppResult<()> {
+    let now = now_ms();
+    let ids: Vec<String> = changes
+        .iter()
+        .filter(|change| change.new)
+        .filter_map(|change| str_at(&change.task, &["id"]))
+        .collect();
+    let wanted: Vec<(&str, &str)> = ids.iter().map(|id| ("Task", id.as_str())).collect();
+    let mut claimed = resources::claim_ids(conn, &wanted, now)?;
+    let who = rules_agent();
+    for Change { task, .. } in changes {
+        let id = str_at(&task, &["id"]).unwrap_or_default();
+        let prepared = prepare("Task", Some(&id), task, CodingValidation::Off)?;
+        let saved = match claimed.remove(&("Task".to_string(), id.clone())) {
+            Some(rk) => write_in(conn, prepared, &id, Slot::claimed(rk, now), "PUT")?,
+            // a deleted Task of that id, or one a concurrent writer created
+            None => put_in(conn, prepared, &id, None, "PUT")?,
+        };
+        audit_write(conn, &who, put_kind(&saved), &saved)?;
+    }
+    Ok(())
 }
 
 /// Writes a resource the records room generated (its id set), audited as `who`.
