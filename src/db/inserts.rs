@@ -1,13 +1,18 @@
 //! Rows gathered per table and written as many-row INSERTs: a transaction Bundle's
 //! versions, index rows and projections reach the database a statement per table and
-//! chunk, not a statement per row (each statement is parsed and planned anew).
+//! chunk, not a statement per row. On PostgreSQL a table's rows go as one JSON array
+//! bound to one placeholder (`json_populate_recordset` over the table's row type), so any
+//! number of rows is one round trip and one statement text per table.
 
 use super::sql::{Sql, SqlValue};
-use super::Conn;
+use super::{Backend, Conn};
 use crate::error::AppResult;
+use std::fmt::Write;
 
-/// Placeholders per statement: far below SQLite's 32,766 and PostgreSQL's 65,535.
+/// SQLite: placeholders per statement, far below its limit of 32,766.
 const MAX_BINDS: usize = 4000;
+/// PostgreSQL: bytes of JSON per statement (a bound value may hold up to 1 GB).
+const MAX_JSON_BYTES: usize = 8 << 20;
 
 /// Rows waiting to be inserted, grouped by table and column list in first-seen order.
 #[derive(Default)]
@@ -82,30 +87,122 @@ impl Inserts {
         self.add(table, &columns.join(", "), values);
     }
 
-    /// Writes every queued row, table by table in first-seen order. Statements carry a
-    /// power-of-two number of rows so that few distinct texts exist and each stays prepared.
+    /// Writes every queued row, table by table in first-seen order.
     pub fn write(self, conn: &mut Conn) -> AppResult<()> {
-        let insert_into = conn.backend().insert_into();
         for batch in self.batches {
-            let most = prev_power_of_two((MAX_BINDS / batch.width.max(1)).max(1));
-            let mut rows = batch.rows;
-            while !rows.is_empty() {
-                let n = prev_power_of_two(rows.len()).min(most);
-                let mut sql = Sql::new(&format!(
-                    "{insert_into} {} ({}) VALUES ",
-                    batch.table, batch.columns
-                ));
-                for (i, row) in rows.drain(..n).enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.bind_list(row);
-                }
-                conn.execute(sql.keep_prepared().ignoring_deferred())?;
+            match conn.backend() {
+                Backend::Sqlite => batch.write_as_values(conn)?,
+                Backend::Postgres => batch.write_as_json(conn)?,
             }
         }
         Ok(())
     }
+}
+
+impl Batch {
+    /// Statements of a power-of-two number of `VALUES` rows, so that few distinct texts
+    /// exist and each stays prepared.
+    fn write_as_values(self, conn: &mut Conn) -> AppResult<()> {
+        let most = prev_power_of_two((MAX_BINDS / self.width.max(1)).max(1));
+        let mut rows = self.rows;
+        while !rows.is_empty() {
+            let n = prev_power_of_two(rows.len()).min(most);
+            let mut sql = Sql::new(&format!(
+                "{} {} ({}) VALUES ",
+                conn.backend().insert_into(),
+                self.table,
+                self.columns
+            ));
+            for (i, row) in rows.drain(..n).enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_list(row);
+            }
+            conn.execute(sql.keep_prepared().ignoring_deferred())?;
+        }
+        Ok(())
+    }
+
+    /// Statements of one JSON array of row objects each (a NULL is a missing key).
+    fn write_as_json(self, conn: &mut Conn) -> AppResult<()> {
+        let columns: Vec<&str> = self.columns.split(',').map(str::trim).collect();
+        let keys: Vec<String> = columns.iter().map(|c| json_string(c)).collect();
+        let mut json = String::new();
+        for row in &self.rows {
+            json.push(if json.is_empty() { '[' } else { ',' });
+            json.push('{');
+            let mut first = true;
+            for (key, value) in keys.iter().zip(row) {
+                push_member(&mut json, &mut first, key, value);
+            }
+            json.push('}');
+            if json.len() >= MAX_JSON_BYTES {
+                self.insert_json(conn, std::mem::take(&mut json))?;
+            }
+        }
+        if !json.is_empty() {
+            self.insert_json(conn, json)?;
+        }
+        Ok(())
+    }
+
+    fn insert_json(&self, conn: &mut Conn, mut json: String) -> AppResult<()> {
+        json.push(']');
+        let mut sql = Sql::new(&format!(
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, ",
+            table = self.table,
+            columns = self.columns
+        ));
+        sql.bind(json).push("::json)");
+        conn.execute(sql.keep_prepared().ignoring_deferred())?;
+        Ok(())
+    }
+}
+
+/// Appends `"key":value` to a JSON object under construction (a NULL is left out).
+fn push_member(json: &mut String, first: &mut bool, key: &str, value: &SqlValue) {
+    let start = json.len();
+    if !*first {
+        json.push(',');
+    }
+    json.push_str(key);
+    json.push(':');
+    let written = match value {
+        SqlValue::Text(Some(text)) => {
+            json.push_str(&json_string(text));
+            true
+        }
+        SqlValue::Int(Some(n)) => write!(json, "{n}").is_ok(),
+        // the row type's input function reads the names PostgreSQL gives non-finite values
+        SqlValue::Float(Some(x)) if x.is_nan() => push(json, "\"NaN\""),
+        SqlValue::Float(Some(x)) if x.is_infinite() => push(
+            json,
+            if *x > 0.0 {
+                "\"Infinity\""
+            } else {
+                "\"-Infinity\""
+            },
+        ),
+        SqlValue::Float(Some(x)) => write!(json, "{x:?}").is_ok(),
+        // stored content is JSON already: it goes in as the member's value
+        SqlValue::Json(content) => push(json, content),
+        SqlValue::Text(None) | SqlValue::Int(None) | SqlValue::Float(None) => false,
+    };
+    if written {
+        *first = false;
+    } else {
+        json.truncate(start);
+    }
+}
+
+fn push(json: &mut String, text: &str) -> bool {
+    json.push_str(text);
+    true
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serializes")
 }
 
 /// The largest power of two not above `n` (n ≥ 1).
