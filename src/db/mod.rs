@@ -18,6 +18,7 @@ pub mod search;
 pub mod search_page;
 pub mod search_sort;
 pub mod sql;
+pub mod stats;
 
 use crate::error::{AppError, AppResult};
 use diesel::connection::SimpleConnection;
@@ -51,6 +52,8 @@ pub struct Conn {
     /// Audit records appended in the open transaction, with their time.
     audit_queue: Vec<(Vec<crate::auth::audit::AuditRecord>, i64)>,
     in_transaction: bool,
+    /// Versions appended since the last BEGIN.
+    versions_written: u64,
 }
 
 enum Link {
@@ -71,6 +74,7 @@ pub enum Db {
     Pg {
         pool: PgPool,
         hook: Option<Arc<dyn TxHook>>,
+        stats: Arc<stats::StatsWatch>,
     },
 }
 
@@ -133,7 +137,11 @@ impl Db {
                 .connection_customizer(Box::new(PgSession))
                 .build(ConnectionManager::<PgConnection>::new(url))
                 .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
-            return Ok(Db::Pg { pool, hook: None });
+            return Ok(Db::Pg {
+                pool,
+                hook: None,
+                stats: Arc::default(),
+            });
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -233,7 +241,11 @@ impl Db {
         };
         let result = match self {
             Db::Sqlite { group, .. } => group.run(|| self.write(), wrapped),
-            Db::Pg { .. } => self.write().and_then(|mut conn| conn.transaction(wrapped)),
+            Db::Pg { stats, .. } => self.write().and_then(|mut conn| {
+                let out = conn.transaction(wrapped)?;
+                stats::after_commit(self, stats, conn.versions_written);
+                Ok(out)
+            }),
         };
         crate::telemetry::metrics::transaction(result.is_ok(), started.elapsed().as_secs_f64());
         result
@@ -250,9 +262,10 @@ impl Db {
                 group,
                 hook: Some(hook),
             },
-            Db::Pg { pool, .. } => Db::Pg {
+            Db::Pg { pool, stats, .. } => Db::Pg {
                 pool,
                 hook: Some(hook),
+                stats,
             },
         }
     }
@@ -319,6 +332,7 @@ impl From<Link> for Conn {
             deferred: Inserts::default(),
             audit_queue: Vec::new(),
             in_transaction: false,
+            versions_written: 0,
         }
     }
 }
@@ -393,6 +407,7 @@ impl Conn {
     fn begin(&mut self) -> AppResult<()> {
         self.batch(self.backend().begin())?;
         self.in_transaction = true;
+        self.versions_written = 0;
         Ok(())
     }
 

@@ -141,6 +141,7 @@ pub fn append_version(conn: &mut Conn, new: NewVersion<'_>) -> AppResult<()> {
     let mut rows = super::inserts::Inserts::default();
     rows.add_named(VERSIONS_TABLE, row);
     conn.insert_later(rows)?;
+    conn.versions_written += 1;
     if is_deletion {
         // a deletion's row lacks the content column: a batch of its own, written now so
         // that versions keep their order in `seq`

@@ -102,7 +102,6 @@ pub fn run(
             .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
             .sum(),
         bytes_done: 0,
-        stats: StatsRefresh::new(store),
     };
     let mut patient_bundles = Vec::new();
     for file in files {
@@ -226,7 +225,6 @@ struct Tally<'s, 'r> {
     /// Sizes of every file named, and of what is loaded, skipped or failed so far.
     bytes_total: u64,
     bytes_done: u64,
-    stats: StatsRefresh<'s>,
 }
 
 impl Tally<'_, '_> {
@@ -234,9 +232,6 @@ impl Tally<'_, '_> {
     fn loaded(&mut self, n: u64) {
         crate::telemetry::metrics::resources_imported(n);
         self.summary.loaded += n;
-        if let Err(e) = self.stats.loaded(self.summary.loaded) {
-            (self.report)(&format!("ANALYZE during the import failed: {e}"));
-        }
         let rate = self.summary.loaded as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
         let done = (self.bytes_done as f64 / self.bytes_total.max(1) as f64).min(1.0);
         let filled = (done * 20.0).round() as usize;
@@ -262,40 +257,6 @@ impl Tally<'_, '_> {
     fn failed(&mut self, place: String, reason: String) {
         crate::telemetry::metrics::import_failures(1);
         self.summary.failed.push((place, reason));
-    }
-}
-
-/// PostgreSQL plans a statement kept prepared once for all its later runs (a generic plan)
-/// and keeps that plan until the statistics of its tables change. Loading into a new
-/// database, the plan is made while the tables are nearly empty and then scans what it
-/// should look up: the current-version read by id list scanned every resource of the type
-/// (in a 1,000-patient import, 1,118 runs over 10 ms, 14 s of the server's time, growing
-/// with the load). So the statistics are refreshed, and the plans made again, each time
-/// the import has grown the store fourfold. (SQLite plans each statement once, by rule,
-/// and keeps using the indexes.)
-struct StatsRefresh<'s> {
-    store: Option<&'s Store>,
-    next_at: u64,
-}
-
-impl<'s> StatsRefresh<'s> {
-    const FIRST_AT: u64 = 1_000;
-    const GROWTH: u64 = 4;
-
-    fn new(store: &'s Store) -> StatsRefresh<'s> {
-        let is_pg = store.db.backend() == crate::db::Backend::Postgres;
-        StatsRefresh {
-            store: is_pg.then_some(store),
-            next_at: Self::FIRST_AT,
-        }
-    }
-
-    fn loaded(&mut self, total: u64) -> crate::error::AppResult<()> {
-        let Some(store) = self.store.filter(|_| total >= self.next_at) else {
-            return Ok(());
-        };
-        self.next_at = total * Self::GROWTH;
-        store.db.analyze()
     }
 }
 

@@ -27,6 +27,7 @@ mod mpi;
 mod observability;
 mod openapi;
 mod patch;
+mod planner_stats;
 mod protocol;
 mod record_indexes;
 mod records_workflow;
