@@ -4,11 +4,16 @@
 use super::write::{audit_write, checked_audit, delete_in, prepare, put_in, put_kind};
 use super::{Saved, Store};
 use crate::auth::audit::{AuditKind, Who};
+use crate::db::sql::Sql;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::fhir::resource::new_id;
+use crate::fhir::search_params::{registry, ParamKind};
 use crate::search::parse::{parse, Limits};
+use diesel::sql_types::{Nullable, Text};
+use diesel::QueryableByName;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// What a conditional create did.
 pub enum ConditionalCreate {
@@ -39,6 +44,61 @@ pub fn matches(conn: &mut Conn, res_type: &str, criteria: &str) -> AppResult<Vec
         },
     )?;
     Store::matching_ids(conn, &req, 2)
+}
+
+/// The `(system, value)` of criteria that are exactly one `identifier=system|value` token
+/// search (no modifier, no list, no escapes) on a type that has the `identifier`
+/// parameter: these are answered many at a time by [`identifier_matches`].
+pub fn identifier_criteria(res_type: &str, criteria: &str) -> Option<(String, String)> {
+    let mut pairs = url::form_urlencoded::parse(criteria.trim_start_matches('?').as_bytes());
+    let (key, value) = pairs.next()?;
+    if pairs.next().is_some() || key != "identifier" || value.contains([',', '\\']) {
+        return None;
+    }
+    let def = registry().get(res_type, "identifier")?;
+    let (system, code) = value.split_once('|')?;
+    (def.kind == ParamKind::Token && !system.is_empty() && !code.is_empty())
+        .then(|| (system.to_string(), code.to_string()))
+}
+
+/// Ids of the live `res_type` resources carrying each identifier, in one query per 512
+/// identifiers (the same rows a search `identifier=system|value` reads).
+pub fn identifier_matches(
+    conn: &mut Conn,
+    res_type: &str,
+    identifiers: &[(String, String)],
+) -> AppResult<HashMap<(String, String), Vec<String>>> {
+    #[derive(QueryableByName)]
+    struct Carrier {
+        #[diesel(sql_type = Nullable<Text>)]
+        system: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        code: Option<String>,
+        #[diesel(sql_type = Text)]
+        res_id: String,
+    }
+    let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for chunk in identifiers.chunks(512) {
+        let codes: Vec<&str> = chunk.iter().map(|(_, code)| code.as_str()).collect();
+        let mut sql = Sql::new(
+            "SELECT t.system AS system, t.code AS code, r.res_id AS res_id FROM idx_token t \
+             JOIN resources r ON r.rk = t.rk WHERE r.deleted = 0 AND t.param = 'identifier' \
+             AND t.res_type = ",
+        );
+        sql.bind(res_type)
+            .push(" AND t.code IN ")
+            .bind_padded_list(&codes);
+        for row in conn.load::<Carrier>(sql.keep_prepared())? {
+            let key = (row.system.unwrap_or_default(), row.code.unwrap_or_default());
+            if chunk.contains(&key) {
+                let ids = out.entry(key).or_default();
+                if !ids.contains(&row.res_id) {
+                    ids.push(row.res_id);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn too_many(res_type: &str, criteria: &str) -> AppError {

@@ -310,6 +310,22 @@ both!(conditional_create_and_references, |app| {
     assert_eq!(reply["entry"][1]["response"]["status"], "204 No Content");
     let (_, read) = parts(app.get(&existing).send().unwrap());
     assert_eq!(read["gender"], "male");
+    // the deleted carrier of an identifier, and its value under another system, match nothing
+    let gone = app.create(
+        &json!({"resourceType": "Patient", "identifier": [{"system": sys, "value": "gone"}]}),
+    );
+    let gone = format!("Patient/{}", gone["id"].as_str().unwrap());
+    assert_eq!(app.delete(&gone).send().unwrap().status().as_u16(), 204);
+    app.create(
+        &json!({"resourceType": "Patient", "identifier": [{"system": "urn:other", "value": "gone"}]}),
+    );
+    let bundle = transaction(vec![observation(&format!("Patient?identifier={sys}|gone"))]);
+    let (status, outcome) = parts(app.post("", &bundle).send().unwrap());
+    assert_eq!(status, 412, "{outcome}");
+    assert!(outcome["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .contains("gone"));
 });
 
 both!(batch_partial_failure, |app| {

@@ -10,7 +10,7 @@ use crate::fhir::patch::Patch;
 use crate::fhir::references;
 use crate::fhir::resource::new_id;
 use crate::fhir::transaction::{at_entry, EntryRequest, Method};
-use crate::store::conditional::matches;
+use crate::store::conditional::{identifier_criteria, identifier_matches, matches};
 use crate::store::write::{prepare, Prepared};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -94,11 +94,31 @@ pub fn questions(entries: &[EntryRequest]) -> Vec<(Question, usize)> {
 }
 
 /// Runs every question against the database.
+/// Questions that are single identifier searches are answered together, per type.
 pub fn answer(conn: &mut Conn, questions: &[(Question, usize)]) -> AppResult<Answers> {
     let mut answers = Answers::new();
-    for ((res_type, query), index) in questions {
-        let ids = resolve_criteria(conn, res_type, query).map_err(|e| at_entry(e, *index))?;
-        answers.insert((res_type.clone(), query.clone()), ids);
+    let mut by_identifier: BTreeMap<&str, Vec<(&Question, (String, String))>> = BTreeMap::new();
+    for (question, index) in questions {
+        let (res_type, query) = question;
+        match identifier_criteria(res_type, query) {
+            Some(identifier) => by_identifier
+                .entry(res_type)
+                .or_default()
+                .push((question, identifier)),
+            None => {
+                let ids =
+                    resolve_criteria(conn, res_type, query).map_err(|e| at_entry(e, *index))?;
+                answers.insert(question.clone(), ids);
+            }
+        }
+    }
+    for (res_type, asked) in by_identifier {
+        let identifiers: Vec<(String, String)> = asked.iter().map(|(_, i)| i.clone()).collect();
+        let found = identifier_matches(conn, res_type, &identifiers)?;
+        for (question, identifier) in asked {
+            let ids = found.get(&identifier).cloned().unwrap_or_default();
+            answers.insert(question.clone(), ids);
+        }
     }
     Ok(answers)
 }
