@@ -529,10 +529,14 @@ fn token(args: TokenArgs) -> Result<(), String> {
 fn import(args: ImportArgs) -> Result<(), String> {
     let config = load_config(&args.db)?;
     chartroom::telemetry::init(&config.log);
+    let backend = chartroom::db::Backend::of_url(&config.database_url);
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| chartroom::import::default_jobs(backend));
     let store = chartroom::open_store(config)?;
     let options = chartroom::import::ImportOptions {
         batch_size: args.batch_size,
-        jobs: args.jobs.unwrap_or_else(chartroom::import::default_jobs),
+        jobs,
     };
     let mut report = |line: &str| eprint!("\r\x1b[2K{line}");
     let summary = chartroom::import::run(&store, &args.path, &options, &mut report)?;

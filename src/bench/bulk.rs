@@ -218,7 +218,7 @@ pub struct ImportFigures {
 /// (start-up and the closing ANALYZE included in its time).
 fn import(opts: &Options, url: &str, bundles: &Path) -> Result<ImportFigures, String> {
     let exe = chartroom_exe()?;
-    let jobs = crate::import::default_jobs();
+    let jobs = crate::import::default_jobs(crate::db::Backend::of_url(url));
     let output = std::process::Command::new(&exe)
         .arg("import")
         .arg(bundles)

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod consistency;
 pub mod export_jobs;
 mod group_commit;
+pub use group_commit::GroupPolicy;
 pub mod import_progress;
 pub mod indexes;
 pub mod inserts;
@@ -130,7 +131,7 @@ pub struct DbOptions {
 impl Db {
     /// Opens pools for `url` (`sqlite://path` or `postgres://...`); creates a SQLite file if missing.
     pub fn connect(url: &str, options: &DbOptions) -> Result<Db, String> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if Backend::of_url(url) == Backend::Postgres {
             let pool = Pool::builder()
                 .max_size(options.pool_size.max(1))
                 .connection_timeout(Duration::from_secs(10))
@@ -251,6 +252,14 @@ impl Db {
         result
     }
 
+    /// When SQLite's single writer commits the group of transactions it holds open
+    /// (PostgreSQL commits each transaction on its own connection).
+    pub fn set_group_policy(&self, policy: GroupPolicy) {
+        if let Db::Sqlite { group, .. } = self {
+            group.set_policy(policy);
+        }
+    }
+
     /// The same store with `hook` wrapped around every write transaction.
     pub fn with_hook(self, hook: Arc<dyn TxHook>) -> Db {
         match self {
@@ -338,6 +347,15 @@ impl From<Link> for Conn {
 }
 
 impl Backend {
+    /// The store a database URL names (`postgres://`/`postgresql://`, else SQLite).
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
     /// The OpenTelemetry `db.system` name.
     pub fn name(self) -> &'static str {
         match self {

@@ -8,6 +8,7 @@ mod bundle_file;
 mod ndjson;
 
 use crate::db::import_progress::{self, Progress};
+use crate::db::{Backend, GroupPolicy};
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,9 +25,16 @@ pub struct ImportOptions {
     pub jobs: usize,
 }
 
-/// Twice the CPUs: a job prepares its Bundle while another waits for the writer.
-pub fn default_jobs() -> usize {
-    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+/// On PostgreSQL twice the CPUs: a job prepares its Bundle while another writes. On
+/// SQLite many more: the single writer commits the Bundles of half of them together
+/// (fewer, larger commits) while the other half prepare theirs.
+pub fn default_jobs(backend: Backend) -> usize {
+    match backend {
+        Backend::Postgres => {
+            2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }
+        Backend::Sqlite => 64,
+    }
 }
 
 /// What an import run did.
@@ -131,8 +139,13 @@ pub fn run(
             tally.failed(file.display().to_string(), reason);
         }
     }
-    // no more jobs than pooled connections: a job waiting on the pool could time out
-    let jobs = options.jobs.min(store.config.pool_size.max(1) as usize);
+    // on PostgreSQL a job holds a pooled connection for its whole transaction: no more jobs
+    // than connections, or one waiting on the pool could time out (SQLite's jobs share the
+    // one writer and hold a read connection only briefly)
+    let jobs = match store.db.backend() {
+        Backend::Postgres => options.jobs.min(store.config.pool_size.max(1) as usize),
+        Backend::Sqlite => options.jobs,
+    };
     load_side_by_side(store, &patient_bundles, jobs, &mut tally);
     if summary.loaded > 0 {
         // fresh planner statistics, so searches after a bulk load use the indexes well
@@ -174,13 +187,18 @@ fn unfinished(
 }
 
 /// Loads Bundles on `jobs` threads, each taking the next file in order. SQLite's writer
-/// commits the threads' Bundles together (group commit); each stays its own transaction.
+/// commits the Bundles of up to half of them together (group commit, waiting a little for
+/// the next Bundle rather than committing each); each stays its own transaction.
 fn load_side_by_side(
     store: &Store,
     files: &[(PathBuf, Source)],
     jobs: usize,
     tally: &mut Tally<'_, '_>,
 ) {
+    store
+        .db
+        .set_group_policy(GroupPolicy::bulk(jobs.div_ceil(2)));
+    let _restore = RestorePolicy(&store.db);
     let next = AtomicUsize::new(0);
     let tally = Mutex::new(tally);
     std::thread::scope(|scope| {
@@ -202,6 +220,15 @@ fn load_side_by_side(
             });
         }
     });
+}
+
+/// Puts the server's group policy back, however the load ended.
+struct RestorePolicy<'a>(&'a crate::db::Db);
+
+impl Drop for RestorePolicy<'_> {
+    fn drop(&mut self) {
+        self.0.set_group_policy(GroupPolicy::default());
+    }
 }
 
 /// The key a file's progress is recorded under.

@@ -19,6 +19,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub type Question = (String, String);
 /// The ids each question matched.
 pub type Answers = BTreeMap<Question, Vec<String>>;
+/// An `identifier=system|value` criterion: (system, value).
+type Identifier = (String, String);
 
 /// What one entry will do inside the transaction.
 pub enum Action {
@@ -97,7 +99,7 @@ pub fn questions(entries: &[EntryRequest]) -> Vec<(Question, usize)> {
 /// Questions that are single identifier searches are answered together, per type.
 pub fn answer(conn: &mut Conn, questions: &[(Question, usize)]) -> AppResult<Answers> {
     let mut answers = Answers::new();
-    let mut by_identifier: BTreeMap<&str, Vec<(&Question, (String, String))>> = BTreeMap::new();
+    let mut by_identifier: BTreeMap<&str, Vec<(&Question, Identifier)>> = BTreeMap::new();
     for (question, index) in questions {
         let (res_type, query) = question;
         match identifier_criteria(res_type, query) {
@@ -113,7 +115,7 @@ pub fn answer(conn: &mut Conn, questions: &[(Question, usize)]) -> AppResult<Ans
         }
     }
     for (res_type, asked) in by_identifier {
-        let identifiers: Vec<(String, String)> = asked.iter().map(|(_, i)| i.clone()).collect();
+        let identifiers: Vec<Identifier> = asked.iter().map(|(_, i)| i.clone()).collect();
         let found = identifier_matches(conn, res_type, &identifiers)?;
         for (question, identifier) in asked {
             let ids = found.get(&identifier).cloned().unwrap_or_default();
