@@ -28,6 +28,10 @@ pub struct GroupPolicy {
     /// ...and, when no writer is waiting for the connection, waiting this long for the next
     /// one (zero: commit at once).
     pub linger: Duration,
+    /// WAL pages after which a commit also checkpoints (copies the WAL into the database):
+    /// larger groups change more pages per commit, and a rarer checkpoint copies a page
+    /// changed by several commits once.
+    pub checkpoint_pages: u32,
 }
 
 impl Default for GroupPolicy {
@@ -37,6 +41,7 @@ impl Default for GroupPolicy {
             max_members: 32,
             max_open: Duration::from_millis(100),
             linger: Duration::ZERO,
+            checkpoint_pages: 8_000,
         }
     }
 }
@@ -48,6 +53,7 @@ impl GroupPolicy {
             max_members: writers.clamp(1, 256),
             max_open: Duration::from_secs(2),
             linger: Duration::from_millis(50),
+            checkpoint_pages: 40_000,
         }
     }
 }
@@ -312,6 +318,17 @@ mod tests {
         rows.into_iter().map(|r| r.n).collect()
     }
 
+    fn checkpoint_pages(db: &Db) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            wal_autocheckpoint: i64,
+        }
+        let sql = Sql::new("PRAGMA wal_autocheckpoint");
+        let row: Option<Row> = db.write().unwrap().first(&sql).unwrap();
+        row.unwrap().wal_autocheckpoint
+    }
+
     /// Eight writers coming one after another, 5 ms apart (none waiting when the one before
     /// is done): each inserts its number, the one numbered `failing` then fails.
     fn write_in_turn(db: &Arc<Db>, failing: i64) -> Vec<Result<(), AppError>> {
@@ -341,7 +358,7 @@ mod tests {
     fn a_bulk_group_waits_for_the_next_writer_and_a_failing_member_fails_alone() {
         let (db, dir) = scratch_db("bulk-group");
         let db = Arc::new(db);
-        db.set_group_policy(GroupPolicy::bulk(8));
+        db.set_group_policy(GroupPolicy::bulk(8)).unwrap();
         let results = write_in_turn(&db, 5);
         for (n, result) in results.iter().enumerate() {
             assert_eq!(result.is_err(), n == 5, "writer {n}: {result:?}");
@@ -356,6 +373,11 @@ mod tests {
             .unwrap();
         assert_eq!(groups_opened(&db), before + 1);
         assert_eq!(stored(&db).last(), Some(&8));
+
+        // the policy's checkpoint interval is the writer's
+        assert_eq!(checkpoint_pages(&db), 40_000);
+        db.set_group_policy(GroupPolicy::default()).unwrap();
+        assert_eq!(checkpoint_pages(&db), 8_000);
         drop(db);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -102,8 +102,9 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
              PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY; \
-             PRAGMA wal_autocheckpoint = 8000;",
-            self.synchronous
+             PRAGMA wal_autocheckpoint = {};",
+            self.synchronous,
+            GroupPolicy::default().checkpoint_pages
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -252,12 +253,18 @@ impl Db {
         result
     }
 
-    /// When SQLite's single writer commits the group of transactions it holds open
-    /// (PostgreSQL commits each transaction on its own connection).
-    pub fn set_group_policy(&self, policy: GroupPolicy) {
+    /// When SQLite's single writer commits the group of transactions it holds open, and
+    /// checkpoints (PostgreSQL commits each transaction on its own connection). Call it
+    /// while no write is running: it takes the writer's connection.
+    pub fn set_group_policy(&self, policy: GroupPolicy) -> AppResult<()> {
         if let Db::Sqlite { group, .. } = self {
             group.set_policy(policy);
+            self.write()?.batch(&format!(
+                "PRAGMA wal_autocheckpoint = {}",
+                policy.checkpoint_pages
+            ))?;
         }
+        Ok(())
     }
 
     /// The same store with `hook` wrapped around every write transaction.
