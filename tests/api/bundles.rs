@@ -289,12 +289,7 @@ both!(conditional_create_and_references, |app| {
         transaction(vec![observation(&format!("Patient?identifier={sys}|dup"))]),
         transaction(vec![observation(&format!("Patient?identifier={sys}|none"))]),
     ] {
-        let (status, outcome) = parts(app.post("", &bundle).send().unwrap());
-        assert_eq!(status, 412, "{outcome}");
-        assert!(outcome["issue"][0]["diagnostics"]
-            .as_str()
-            .unwrap()
-            .contains("Bundle.entry[0]"));
+        assert_precondition_failed(&app, &bundle, "Bundle.entry[0]");
     }
     assert_eq!(history_total(&app, "Observation"), 2);
     // conditional update and delete by criteria
@@ -320,13 +315,16 @@ both!(conditional_create_and_references, |app| {
         &json!({"resourceType": "Patient", "identifier": [{"system": "urn:other", "value": "gone"}]}),
     );
     let bundle = transaction(vec![observation(&format!("Patient?identifier={sys}|gone"))]);
-    let (status, outcome) = parts(app.post("", &bundle).send().unwrap());
-    assert_eq!(status, 412, "{outcome}");
-    assert!(outcome["issue"][0]["diagnostics"]
-        .as_str()
-        .unwrap()
-        .contains("gone"));
+    assert_precondition_failed(&app, &bundle, "gone");
 });
+
+/// The Bundle is refused with 412 and an OperationOutcome whose diagnostics mention `what`.
+fn assert_precondition_failed(app: &TestApp, bundle: &Value, what: &str) {
+    let (status, outcome) = parts(app.post("", bundle).send().unwrap());
+    assert_eq!(status, 412, "{outcome}");
+    let diagnostics = outcome["issue"][0]["diagnostics"].as_str().unwrap();
+    assert!(diagnostics.contains(what), "{outcome}");
+}
 
 both!(batch_partial_failure, |app| {
     let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": [
