@@ -68,6 +68,7 @@ pub struct WriteGroup {
 
 #[derive(Default)]
 struct Slot {
+    /// The policy of groups opened from now on.
     policy: GroupPolicy,
     open: Option<Open>,
     /// Number of the open group (or of the last one).
@@ -83,12 +84,18 @@ struct Open {
     opened: Instant,
     /// When the last member joined.
     joined: Instant,
+    /// The policy the group was opened under (kept for its life, so that a change of
+    /// policy cannot leave its waiting members without a committer).
+    policy: GroupPolicy,
 }
 
 impl Open {
-    /// When the group commits unless another member comes, under `policy`.
-    fn deadline(&self, policy: &GroupPolicy) -> Instant {
-        (self.joined + policy.linger).min(self.opened + policy.max_open)
+    /// When a lingering group commits unless another member comes; None when the group
+    /// does not linger (a member arriving commits it or keeps it open).
+    fn deadline(&self) -> Option<Instant> {
+        let policy = &self.policy;
+        (!policy.linger.is_zero())
+            .then(|| (self.joined + policy.linger).min(self.opened + policy.max_open))
     }
 }
 
@@ -98,7 +105,7 @@ struct Outcome {
 }
 
 impl WriteGroup {
-    /// Sets when groups commit from now on.
+    /// Sets when groups opened from now on commit and checkpoint.
     pub fn set_policy(&self, policy: GroupPolicy) {
         lock(&self.slot).policy = policy;
     }
@@ -122,7 +129,13 @@ impl WriteGroup {
         let mut slot = lock(&self.slot);
         self.arriving.fetch_sub(1, Ordering::SeqCst);
         if slot.open.is_none() {
+            let policy = slot.policy;
             let mut conn = connect()?;
+            // per group, not per connection: a connection the pool makes anew follows too
+            conn.batch(&format!(
+                "PRAGMA wal_autocheckpoint = {}",
+                policy.checkpoint_pages
+            ))?;
             conn.begin()?;
             slot.generation += 1;
             let now = Instant::now();
@@ -131,10 +144,10 @@ impl WriteGroup {
                 waiting: 0,
                 opened: now,
                 joined: now,
+                policy,
             });
         }
         let generation = slot.generation;
-        let policy = slot.policy;
         let open = slot.open.as_mut().expect("opened above");
         // Alone in the transaction (no member's work kept in it), a member needs no
         // savepoint: a failure rolls the whole transaction back. Savepoints are not free on
@@ -164,6 +177,7 @@ impl WriteGroup {
                 }
             }
         };
+        let policy = &open.policy;
         let keep_open = (self.arriving.load(Ordering::SeqCst) > 0 || !policy.linger.is_zero())
             && open.waiting + 1 < policy.max_members
             && open.opened.elapsed() < policy.max_open;
@@ -208,11 +222,8 @@ impl WriteGroup {
     /// wait is over and no writer is coming in.
     fn wait_for(&self, mut slot: MutexGuard<'_, Slot>, generation: u64) -> AppResult<()> {
         loop {
-            let lingering = !slot.policy.linger.is_zero();
             let deadline = match &slot.open {
-                Some(open) if lingering && slot.generation == generation => {
-                    Some(open.deadline(&slot.policy))
-                }
+                Some(open) if slot.generation == generation => open.deadline(),
                 _ => None,
             };
             slot = match deadline {
@@ -358,7 +369,7 @@ mod tests {
     fn a_bulk_group_waits_for_the_next_writer_and_a_failing_member_fails_alone() {
         let (db, dir) = scratch_db("bulk-group");
         let db = Arc::new(db);
-        db.set_group_policy(GroupPolicy::bulk(8)).unwrap();
+        db.set_group_policy(GroupPolicy::bulk(8));
         let results = write_in_turn(&db, 5);
         for (n, result) in results.iter().enumerate() {
             assert_eq!(result.is_err(), n == 5, "writer {n}: {result:?}");
@@ -374,9 +385,12 @@ mod tests {
         assert_eq!(groups_opened(&db), before + 1);
         assert_eq!(stored(&db).last(), Some(&8));
 
-        // the policy's checkpoint interval is the writer's
+        // the writer checkpoints at the interval of the policy its last group was opened under
         assert_eq!(checkpoint_pages(&db), 40_000);
-        db.set_group_policy(GroupPolicy::default()).unwrap();
+        db.set_group_policy(GroupPolicy::default());
+        assert_eq!(checkpoint_pages(&db), 40_000);
+        db.transaction(|conn| conn.execute(&Sql::new("INSERT INTO t (n) VALUES (9)")))
+            .unwrap();
         assert_eq!(checkpoint_pages(&db), 8_000);
         drop(db);
         let _ = std::fs::remove_dir_all(dir);

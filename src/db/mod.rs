@@ -253,18 +253,12 @@ impl Db {
         result
     }
 
-    /// When SQLite's single writer commits the group of transactions it holds open, and
-    /// checkpoints (PostgreSQL commits each transaction on its own connection). Call it
-    /// while no write is running: it takes the writer's connection.
-    pub fn set_group_policy(&self, policy: GroupPolicy) -> AppResult<()> {
+    /// When SQLite's single writer commits the groups of transactions it opens from now on,
+    /// and checkpoints (PostgreSQL commits each transaction on its own connection).
+    pub fn set_group_policy(&self, policy: GroupPolicy) {
         if let Db::Sqlite { group, .. } = self {
             group.set_policy(policy);
-            self.write()?.batch(&format!(
-                "PRAGMA wal_autocheckpoint = {}",
-                policy.checkpoint_pages
-            ))?;
         }
-        Ok(())
     }
 
     /// The same store with `hook` wrapped around every write transaction.

@@ -195,7 +195,9 @@ fn load_side_by_side(
     jobs: usize,
     tally: &mut Tally<'_, '_>,
 ) {
-    set_policy(&store.db, GroupPolicy::bulk(jobs.div_ceil(2)));
+    store
+        .db
+        .set_group_policy(GroupPolicy::bulk(jobs.div_ceil(2)));
     let _restore = RestorePolicy(&store.db);
     let next = AtomicUsize::new(0);
     let tally = Mutex::new(tally);
@@ -225,14 +227,7 @@ struct RestorePolicy<'a>(&'a crate::db::Db);
 
 impl Drop for RestorePolicy<'_> {
     fn drop(&mut self) {
-        set_policy(self.0, GroupPolicy::default());
-    }
-}
-
-/// A policy that cannot be set leaves the load slower, not wrong.
-fn set_policy(db: &crate::db::Db, policy: GroupPolicy) {
-    if let Err(e) = db.set_group_policy(policy) {
-        tracing::warn!(error = %e, "the writer's group policy was not changed");
+        self.0.set_group_policy(GroupPolicy::default());
     }
 }
 
