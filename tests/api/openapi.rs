@@ -133,3 +133,31 @@ fn served_document_and_offline_docs_ui() {
         .unwrap();
     assert!(init.contains("/openapi.json"), "{init}");
 }
+
+#[test]
+fn every_path_placeholder_is_a_declared_path_parameter() {
+    let doc: Value = serde_json::from_str(document_json()).unwrap();
+    let mut undeclared = vec![];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let placeholders = path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name));
+        for name in placeholders {
+            for (method, op) in item.as_object().unwrap() {
+                let declared = [&op["parameters"], &item["parameters"]]
+                    .into_iter()
+                    .filter_map(Value::as_array)
+                    .flatten()
+                    .any(|p| p["name"] == name && p["in"] == "path" && p["required"] == true);
+                if !declared {
+                    undeclared.push(format!("{method} {path}: {{{name}}}"));
+                }
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "undeclared path parameters: {undeclared:?}"
+    );
+}

@@ -2,8 +2,8 @@
 //! responses, the scopes that allow the call).
 
 use super::parts::{
-    error_ref, fhir_content, kind_schema, operation_id, parameter, response, security, string,
-    FHIR_JSON,
+    error_ref, fhir_content, kind_schema, operation_id, parameter, path_param, response, security,
+    string, FHIR_JSON,
 };
 use crate::http::op_doc::{OperationDoc, ParamIn};
 use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, ParameterIn};
@@ -38,6 +38,21 @@ fn kind_description(kind: &str) -> &'static str {
     }
 }
 
+/// The `{name}` placeholders of the path that the table row does not declare itself (a
+/// placeholder OpenAPI does not find among the parameters makes the document invalid).
+fn undeclared_placeholders(doc: &OperationDoc) -> Vec<&'static str> {
+    doc.path
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .filter(|name| {
+            !doc.params
+                .iter()
+                .any(|p| p.name == *name && matches!(p.location, ParamIn::Path))
+        })
+        .collect()
+}
+
 /// One table row as (path, method, operation).
 pub fn operation(doc: &OperationDoc) -> (String, HttpMethod, Operation) {
     let mut op = OperationBuilder::new()
@@ -48,6 +63,9 @@ pub fn operation(doc: &OperationDoc) -> (String, HttpMethod, Operation) {
         .securities(security(
             &doc.scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         ));
+    for name in undeclared_placeholders(doc) {
+        op = op.parameter(path_param(name, "logical id"));
+    }
     for p in doc.params {
         op = op.parameter(parameter(
             p.name,
